@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs and starts what failover-drill needs on a Debian machine: a Docker engine (Debian's
+# docker.io) and redis-server (the harness builds its Redis image from that binary when no registry
+# image can be pulled). Does nothing that is already done.
+set -euo pipefail
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v docker >/dev/null 2>&1 || missing+=(docker.io)
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing packages: ${missing[*]}. Install them with:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "the Docker engine is not running. Start it with:  sudo dockerd &" >&2
+    exit 1
+  fi
+  echo "starting dockerd (log: /var/log/failover-drill-dockerd.log)" >&2
+  nohup dockerd >/var/log/failover-drill-dockerd.log 2>&1 &
+  for _ in $(seq 1 120); do
+    docker info >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  if ! docker info >/dev/null 2>&1; then
+    echo "dockerd did not come up in 60 s; its log:" >&2
+    tail -n 30 /var/log/failover-drill-dockerd.log >&2
+    exit 1
+  fi
+fi

@@ -1,0 +1,193 @@
+//! The app under test: the sample app, run inside the harness process on a loopback port, with its
+//! store's master changes fed into the history.
+//!
+//! It owns starting, health-waiting, reading `/metrics` and stopping the app. It must not drive load.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use sample_app::store::{NodeAddr, SentinelStore, StoreConfig, StoreEventKind};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::history::{Record, Recorder, StoreEvent};
+use crate::scenario::AppSpec;
+
+/// What can go wrong with the app under test.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The configured port is taken.
+    #[error("cannot listen on {addr}: {source}; pick another port in the scenario's [app] port, or 0 for a free one")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `/healthz` never answered 200.
+    #[error("the app at {url} did not become healthy in {waited_ms} ms: {last}")]
+    Unhealthy {
+        /// Its base URL.
+        url: String,
+        /// How long the harness waited.
+        waited_ms: u128,
+        /// The last answer or error.
+        last: String,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build an HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// A running app.
+pub struct AppUnderTest {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+    forwarder: JoinHandle<()>,
+}
+
+/// The app's port, taken before anything else starts so a busy port fails the run at once.
+#[derive(Debug)]
+pub struct BoundPort {
+    listener: tokio::net::TcpListener,
+    local: SocketAddr,
+}
+
+impl BoundPort {
+    /// Binds `127.0.0.1:<spec.port>`.
+    pub async fn bind(spec: &AppSpec) -> Result<Self, AppError> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], spec.port));
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| AppError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| AppError::Bind { addr, source })?;
+        Ok(Self { listener, local })
+    }
+}
+
+impl AppUnderTest {
+    /// Starts the sample app in-process on `port`, pointed at `sentinels`, and waits until it is
+    /// healthy.
+    pub async fn start_in_process(
+        port: BoundPort,
+        spec: &AppSpec,
+        sentinels: Vec<NodeAddr>,
+        master_name: &str,
+        recorder: Recorder,
+    ) -> Result<Self, AppError> {
+        let BoundPort { listener, local } = port;
+        let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut config = StoreConfig::new(sentinels, master_name);
+        config.retry_deadline = spec.store_retry_deadline;
+        let store = SentinelStore::with_events(config, Default::default(), Some(events_tx));
+        let router = sample_app::app(store, Duration::from_secs(3600));
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(sample_app::serve(listener, router, async {
+            let _ = shutdown_rx.await;
+        }));
+        let forwarder = tokio::spawn(async move {
+            while let Some(event) = events_rx.recv().await {
+                let (name, master) = match event.kind {
+                    StoreEventKind::SwitchAnnounced { master } => ("switch_announced", master),
+                    StoreEventKind::MasterResolved { master } => ("master_resolved", master),
+                    StoreEventKind::FirstSuccess { master } => ("first_success", master),
+                };
+                recorder.record(Record::Store(StoreEvent {
+                    at: recorder.at(event.at),
+                    event: name.to_owned(),
+                    master: master.to_string(),
+                }));
+            }
+        });
+        let app = Self {
+            base_url: format!("http://{local}"),
+            shutdown: Some(shutdown_tx),
+            server,
+            forwarder,
+        };
+        app.wait_healthy(spec.health_timeout).await?;
+        Ok(app)
+    }
+
+    async fn wait_healthy(&self, timeout: Duration) -> Result<(), AppError> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(1))
+            .build()?;
+        let url = format!("{}/healthz", self.base_url);
+        let deadline = Instant::now() + timeout;
+        loop {
+            let last = match client.get(&url).send().await {
+                Ok(res) if res.status().is_success() => return Ok(()),
+                Ok(res) => format!("HTTP {}", res.status()),
+                Err(e) => e.to_string(),
+            };
+            if Instant::now() >= deadline {
+                return Err(AppError::Unhealthy {
+                    url,
+                    waited_ms: timeout.as_millis(),
+                    last,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The app's counters from `GET /metrics`; empty if the app does not answer.
+    pub async fn metrics(&self) -> BTreeMap<String, f64> {
+        let text = async {
+            reqwest::Client::new()
+                .get(format!("{}/metrics", self.base_url))
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await?
+                .text()
+                .await
+        };
+        text.await.map(|t| parse_prometheus(&t)).unwrap_or_default()
+    }
+
+    /// Stops the server and waits for in-flight requests.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.server).await;
+        self.forwarder.abort();
+    }
+}
+
+impl Drop for AppUnderTest {
+    fn drop(&mut self) {
+        self.server.abort();
+        self.forwarder.abort();
+    }
+}
+
+/// `name value` lines of the Prometheus text format, comments skipped.
+pub fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            Some((name.trim().to_owned(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_counters_and_skips_comments() {
+        let m = parse_prometheus("# HELP a b\n# TYPE a counter\na 3\nb 4.5\nbroken\n");
+        assert_eq!(m.get("a"), Some(&3.0));
+        assert_eq!(m.get("b"), Some(&4.5));
+        assert_eq!(m.len(), 2);
+    }
+}

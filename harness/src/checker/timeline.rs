@@ -1,0 +1,176 @@
+//! The failover timeline: from each kill to detection, promotion, the app's first store success on
+//! the new master, and every user's first success.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::history::{FaultPhase, History, Micros};
+
+/// Milestones of one failover, each in milliseconds after the fault started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailoverTimeline {
+    /// The faulted node.
+    pub node: String,
+    /// Its address.
+    pub addr: String,
+    /// When the fault started, seconds into the run.
+    pub fault_at_s: f64,
+    /// First `+sdown` of that node from any sentinel.
+    pub sdown_ms: Option<f64>,
+    /// First `+odown` (quorum agrees).
+    pub odown_ms: Option<f64>,
+    /// First `+switch-master`.
+    pub switch_master_ms: Option<f64>,
+    /// The promoted master, from `+switch-master`.
+    pub new_master: Option<String>,
+    /// The app's first store success on a master other than the faulted node.
+    pub app_first_success_ms: Option<f64>,
+    /// The first user to succeed again.
+    pub first_user_success_ms: Option<f64>,
+    /// The last user to succeed again; `None` if some user never did.
+    pub last_user_success_ms: Option<f64>,
+    /// When the faulted node ran again (its heal).
+    pub restarted_ms: Option<f64>,
+    /// When the restarted node replicated from the master again.
+    pub rejoined_ms: Option<f64>,
+    /// Users who succeeded again before the run ended, out of `users`.
+    pub users_recovered: usize,
+    /// Users who had at least one operation.
+    pub users: usize,
+}
+
+fn ms_after(start: Micros, at: Micros) -> f64 {
+    at.saturating_sub(start) as f64 / 1_000.0
+}
+
+/// One timeline per fault start, in order.
+pub fn check(history: &History) -> Vec<FailoverTimeline> {
+    history
+        .faults()
+        .filter(|f| f.phase == FaultPhase::Start)
+        .map(|fault| {
+            let t0 = fault.at;
+            let ip = fault
+                .addr
+                .rsplit_once(':')
+                .map_or(fault.addr.as_str(), |(h, _)| h);
+            let first_sentinel = |channel: &str, about_node: bool| {
+                history
+                    .sentinel_events()
+                    .filter(|e| e.at >= t0 && e.channel == channel)
+                    .find(|e| !about_node || e.message.split_whitespace().any(|w| w == ip))
+            };
+            let switch = first_sentinel("+switch-master", false);
+            let new_master = switch.and_then(|e| {
+                let parts: Vec<&str> = e.message.split_whitespace().collect();
+                (parts.len() == 5).then(|| format!("{}:{}", parts[3], parts[4]))
+            });
+            let app_first_success = history
+                .store_events()
+                .filter(|e| e.at >= t0 && e.event == "first_success" && e.master != fault.addr)
+                .map(|e| e.at)
+                .min();
+
+            let mut recovered: BTreeMap<u32, Micros> = BTreeMap::new();
+            let mut users = std::collections::BTreeSet::new();
+            for op in history.operations() {
+                users.insert(op.user);
+                for attempt in op
+                    .attempts
+                    .iter()
+                    .filter(|a| a.started_at >= t0 && a.succeeded())
+                {
+                    let best = recovered.entry(op.user).or_insert(attempt.ended_at);
+                    *best = (*best).min(attempt.ended_at);
+                }
+            }
+            let node_event = |phase: FaultPhase| {
+                history
+                    .faults()
+                    .find(|f| f.at >= t0 && f.node == fault.node && f.phase == phase)
+                    .map(|f| ms_after(t0, f.at))
+            };
+            let all_recovered = recovered.len() == users.len();
+            FailoverTimeline {
+                node: fault.node.clone(),
+                addr: fault.addr.clone(),
+                fault_at_s: t0 as f64 / 1e6,
+                sdown_ms: first_sentinel("+sdown", true).map(|e| ms_after(t0, e.at)),
+                odown_ms: first_sentinel("+odown", true).map(|e| ms_after(t0, e.at)),
+                switch_master_ms: switch.map(|e| ms_after(t0, e.at)),
+                new_master,
+                app_first_success_ms: app_first_success.map(|at| ms_after(t0, at)),
+                first_user_success_ms: recovered.values().min().map(|&at| ms_after(t0, at)),
+                last_user_success_ms: recovered
+                    .values()
+                    .max()
+                    .filter(|_| all_recovered)
+                    .map(|&at| ms_after(t0, at)),
+                restarted_ms: node_event(FaultPhase::Heal),
+                rejoined_ms: node_event(FaultPhase::Rejoined),
+                users_recovered: recovered.len(),
+                users: users.len(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checker::fixtures::{history_of, UserScript};
+    use crate::history::{FaultEvent, Record, SentinelEvent, StoreEvent};
+
+    #[test]
+    fn measures_each_milestone_from_the_kill() {
+        let mut u1 = UserScript::new(1);
+        let mut u2 = UserScript::new(2);
+        u1.login().idle(20_000).read(&[], 0); // its read ends at 24 ms
+        u2.login().idle(30_000).read(&[], 0); // its read ends at 34 ms
+        let mut history = history_of(&[&u1, &u2]);
+        let sentinel = |at, channel: &str, message: &str| {
+            Record::Sentinel(SentinelEvent {
+                at,
+                sentinel: "sentinel-1".into(),
+                channel: channel.into(),
+                message: message.into(),
+            })
+        };
+        history.records.extend([
+            Record::Fault(FaultEvent {
+                at: 10_000,
+                fault: "kill".into(),
+                phase: FaultPhase::Start,
+                node: "redis-1".into(),
+                addr: "10.0.0.2:6379".into(),
+            }),
+            sentinel(12_000, "+sdown", "master mymaster 10.0.0.2 6379"),
+            sentinel(
+                13_000,
+                "+odown",
+                "master mymaster 10.0.0.2 6379 #quorum 2/2",
+            ),
+            sentinel(
+                15_000,
+                "+switch-master",
+                "mymaster 10.0.0.2 6379 10.0.0.3 6379",
+            ),
+            Record::Store(StoreEvent {
+                at: 16_000,
+                event: "first_success".into(),
+                master: "10.0.0.3:6379".into(),
+            }),
+        ]);
+        let t = &check(&history)[0];
+        assert_eq!(t.sdown_ms, Some(2.0));
+        assert_eq!(t.odown_ms, Some(3.0));
+        assert_eq!(t.switch_master_ms, Some(5.0));
+        assert_eq!(t.new_master.as_deref(), Some("10.0.0.3:6379"));
+        assert_eq!(t.app_first_success_ms, Some(6.0));
+        assert_eq!(t.first_user_success_ms, Some(14.0));
+        assert_eq!(t.last_user_success_ms, Some(24.0));
+        assert_eq!((t.users_recovered, t.users), (2, 2));
+        assert_eq!((t.restarted_ms, t.rejoined_ms), (None, None));
+    }
+}

@@ -1,0 +1,349 @@
+//! The history of a run: every operation with its attempts, every fault, every sentinel event and
+//! every store event, stamped in microseconds since the run's start on the monotonic clock.
+//!
+//! It owns the record types and the recorder that streams them to `history.jsonl`. It must not
+//! interpret records: that is the checkers' job.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+pub mod synthetic;
+use tokio::task::JoinHandle;
+
+/// Microseconds since the run started.
+pub type Micros = u64;
+
+/// One line of the history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    /// A user action with all its attempts.
+    Operation(Operation),
+    /// A fault starting or healing.
+    Fault(FaultEvent),
+    /// A message a sentinel published (`+sdown`, `+switch-master`, ...).
+    Sentinel(SentinelEvent),
+    /// A change in the app's view of the master.
+    Store(StoreEvent),
+}
+
+/// One logical user action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Operation {
+    /// Unique within the run.
+    pub id: u64,
+    /// The virtual user.
+    pub user: u32,
+    /// What the user tried.
+    pub kind: OpKind,
+    /// When the user meant to start it; latency counts from here, so a stalled server cannot hide
+    /// behind requests that were never sent.
+    pub intended_at: Micros,
+    /// When the last attempt ended.
+    pub ended_at: Micros,
+    /// Every HTTP attempt, in order.
+    pub attempts: Vec<Attempt>,
+    /// How the operation ended after the client's retries.
+    pub outcome: Outcome,
+}
+
+/// What an operation does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum OpKind {
+    /// `POST /login`.
+    Login,
+    /// `POST /session/items` with a value unique within the run.
+    Write {
+        /// The appended value.
+        value: String,
+    },
+    /// `GET /session`.
+    Read,
+}
+
+/// One HTTP request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// When it was sent.
+    pub started_at: Micros,
+    /// When its answer (or error) arrived.
+    pub ended_at: Micros,
+    /// What came back.
+    pub result: AttemptResult,
+}
+
+/// What one request returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum AttemptResult {
+    /// A 2xx answer.
+    Ok {
+        /// HTTP status.
+        status: u16,
+    },
+    /// A non-2xx answer.
+    Status {
+        /// HTTP status.
+        status: u16,
+    },
+    /// No answer in time; the request may or may not have been applied.
+    Timeout,
+    /// The request failed at the transport (refused, reset).
+    Transport {
+        /// The client's message.
+        message: String,
+    },
+}
+
+impl Attempt {
+    /// Whether the app answered 2xx.
+    pub fn succeeded(&self) -> bool {
+        matches!(self.result, AttemptResult::Ok { .. })
+    }
+}
+
+/// How an operation ended, in Jepsen's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Done, with what the app answered.
+    Ok(OkValue),
+    /// Definitely not done (the app said so).
+    Fail {
+        /// Why, for people.
+        reason: String,
+        /// The app answered 401: the session is gone.
+        session_lost: bool,
+    },
+    /// Unknown: the last attempt got no answer, so a write may have been applied.
+    Info {
+        /// Why, for people.
+        reason: String,
+    },
+}
+
+/// What a successful operation returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "value", rename_all = "snake_case")]
+pub enum OkValue {
+    /// A new session.
+    LoggedIn,
+    /// An acknowledged append.
+    Written {
+        /// The session's version after it.
+        version: u64,
+    },
+    /// The session as read.
+    Read {
+        /// The session's user.
+        user: String,
+        /// Its values.
+        items: Vec<String>,
+        /// Its version.
+        version: u64,
+    },
+}
+
+/// Whether a fault began or ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultPhase {
+    /// Applied.
+    Start,
+    /// Healed: the node runs again.
+    Heal,
+    /// Back in the topology: a restarted data node replicates from the master again.
+    Rejoined,
+}
+
+/// A fault's start or heal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultEvent {
+    /// When.
+    pub at: Micros,
+    /// Which fault, as in the scenario (`kill`).
+    pub fault: String,
+    /// Start or heal.
+    pub phase: FaultPhase,
+    /// The node's name.
+    pub node: String,
+    /// The node's `host:port` at that moment.
+    pub addr: String,
+}
+
+/// A sentinel's pub/sub message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentinelEvent {
+    /// When the harness received it.
+    pub at: Micros,
+    /// The sentinel's node name.
+    pub sentinel: String,
+    /// The channel: the event name, like `+switch-master`.
+    pub channel: String,
+    /// The payload.
+    pub message: String,
+}
+
+/// A change in the app's view of the master.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreEvent {
+    /// When.
+    pub at: Micros,
+    /// `switch_announced`, `master_resolved` or `first_success`.
+    pub event: String,
+    /// The master it concerns, `host:port`.
+    pub master: String,
+}
+
+/// A finished history, in recording order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    /// Every record.
+    pub records: Vec<Record>,
+}
+
+impl History {
+    /// Every operation.
+    pub fn operations(&self) -> impl Iterator<Item = &Operation> {
+        self.records.iter().filter_map(|r| match r {
+            Record::Operation(op) => Some(op),
+            _ => None,
+        })
+    }
+
+    /// Every fault event.
+    pub fn faults(&self) -> impl Iterator<Item = &FaultEvent> {
+        self.records.iter().filter_map(|r| match r {
+            Record::Fault(f) => Some(f),
+            _ => None,
+        })
+    }
+
+    /// Every sentinel event.
+    pub fn sentinel_events(&self) -> impl Iterator<Item = &SentinelEvent> {
+        self.records.iter().filter_map(|r| match r {
+            Record::Sentinel(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    /// Every store event.
+    pub fn store_events(&self) -> impl Iterator<Item = &StoreEvent> {
+        self.records.iter().filter_map(|r| match r {
+            Record::Store(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    /// Reads a `history.jsonl` written by a [`Recorder`].
+    pub fn from_jsonl(text: &str) -> Result<Self, serde_json::Error> {
+        let records = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(serde_json::from_str)
+            .collect::<Result<_, _>>()?;
+        Ok(Self { records })
+    }
+}
+
+/// Hands out timestamps and takes records from any task; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    start: Instant,
+    tx: mpsc::UnboundedSender<Record>,
+}
+
+/// The task that writes records; [`HistoryWriter::finish`] returns the history.
+#[derive(Debug)]
+pub struct HistoryWriter {
+    task: JoinHandle<std::io::Result<History>>,
+}
+
+impl Recorder {
+    /// Starts a writer streaming to `path`; the clock starts now.
+    pub fn create(path: &Path) -> std::io::Result<(Self, HistoryWriter)> {
+        let file = std::fs::File::create(path)?;
+        let (tx, mut rx) = mpsc::unbounded_channel::<Record>();
+        let task = tokio::task::spawn_blocking(move || {
+            let mut out = std::io::BufWriter::new(file);
+            let mut history = History::default();
+            while let Some(record) = rx.blocking_recv() {
+                serde_json::to_writer(&mut out, &record)?;
+                out.write_all(b"\n")?;
+                history.records.push(record);
+            }
+            out.flush()?;
+            Ok(history)
+        });
+        Ok((
+            Self {
+                start: Instant::now(),
+                tx,
+            },
+            HistoryWriter { task },
+        ))
+    }
+
+    /// Now, in run time.
+    pub fn now(&self) -> Micros {
+        self.at(Instant::now())
+    }
+
+    /// `instant` in run time; instants before the start count as 0.
+    pub fn at(&self, instant: Instant) -> Micros {
+        let micros = instant.saturating_duration_since(self.start).as_micros();
+        Micros::try_from(micros).unwrap_or(Micros::MAX)
+    }
+
+    /// The run's start.
+    pub fn start(&self) -> Instant {
+        self.start
+    }
+
+    /// Adds a record. After the writer has finished, records are dropped: only tasks that outlive
+    /// the run can hit that, and their records would describe teardown, not the drill.
+    pub fn record(&self, record: Record) {
+        let _ = self.tx.send(record);
+    }
+}
+
+impl HistoryWriter {
+    /// Waits until every recorder clone is dropped, then returns the history.
+    pub async fn finish(self) -> std::io::Result<History> {
+        self.task.await.map_err(std::io::Error::other)?
+    }
+}
+
+/// The user name virtual user `user` logs in as; checkers use it to spot another user's session.
+pub fn user_name(user: u32) -> String {
+    format!("user-{user}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn streams_records_and_reads_them_back() {
+        let path = std::env::temp_dir().join(format!("fd-history-{}.jsonl", std::process::id()));
+        let (recorder, writer) = Recorder::create(&path).unwrap();
+        let event = Record::Sentinel(SentinelEvent {
+            at: recorder.now(),
+            sentinel: "sentinel-1".into(),
+            channel: "+switch-master".into(),
+            message: "mymaster a 1 b 2".into(),
+        });
+        recorder.record(event.clone());
+        drop(recorder);
+        let history = writer.finish().await.unwrap();
+        assert_eq!(history.records, vec![event]);
+        let on_disk = History::from_jsonl(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(on_disk, history);
+        std::fs::remove_file(path).unwrap();
+    }
+}

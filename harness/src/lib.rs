@@ -1,0 +1,27 @@
+//! failover-drill: proves with evidence that web sessions kept in Redis behind Sentinel survive a
+//! failover, and that every error the failover causes is absorbed by retries.
+//!
+//! # Layout
+//! - [`scenario`]: scenario files, parsed into typed values.
+//! - [`cluster`]: the Redis topology in containers.
+//! - [`app`]: the app under test.
+//! - [`workload`]: virtual users.
+//! - [`nemesis`]: faults on a schedule.
+//! - [`monitor`]: sentinel events.
+//! - [`history`]: everything that happened, streamed to disk.
+//! - [`checker`]: pure functions from history to findings.
+//! - [`verdict`]: findings against a scenario's expectations.
+//! - [`report`]: terminal summary and `report.json`.
+//! - [`run`]: orders the phases; owns nothing else.
+
+pub mod app;
+pub mod checker;
+pub mod cluster;
+pub mod history;
+pub mod monitor;
+pub mod nemesis;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod verdict;
+pub mod workload;

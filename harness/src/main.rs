@@ -1,0 +1,124 @@
+//! The `failover-drill` command line.
+//!
+//! Run with: `cargo run --release -p failover-drill -- run kill-master`
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use failover_drill::run::{run, RunOptions};
+use failover_drill::scenario::{self, Scenario};
+
+/// Chaos / failover drills for web sessions kept in Redis behind Sentinel.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// Directory holding the named scenarios [default: $FAILOVER_DRILL_SCENARIOS, else ./scenarios,
+    /// else the scenarios shipped with the source]
+    #[arg(long, global = true)]
+    scenarios_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a scenario by name or path; exits 1 when an expectation fails.
+    Run {
+        /// Scenario name (see `list`) or path to a scenario file.
+        scenario: String,
+        /// Directory that receives one run directory per run.
+        #[arg(long, default_value = "drill-runs")]
+        out: PathBuf,
+        /// Print only the summary, no progress.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// List the named scenarios, one line each.
+    List,
+}
+
+fn scenarios_dir(flag: Option<PathBuf>) -> PathBuf {
+    flag.or_else(|| std::env::var_os("FAILOVER_DRILL_SCENARIOS").map(PathBuf::from))
+        .or_else(|| Some(PathBuf::from("scenarios")).filter(|p| p.is_dir()))
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios")))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn interrupted() -> &'static str {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return "SIGINT";
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
+async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    let dir = scenarios_dir(cli.scenarios_dir);
+    match cli.command {
+        Command::List => {
+            let all = scenario::list(&dir)
+                .with_context(|| format!("cannot list scenarios in {}", dir.display()))?;
+            let width = all.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+            for (name, description) in all {
+                println!("{name:width$}  {description}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run {
+            scenario,
+            out,
+            quiet,
+        } => {
+            let scenario = Scenario::find(&scenario, &dir)?;
+            let options = RunOptions {
+                out_dir: out,
+                progress: !quiet,
+            };
+            let report = tokio::select! {
+                report = run(&scenario, &options) => report?,
+                signal = interrupted() => {
+                    // Dropping the run's future removed its containers and network.
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "{signal}: run stopped; its containers and network were removed"
+                    );
+                    return Ok(ExitCode::from(130));
+                }
+            };
+            report
+                .write_summary(&mut std::io::stdout().lock())
+                .context("cannot print the summary")?;
+            Ok(if report.passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match execute(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! One run of a scenario, phase by phase: cluster up, app up, workload with faults and sentinel
+//! monitor, everything down, then checkers, verdict and report. It orders the phases and owns
+//! nothing else.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::app::{AppError, AppUnderTest, BoundPort};
+use crate::checker;
+use crate::cluster::node::NodeKind;
+use crate::cluster::{engine, Cluster, ClusterError};
+use crate::history::{History, Recorder};
+use crate::monitor::{MonitorError, SentinelMonitor};
+use crate::report::{Latency, Machine, RunReport};
+use crate::scenario::Scenario;
+use crate::verdict::{self, Counts};
+use crate::workload::{self, WorkloadError};
+
+/// Why a run could not produce a verdict.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The topology failed.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// The app under test failed.
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// The workload could not start.
+    #[error(transparent)]
+    Workload(#[from] WorkloadError),
+    /// The sentinel monitor could not subscribe.
+    #[error(transparent)]
+    Monitor(#[from] MonitorError),
+    /// The run directory or a file in it could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Where a run writes and how much it tells.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Parent of the run directories.
+    pub out_dir: PathBuf,
+    /// Print progress to stderr.
+    pub progress: bool,
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// A short id, unique enough to tell runs on one engine apart.
+fn new_run_id() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mixed = (nanos as u64) ^ (u64::from(std::process::id()) << 40);
+    format!("{:010x}", mixed & 0xff_ffff_ffff)
+}
+
+/// Runs `scenario` and returns its report; the report says whether expectations held. Every
+/// container and network it started is gone when this returns, and also when its future is dropped.
+pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, RunError> {
+    let began = Instant::now();
+    let progress = |msg: &str| {
+        if options.progress {
+            // A closed stderr must not end the run: the run still has to tear down what it started.
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "[{:6.1}s] {msg}",
+                began.elapsed().as_secs_f64()
+            );
+        }
+    };
+    // Everything that can fail without side effects comes before the run directory and the cluster.
+    let port = BoundPort::bind(&scenario.app).await?;
+    let docker = engine::connect().await?;
+    let run_id = new_run_id();
+    let run_dir = options.out_dir.join(format!("{}-{run_id}", scenario.name));
+    std::fs::create_dir_all(&run_dir).map_err(io_error(&run_dir))?;
+    progress(&format!("run {run_id}: writing to {}", run_dir.display()));
+    let cluster = Cluster::start(docker, &scenario.topology, &run_id, &progress).await?;
+    progress(&format!(
+        "cluster ready in {:.1}s",
+        cluster.startup.as_secs_f64()
+    ));
+    let driven = drive(scenario, port, &cluster, &run_dir, &progress).await;
+    let image = cluster.image.to_string();
+    let startup = cluster.startup;
+    progress("removing the cluster");
+    let removed = cluster.shutdown().await;
+    let (history, app_metrics) = driven?;
+    removed?;
+    progress("checking the history");
+
+    let survival = checker::survival::check(&history);
+    let lost_writes = checker::lost_writes::check(&history);
+    let user_errors = checker::user_errors::check(&history);
+    let failovers = checker::timeline::check(&history);
+    let operations = history.operations().count() as u64;
+    let expectations = verdict::judge(
+        &scenario.expectations,
+        Counts {
+            operations,
+            lost_sessions: survival.count,
+            user_visible_errors: user_errors.visible.count,
+            lost_writes: lost_writes.count,
+        },
+    );
+    let report = RunReport {
+        scenario: scenario.name.clone(),
+        run_id,
+        run_dir,
+        machine: Machine::current(),
+        image,
+        cluster_startup_s: startup.as_secs_f64(),
+        operations,
+        attempts: history
+            .operations()
+            .map(|op| op.attempts.len() as u64)
+            .sum(),
+        request_latency: Latency::of_requests(&history),
+        operation_latency: Latency::of_operations(&history),
+        failovers,
+        user_errors,
+        survival,
+        lost_writes,
+        app_metrics,
+        passed: expectations.iter().all(|e| e.passed),
+        expectations,
+    };
+    let json = report.run_dir.join("report.json");
+    report.write_json().map_err(io_error(&json))?;
+    Ok(report)
+}
+
+type Driven = (History, std::collections::BTreeMap<String, f64>);
+
+/// App, monitor, workload and faults against a ready cluster; the history when all are done.
+async fn drive(
+    scenario: &Scenario,
+    port: BoundPort,
+    cluster: &Cluster,
+    run_dir: &Path,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Driven, RunError> {
+    let history_path = run_dir.join("history.jsonl");
+    let (recorder, writer) = Recorder::create(&history_path).map_err(io_error(&history_path))?;
+    let monitor = SentinelMonitor::start(cluster.nodes_of(NodeKind::Sentinel), &recorder).await?;
+    let app = AppUnderTest::start_in_process(
+        port,
+        &scenario.app,
+        cluster.sentinel_addrs(),
+        cluster.master_name(),
+        recorder.clone(),
+    )
+    .await?;
+    let w = &scenario.workload;
+    progress(&format!(
+        "app at {}; {} users at {} req/s for {}",
+        app.base_url,
+        w.users,
+        w.rate,
+        humantime::format_duration(w.duration)
+    ));
+    let start = Instant::now();
+    let (ops, faults) = {
+        let work = async {
+            tokio::join!(
+                workload::run(w, &app.base_url, &recorder, start),
+                crate::nemesis::run_schedule(&scenario.faults, cluster, &recorder, start, progress),
+            )
+        };
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                done = &mut work => break done,
+                _ = tokio::time::sleep(Duration::from_secs(5)) => progress(&format!(
+                    "workload {:.0}s of {}s",
+                    start.elapsed().as_secs_f64().min(w.duration.as_secs_f64()),
+                    w.duration.as_secs()
+                )),
+            }
+        }
+    };
+    let app_metrics = app.metrics().await;
+    app.stop().await;
+    drop(monitor);
+    drop(recorder);
+    let history = writer.finish().await.map_err(io_error(&history_path))?;
+    faults?;
+    progress(&format!("workload done: {} operations", ops?));
+    Ok((history, app_metrics))
+}

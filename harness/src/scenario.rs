@@ -1,0 +1,477 @@
+//! Scenario files: parsing, validation, and finding them by name.
+//!
+//! A scenario is a TOML file that serialises [`Scenario`]; every field but `name` has a default,
+//! unknown fields are errors, and durations are written like `"1s"` or `"250ms"`. It owns no I/O but
+//! reading the file; it must not start anything.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// What can be wrong with a scenario or its name.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// No file by that name or path.
+    #[error("unknown scenario '{name}'; known scenarios in {dir}: {}", known_list(.known))]
+    Unknown {
+        /// What the user asked for.
+        name: String,
+        /// Where scenarios were looked for.
+        dir: PathBuf,
+        /// Names found there.
+        known: Vec<String>,
+    },
+    /// The file could not be read.
+    #[error("cannot read scenario file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a valid scenario; `message` names the line and field.
+    #[error("scenario file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// The values parse but cannot run together.
+    #[error("scenario file {path}: field '{field}': {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The dotted field name.
+        field: String,
+        /// What is wrong and what would be right.
+        message: String,
+    },
+}
+
+fn known_list(known: &[String]) -> String {
+    if known.is_empty() {
+        "none".to_owned()
+    } else {
+        known.join(", ")
+    }
+}
+
+/// A named, runnable drill: topology + app + workload + schedule + expectations.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Name used on the command line and in reports.
+    pub name: String,
+    /// One line on what the scenario shows.
+    #[serde(default)]
+    pub description: String,
+    /// The Redis nodes.
+    #[serde(default)]
+    pub topology: Topology,
+    /// The app under test.
+    #[serde(default)]
+    pub app: AppSpec,
+    /// The virtual users.
+    #[serde(default)]
+    pub workload: Workload,
+    /// The faults, in any order.
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+    /// Thresholds that decide the verdict.
+    #[serde(default)]
+    pub expectations: Expectations,
+}
+
+/// One master, `replicas` replicas and `sentinels` sentinels.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Topology {
+    /// Replicas of the master (at least 1, or nothing can be promoted).
+    pub replicas: u32,
+    /// Sentinels watching the master.
+    pub sentinels: u32,
+    /// Sentinels that must agree the master is down (at most `sentinels`).
+    pub quorum: u32,
+    /// Master name the sentinels monitor.
+    pub master_name: String,
+    /// Sentinel `down-after-milliseconds`: silence before a sentinel calls a node down.
+    #[serde(with = "humantime_serde")]
+    pub down_after: Duration,
+    /// Sentinel `failover-timeout`.
+    #[serde(with = "humantime_serde")]
+    pub failover_timeout: Duration,
+    /// A registry image to use instead of building one from the local `redis-server`; when it is
+    /// neither present nor pullable the local build is used.
+    pub image: Option<String>,
+    /// Longest wait for replication links and sentinel discovery before the run gives up.
+    #[serde(with = "humantime_serde")]
+    pub ready_timeout: Duration,
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        Self {
+            replicas: 2,
+            sentinels: 3,
+            quorum: 2,
+            master_name: "mymaster".to_owned(),
+            down_after: Duration::from_millis(1000),
+            failover_timeout: Duration::from_secs(10),
+            image: None,
+            ready_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The app under test; for now the sample app, run inside the harness process.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AppSpec {
+    /// Local port for the app; 0 picks a free one.
+    pub port: u16,
+    /// How long the app's store retries one call before answering 503.
+    #[serde(with = "humantime_serde")]
+    pub store_retry_deadline: Duration,
+    /// Longest wait for `GET /healthz` to answer.
+    #[serde(with = "humantime_serde")]
+    pub health_timeout: Duration,
+}
+
+impl Default for AppSpec {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            store_retry_deadline: Duration::from_secs(8),
+            health_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Virtual users and their pace.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Workload {
+    /// Virtual users, each with its own cookie jar and one request in flight.
+    pub users: u32,
+    /// Target requests per second, all users together.
+    pub rate: f64,
+    /// How long users keep working.
+    #[serde(with = "humantime_serde")]
+    pub duration: Duration,
+    /// Longest wait for one HTTP request.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// How a user retries a failed request, as a person reloading the page would.
+    pub retry: ClientRetry,
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Self {
+            users: 20,
+            rate: 200.0,
+            duration: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(10),
+            retry: ClientRetry::default(),
+        }
+    }
+}
+
+/// A virtual user's retry budget.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientRetry {
+    /// Attempts per operation, the first included.
+    pub attempts: u32,
+    /// Pause between attempts.
+    #[serde(with = "humantime_serde")]
+    pub backoff: Duration,
+}
+
+impl Default for ClientRetry {
+    fn default() -> Self {
+        Self {
+            attempts: 5,
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Which node a fault hits, decided when it fires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Target {
+    /// Whichever node the sentinels call master at that moment.
+    Master,
+    /// A node by name (`redis-1`, `sentinel-2`).
+    Node(String),
+}
+
+impl TryFrom<String> for Target {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        if s == "master" {
+            Ok(Self::Master)
+        } else if s.starts_with("redis-") || s.starts_with("sentinel-") {
+            Ok(Self::Node(s))
+        } else {
+            Err(format!(
+                "unknown target '{s}': use 'master' or a node name like 'redis-2'"
+            ))
+        }
+    }
+}
+
+impl From<Target> for String {
+    fn from(t: Target) -> Self {
+        match t {
+            Target::Master => "master".to_owned(),
+            Target::Node(name) => name,
+        }
+    }
+}
+
+/// One fault of the schedule.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum FaultSpec {
+    /// SIGKILL the target, then start it again at the same address.
+    Kill {
+        /// The node to kill.
+        target: Target,
+        /// When, from the start of the workload.
+        #[serde(with = "humantime_serde")]
+        at: Duration,
+        /// How long the node stays dead.
+        #[serde(with = "humantime_serde")]
+        restart_after: Duration,
+    },
+}
+
+impl FaultSpec {
+    /// When the fault starts.
+    pub fn at(&self) -> Duration {
+        match self {
+            Self::Kill { at, .. } => *at,
+        }
+    }
+}
+
+/// What a run must show to pass.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Expectations {
+    /// Most sessions that may be lost (a user forced to log in again).
+    pub lost_sessions: u64,
+    /// Most operations that may still fail after the client's retries.
+    pub user_visible_errors: u64,
+    /// Acknowledged writes that may go missing: `"report"` or a number.
+    pub lost_writes: LostWrites,
+}
+
+impl Default for Expectations {
+    fn default() -> Self {
+        Self {
+            lost_sessions: 0,
+            user_visible_errors: 0,
+            lost_writes: LostWrites::Report,
+        }
+    }
+}
+
+/// The bound on lost acknowledged writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "LostWritesRaw", into = "LostWritesRaw")]
+pub enum LostWrites {
+    /// Count and report them; never fail the run on them. Redis replication is asynchronous, so a
+    /// killed master may take acknowledged writes with it.
+    Report,
+    /// Fail the run when more are lost.
+    AtMost(u64),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum LostWritesRaw {
+    Word(String),
+    Count(u64),
+}
+
+impl TryFrom<LostWritesRaw> for LostWrites {
+    type Error = String;
+
+    fn try_from(raw: LostWritesRaw) -> Result<Self, Self::Error> {
+        match raw {
+            LostWritesRaw::Count(n) => Ok(Self::AtMost(n)),
+            LostWritesRaw::Word(w) if w == "report" => Ok(Self::Report),
+            LostWritesRaw::Word(w) => {
+                Err(format!("'{w}' is not a bound: use \"report\" or a number"))
+            }
+        }
+    }
+}
+
+impl From<LostWrites> for LostWritesRaw {
+    fn from(l: LostWrites) -> Self {
+        match l {
+            LostWrites::Report => Self::Word("report".to_owned()),
+            LostWrites::AtMost(n) => Self::Count(n),
+        }
+    }
+}
+
+impl Scenario {
+    /// Parses and validates scenario text; `path` is used in messages only.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ScenarioError> {
+        let scenario: Self = toml::from_str(text).map_err(|e| ScenarioError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        scenario.validate(path)?;
+        Ok(scenario)
+    }
+
+    /// Reads a scenario file.
+    pub fn from_file(path: &Path) -> Result<Self, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Loads `name_or_path`: an existing file, or `<dir>/<name>.toml`.
+    pub fn find(name_or_path: &str, dir: &Path) -> Result<Self, ScenarioError> {
+        let as_path = Path::new(name_or_path);
+        if as_path.is_file() {
+            return Self::from_file(as_path);
+        }
+        let in_dir = dir.join(format!("{name_or_path}.toml"));
+        if in_dir.is_file() {
+            return Self::from_file(&in_dir);
+        }
+        Err(ScenarioError::Unknown {
+            name: name_or_path.to_owned(),
+            dir: dir.to_owned(),
+            known: list(dir)
+                .map(|all| all.into_iter().map(|(name, _)| name).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ScenarioError> {
+        let invalid = |field: &str, message: String| {
+            Err(ScenarioError::Invalid {
+                path: path.to_owned(),
+                field: field.to_owned(),
+                message,
+            })
+        };
+        let t = &self.topology;
+        let w = &self.workload;
+        if self.name.trim().is_empty() {
+            return invalid("name", "must not be empty".into());
+        }
+        if t.replicas == 0 {
+            return invalid(
+                "topology.replicas",
+                "must be at least 1: with no replica there is nothing to fail over to".into(),
+            );
+        }
+        if t.sentinels == 0 {
+            return invalid("topology.sentinels", "must be at least 1".into());
+        }
+        if t.quorum == 0 || t.quorum > t.sentinels {
+            return invalid(
+                "topology.quorum",
+                format!(
+                    "{} is not between 1 and the sentinel count {}",
+                    t.quorum, t.sentinels
+                ),
+            );
+        }
+        if t.down_after < Duration::from_millis(100) {
+            return invalid("topology.down_after", "must be at least 100ms".into());
+        }
+        if w.users == 0 {
+            return invalid("workload.users", "must be at least 1".into());
+        }
+        if !(w.rate.is_finite() && w.rate > 0.0) {
+            return invalid(
+                "workload.rate",
+                format!("{} is not a positive rate", w.rate),
+            );
+        }
+        if w.duration.is_zero() || w.duration > Duration::from_secs(3600) {
+            return invalid(
+                "workload.duration",
+                "must be more than 0s and at most 1h".into(),
+            );
+        }
+        if w.retry.attempts == 0 {
+            return invalid("workload.retry.attempts", "must be at least 1".into());
+        }
+        for (i, fault) in self.faults.iter().enumerate() {
+            if fault.at() >= w.duration {
+                return invalid(
+                    &format!("faults[{i}].at"),
+                    format!(
+                        "{} is not before the end of the workload ({})",
+                        humantime::format_duration(fault.at()),
+                        humantime::format_duration(w.duration)
+                    ),
+                );
+            }
+            let FaultSpec::Kill { target, .. } = fault;
+            if let Target::Node(name) = target {
+                if !self.node_names().contains(name) {
+                    return invalid(
+                        &format!("faults[{i}].target"),
+                        format!("no node '{name}' in this topology"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The names of every node of the topology: `redis-1` (the first master), its replicas, then
+    /// `sentinel-1`...
+    pub fn node_names(&self) -> Vec<String> {
+        let redis = (1..=self.topology.replicas + 1).map(|i| format!("redis-{i}"));
+        let sentinels = (1..=self.topology.sentinels).map(|i| format!("sentinel-{i}"));
+        redis.chain(sentinels).collect()
+    }
+}
+
+/// Every scenario in `dir` as `(name, description)`, sorted by name. Files that do not parse are
+/// listed with their error as the description, so a broken file is visible, not hidden.
+pub fn list(dir: &Path) -> Result<Vec<(String, String)>, ScenarioError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut found: Vec<(String, String)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+        .map(|p| {
+            let stem = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match Scenario::from_file(&p) {
+                Ok(s) => (s.name, s.description),
+                Err(e) => (stem, format!("(invalid) {e}")),
+            }
+        })
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,106 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    Scenario::parse(text, Path::new("test.toml"))
+}
+
+#[test]
+fn minimal_file_takes_every_default() {
+    let s = parse("name = \"x\"").unwrap();
+    assert_eq!(s.topology, Topology::default());
+    assert_eq!(s.workload, Workload::default());
+    assert_eq!(s.expectations.lost_writes, LostWrites::Report);
+}
+
+#[test]
+fn reads_faults_durations_and_bounds() {
+    let s = parse(
+        r#"
+        name = "k"
+        [topology]
+        down_after = "1500ms"
+        [[faults]]
+        kind = "kill"
+        target = "master"
+        at = "5s"
+        restart_after = "8s"
+        [expectations]
+        lost_writes = 3
+        "#,
+    )
+    .unwrap();
+    assert_eq!(s.topology.down_after, Duration::from_millis(1500));
+    assert_eq!(
+        s.faults,
+        vec![FaultSpec::Kill {
+            target: Target::Master,
+            at: Duration::from_secs(5),
+            restart_after: Duration::from_secs(8),
+        }]
+    );
+    assert_eq!(s.expectations.lost_writes, LostWrites::AtMost(3));
+}
+
+fn error_of(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn unknown_fields_name_the_field_and_line() {
+    let msg = error_of("name = \"x\"\n[topology]\nreplicaz = 2\n");
+    assert!(msg.contains("replicaz"), "{msg}");
+    assert!(msg.contains("line 3"), "{msg}");
+    assert!(msg.contains("test.toml"), "{msg}");
+}
+
+#[test]
+fn bad_durations_and_kinds_are_errors() {
+    assert!(error_of("name = \"x\"\n[topology]\ndown_after = \"soon\"").contains("down_after"));
+    let msg = error_of("name = \"x\"\n[[faults]]\nkind = \"melt\"\nat = \"1s\"");
+    assert!(msg.contains("melt"), "{msg}");
+    let msg = error_of("name = \"x\"\n[expectations]\nlost_writes = \"many\"");
+    assert!(msg.contains("report"), "{msg}");
+}
+
+#[test]
+fn impossible_values_name_the_field() {
+    let msg = error_of("name = \"x\"\n[topology]\nsentinels = 3\nquorum = 4");
+    assert!(msg.contains("topology.quorum"), "{msg}");
+    let msg = error_of("name = \"x\"\n[workload]\nrate = 0.0");
+    assert!(msg.contains("workload.rate"), "{msg}");
+    let msg = error_of(
+        "name = \"x\"\n[workload]\nduration = \"5s\"\n[[faults]]\nkind = \"kill\"\ntarget = \"master\"\nat = \"6s\"\nrestart_after = \"1s\"",
+    );
+    assert!(msg.contains("faults[0].at"), "{msg}");
+    let msg = error_of(
+        "name = \"x\"\n[[faults]]\nkind = \"kill\"\ntarget = \"redis-9\"\nat = \"1s\"\nrestart_after = \"1s\"",
+    );
+    assert!(msg.contains("faults[0].target"), "{msg}");
+}
+
+#[test]
+fn unknown_names_list_the_known_ones() {
+    let dir = std::env::temp_dir().join(format!("fd-scenarios-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("one.toml"), "name = \"one\"\ndescription = \"d\"").unwrap();
+    let msg = Scenario::find("two", &dir).unwrap_err().to_string();
+    assert!(
+        msg.contains("unknown scenario 'two'") && msg.contains("one"),
+        "{msg}"
+    );
+    assert_eq!(Scenario::find("one", &dir).unwrap().name, "one");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn shipped_scenarios_parse() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let all = list(&dir).unwrap();
+    assert!(all.iter().any(|(name, _)| name == "kill-master"));
+    for (name, description) in all {
+        assert!(
+            !description.starts_with("(invalid)"),
+            "{name}: {description}"
+        );
+    }
+}

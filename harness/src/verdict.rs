@@ -1,0 +1,91 @@
+//! A scenario's expectations held against the checkers' counts: the pass or fail of a run.
+
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::{Expectations, LostWrites};
+
+/// One expectation and how the run did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectationResult {
+    /// What is expected, for people: `lost sessions <= 0`.
+    pub expectation: String,
+    /// The measured count.
+    pub actual: u64,
+    /// Whether it held.
+    pub passed: bool,
+}
+
+/// The counts expectations are held against.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Operations in the history.
+    pub operations: u64,
+    /// Sessions lost.
+    pub lost_sessions: u64,
+    /// Operations failed after retries.
+    pub user_visible_errors: u64,
+    /// Acknowledged writes missing later.
+    pub lost_writes: u64,
+}
+
+fn at_most(name: &str, bound: u64, actual: u64) -> ExpectationResult {
+    ExpectationResult {
+        expectation: format!("{name} <= {bound}"),
+        actual,
+        passed: actual <= bound,
+    }
+}
+
+/// Every expectation's result. A run with no operation proves nothing, so it always fails.
+pub fn judge(expectations: &Expectations, counts: Counts) -> Vec<ExpectationResult> {
+    let mut results = vec![
+        ExpectationResult {
+            expectation: "operations > 0".to_owned(),
+            actual: counts.operations,
+            passed: counts.operations > 0,
+        },
+        at_most(
+            "lost sessions",
+            expectations.lost_sessions,
+            counts.lost_sessions,
+        ),
+        at_most(
+            "user-visible errors",
+            expectations.user_visible_errors,
+            counts.user_visible_errors,
+        ),
+    ];
+    results.push(match expectations.lost_writes {
+        LostWrites::AtMost(bound) => at_most("lost writes", bound, counts.lost_writes),
+        LostWrites::Report => ExpectationResult {
+            expectation: "lost writes reported".to_owned(),
+            actual: counts.lost_writes,
+            passed: true,
+        },
+    });
+    results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_fail_when_exceeded_and_reports_never_do() {
+        let counts = Counts {
+            operations: 10,
+            lost_sessions: 1,
+            user_visible_errors: 0,
+            lost_writes: 7,
+        };
+        let results = judge(&Expectations::default(), counts);
+        let passed: Vec<bool> = results.iter().map(|r| r.passed).collect();
+        assert_eq!(passed, vec![true, false, true, true]);
+        let strict = Expectations {
+            lost_writes: LostWrites::AtMost(0),
+            ..Expectations::default()
+        };
+        assert!(!judge(&strict, counts)[3].passed);
+        assert!(!judge(&strict, Counts::default())[0].passed);
+    }
+}

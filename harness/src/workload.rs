@@ -1,0 +1,274 @@
+//! Virtual users: each has its own cookie jar and one request in flight, logs in, then alternates
+//! appending a value to its session and reading the session back, at a shared target rate, for the
+//! workload's duration. Every attempt goes into the history, grouped under its operation.
+//!
+//! It owns HTTP load. It must not judge what it sees: a 401 is recorded, not interpreted.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde::Deserialize;
+
+use crate::history::{
+    user_name, Attempt, AttemptResult, OkValue, OpKind, Operation, Outcome, Record, Recorder,
+};
+use crate::scenario::Workload;
+
+/// What can stop the workload from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client of virtual user {user}: {source}")]
+    Client {
+        /// The user.
+        user: u32,
+        /// Why.
+        source: reqwest::Error,
+    },
+}
+
+#[derive(Deserialize)]
+struct VersionBody {
+    version: u64,
+}
+
+#[derive(Deserialize)]
+struct SessionBody {
+    user: String,
+    items: Vec<String>,
+    version: u64,
+}
+
+/// One virtual user.
+struct VirtualUser {
+    id: u32,
+    client: reqwest::Client,
+    base_url: String,
+    spec: Workload,
+    recorder: Recorder,
+    op_ids: Arc<AtomicU64>,
+    logged_in: bool,
+    writes: u64,
+}
+
+enum Answer {
+    Done(OkValue),
+    /// Definite failure; `retry` says whether another attempt could help.
+    Refused {
+        reason: String,
+        retry: bool,
+        session_lost: bool,
+    },
+    Unknown {
+        reason: String,
+    },
+}
+
+impl VirtualUser {
+    fn next_kind(&mut self, step: u64) -> OpKind {
+        if !self.logged_in {
+            OpKind::Login
+        } else if step % 2 == 1 {
+            self.writes += 1;
+            OpKind::Write {
+                value: format!("{}-{}", user_name(self.id), self.writes),
+            }
+        } else {
+            OpKind::Read
+        }
+    }
+
+    async fn send(&self, kind: &OpKind) -> reqwest::Result<reqwest::Response> {
+        let url = &self.base_url;
+        match kind {
+            OpKind::Login => {
+                self.client
+                    .post(format!("{url}/login"))
+                    .json(&serde_json::json!({ "user": user_name(self.id) }))
+                    .send()
+                    .await
+            }
+            OpKind::Write { value } => {
+                self.client
+                    .post(format!("{url}/session/items"))
+                    .json(&serde_json::json!({ "value": value }))
+                    .send()
+                    .await
+            }
+            OpKind::Read => self.client.get(format!("{url}/session")).send().await,
+        }
+    }
+
+    async fn attempt(&self, kind: &OpKind) -> (AttemptResult, Answer) {
+        let response = match self.send(kind).await {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() => {
+                return (
+                    AttemptResult::Timeout,
+                    Answer::Unknown {
+                        reason: "request timed out".into(),
+                    },
+                )
+            }
+            Err(e) => {
+                let message = e.to_string();
+                return (
+                    AttemptResult::Transport {
+                        message: message.clone(),
+                    },
+                    Answer::Unknown { reason: message },
+                );
+            }
+        };
+        let status = response.status();
+        if !status.is_success() {
+            let refused = Answer::Refused {
+                reason: format!("HTTP {status}"),
+                retry: status.is_server_error(),
+                session_lost: status == StatusCode::UNAUTHORIZED,
+            };
+            return (
+                AttemptResult::Status {
+                    status: status.as_u16(),
+                },
+                refused,
+            );
+        }
+        let value = match kind {
+            OpKind::Login => Ok(OkValue::LoggedIn),
+            OpKind::Write { .. } => response
+                .json::<VersionBody>()
+                .await
+                .map(|b| OkValue::Written { version: b.version }),
+            OpKind::Read => response.json::<SessionBody>().await.map(|b| OkValue::Read {
+                user: b.user,
+                items: b.items,
+                version: b.version,
+            }),
+        };
+        let ok = AttemptResult::Ok {
+            status: status.as_u16(),
+        };
+        match value {
+            Ok(v) => (ok, Answer::Done(v)),
+            // A 2xx whose body did not arrive whole: the app acted, the user saw nothing usable.
+            Err(e) => (
+                ok,
+                Answer::Unknown {
+                    reason: format!("unreadable body: {e}"),
+                },
+            ),
+        }
+    }
+
+    /// Runs one operation with the client's retry budget.
+    async fn operate(&mut self, kind: OpKind, intended: Instant) -> Operation {
+        let mut attempts = Vec::new();
+        let outcome = loop {
+            let started_at = self.recorder.now();
+            let (result, answer) = self.attempt(&kind).await;
+            attempts.push(Attempt {
+                started_at,
+                ended_at: self.recorder.now(),
+                result,
+            });
+            let retryable = match &answer {
+                Answer::Done(_) => false,
+                Answer::Refused { retry, .. } => *retry,
+                Answer::Unknown { .. } => true,
+            };
+            if !retryable || attempts.len() >= self.spec.retry.attempts as usize {
+                break match answer {
+                    Answer::Done(v) => Outcome::Ok(v),
+                    Answer::Refused {
+                        reason,
+                        session_lost,
+                        ..
+                    } => Outcome::Fail {
+                        reason,
+                        session_lost,
+                    },
+                    Answer::Unknown { reason } => Outcome::Info { reason },
+                };
+            }
+            tokio::time::sleep(self.spec.retry.backoff).await;
+        };
+        match (&kind, &outcome) {
+            (OpKind::Login, Outcome::Ok(_)) => self.logged_in = true,
+            (
+                _,
+                Outcome::Fail {
+                    session_lost: true, ..
+                },
+            ) => self.logged_in = false,
+            _ => {}
+        }
+        Operation {
+            id: self.op_ids.fetch_add(1, Ordering::Relaxed),
+            user: self.id,
+            kind,
+            intended_at: self.recorder.at(intended),
+            ended_at: self.recorder.now(),
+            attempts,
+            outcome,
+        }
+    }
+
+    async fn run(mut self, start: Instant, interval: Duration, offset: Duration) -> u64 {
+        let end = start + self.spec.duration;
+        let mut intended = start + offset;
+        let mut step = 0;
+        while intended < end {
+            tokio::time::sleep_until(intended.into()).await;
+            let kind = self.next_kind(step);
+            let op = self.operate(kind, intended).await;
+            self.recorder.record(Record::Operation(op));
+            step += 1;
+            // Closed model with pacing: the next operation is due one interval after this one was,
+            // so a slow answer makes the user late rather than making the load lighter.
+            intended += interval;
+        }
+        step
+    }
+}
+
+/// Runs every virtual user from `start` until the workload's duration has passed; returns the
+/// number of operations performed.
+pub async fn run(
+    spec: &Workload,
+    base_url: &str,
+    recorder: &Recorder,
+    start: Instant,
+) -> Result<u64, WorkloadError> {
+    let interval = Duration::from_secs_f64(f64::from(spec.users) / spec.rate);
+    let op_ids = Arc::new(AtomicU64::new(1));
+    let mut users = Vec::new();
+    for id in 1..=spec.users {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .timeout(spec.request_timeout)
+            .connect_timeout(Duration::from_secs(1))
+            .build()
+            .map_err(|source| WorkloadError::Client { user: id, source })?;
+        let user = VirtualUser {
+            id,
+            client,
+            base_url: base_url.to_owned(),
+            spec: spec.clone(),
+            recorder: recorder.clone(),
+            op_ids: op_ids.clone(),
+            logged_in: false,
+            writes: 0,
+        };
+        // Users start spread over one interval so their requests do not arrive in bursts.
+        let offset = interval.mul_f64(f64::from(id - 1) / f64::from(spec.users));
+        users.push(tokio::spawn(user.run(start, interval, offset)));
+    }
+    let mut total = 0;
+    for user in users {
+        total += user.await.unwrap_or(0);
+    }
+    Ok(total)
+}

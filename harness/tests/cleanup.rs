@@ -1,0 +1,86 @@
+//! Nothing is left behind: not after Ctrl-C in the middle of a failover, not after a panic with a
+//! cluster up.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use failover_drill::cluster::{engine, Cluster};
+use failover_drill::scenario::Topology;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_a_failover_removes_every_container_and_network() {
+    let _serial = common::one_cluster_at_a_time().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_failover-drill"))
+        .args(["run", "kill-master", "--out"])
+        .arg(common::out_dir())
+        .arg("--scenarios-dir")
+        .arg(common::scenarios_dir())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the CLI");
+    let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("read stderr");
+        let killed = line.contains("fault: killed");
+        seen.push(line);
+        if killed {
+            break;
+        }
+    }
+    assert!(
+        seen.last().is_some_and(|l| l.contains("fault: killed")),
+        "the run never reached its fault: {seen:#?}"
+    );
+    // Keep reading so the CLI's progress lines never meet a closed pipe.
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("send SIGINT");
+    assert!(status.success());
+    let exit = child.wait().expect("CLI exits");
+    let rest = rest.join().expect("stderr reader");
+    assert_eq!(
+        exit.code(),
+        Some(130),
+        "interrupted runs exit 130; it said {rest:#?}"
+    );
+    assert_eq!(common::leftovers(None).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_with_a_cluster_up_removes_it() {
+    let _serial = common::one_cluster_at_a_time().await;
+    let topology = Topology {
+        replicas: 1,
+        sentinels: 1,
+        quorum: 1,
+        ..Topology::default()
+    };
+    let outcome = tokio::spawn(async move {
+        let docker = engine::connect().await.expect("docker");
+        let cluster = Cluster::start(docker, &topology, "panic-test", &|_| {})
+            .await
+            .expect("cluster starts");
+        assert!(!common::leftovers(Some("panic-test")).await.is_empty());
+        let _still_up = &cluster;
+        panic!("a test failing with its cluster up");
+    })
+    .await;
+    assert!(outcome.expect_err("the task panicked").is_panic());
+    // Drop ran during unwinding; give the engine a moment to finish removing.
+    let mut left = common::leftovers(Some("panic-test")).await;
+    for _ in 0..50 {
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = common::leftovers(Some("panic-test")).await;
+    }
+    assert_eq!(left, Vec::<String>::new());
+}

@@ -1,0 +1,84 @@
+//! The command line's answers to mistakes: one clear message, exit status 2, nothing started.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn drill(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_failover-drill"))
+        .args(args)
+        .arg("--scenarios-dir")
+        .arg(common::scenarios_dir())
+        .envs(env.iter().copied())
+        .output()
+        .expect("run the CLI")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn list_shows_each_scenario_on_one_line() {
+    let out = drill(&["list"], &[]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("kill-master "))
+        .expect("kill-master listed");
+    assert!(line.contains("SIGKILL"), "{line}");
+}
+
+#[test]
+fn an_unknown_scenario_lists_the_known_ones() {
+    let out = drill(&["run", "kill-mastr"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let msg = stderr(&out);
+    assert!(msg.contains("unknown scenario 'kill-mastr'"), "{msg}");
+    assert!(msg.contains("kill-master"), "{msg}");
+}
+
+#[test]
+fn an_unreachable_engine_says_how_to_start_one() {
+    let out = drill(
+        &["run", "kill-master", "--quiet"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let msg = stderr(&out);
+    assert!(msg.contains("cannot reach the Docker engine"), "{msg}");
+    assert!(msg.contains("dockerd"), "{msg}");
+}
+
+#[test]
+fn a_busy_port_fails_before_anything_starts() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    let dir = std::env::temp_dir().join(format!("fd-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("busy.toml");
+    std::fs::write(&file, format!("name = \"busy\"\n[app]\nport = {port}\n")).expect("write");
+    let out = drill(&["run", file.to_str().expect("utf-8 path"), "--quiet"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let msg = stderr(&out);
+    assert!(msg.contains(&format!("127.0.0.1:{port}")), "{msg}");
+    assert!(msg.contains("[app] port"), "{msg}");
+    std::fs::remove_dir_all(dir).expect("clean up");
+}
+
+#[test]
+fn a_malformed_file_names_line_and_field() {
+    let dir = std::env::temp_dir().join(format!("fd-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("bad.toml");
+    std::fs::write(&file, "name = \"bad\"\n[workload]\nusers = \"many\"\n").expect("write");
+    let out = drill(&["run", file.to_str().expect("utf-8 path")], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let msg = stderr(&out);
+    assert!(
+        msg.contains("bad.toml") && msg.contains("line 3") && msg.contains("users"),
+        "{msg}"
+    );
+    std::fs::remove_dir_all(dir).expect("clean up");
+}

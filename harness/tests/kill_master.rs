@@ -1,0 +1,109 @@
+//! kill-master against real containers: the correct store passes, and a store whose failover
+//! errors reach users is failed for it.
+
+mod common;
+
+use std::time::Duration;
+
+use failover_drill::run::{run, RunOptions};
+
+fn options() -> RunOptions {
+    RunOptions {
+        out_dir: common::out_dir(),
+        progress: true,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_master_keeps_every_user_working() {
+    let _serial = common::one_cluster_at_a_time().await;
+    let scenario = common::scenario("kill-master");
+    let report = run(&scenario, &options()).await.expect("run completes");
+    report
+        .write_summary(&mut std::io::stdout())
+        .expect("summary");
+
+    assert!(
+        report.passed,
+        "expectations failed: {:?}",
+        report.expectations
+    );
+    assert_eq!(report.survival.count, 0);
+    assert_eq!(report.user_errors.visible.count, 0);
+    assert!(
+        report.operations > 1_000,
+        "only {} operations",
+        report.operations
+    );
+
+    let failover = &report.failovers[0];
+    assert_eq!(
+        failover.node, "redis-1",
+        "the first master is the one killed"
+    );
+    let switch = failover
+        .switch_master_ms
+        .expect("sentinels announced +switch-master");
+    let app = failover
+        .app_first_success_ms
+        .expect("the app wrote to the new master");
+    assert!(
+        app >= switch,
+        "the app cannot succeed on a master before its promotion"
+    );
+    assert_eq!(
+        failover.users_recovered, failover.users,
+        "every user worked again"
+    );
+    assert!(failover.last_user_success_ms.is_some());
+    assert!(
+        failover.rejoined_ms.is_some(),
+        "the old master came back as a replica"
+    );
+    assert_ne!(failover.new_master.as_deref(), Some(failover.addr.as_str()));
+    assert!(report.run_dir.join("report.json").is_file());
+    assert!(report.run_dir.join("history.jsonl").is_file());
+    assert!(
+        report.app_metrics["sample_app_store_retries_total"] > 0.0,
+        "the store must have retried through the failover"
+    );
+
+    assert_eq!(
+        common::leftovers(Some(&report.run_id)).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_that_gives_up_at_once_is_failed() {
+    let _serial = common::one_cluster_at_a_time().await;
+    let mut scenario = common::scenario("kill-master");
+    // The Express app of the story: no retry worth the name in the store, none in the client.
+    scenario.app.store_retry_deadline = Duration::from_millis(50);
+    scenario.workload.retry.attempts = 1;
+    scenario.workload.duration = Duration::from_secs(12);
+    let report = run(&scenario, &options()).await.expect("run completes");
+    report
+        .write_summary(&mut std::io::stdout())
+        .expect("summary");
+
+    assert!(
+        !report.passed,
+        "a store that lets failover errors through must fail"
+    );
+    assert!(report.user_errors.visible.count > 0);
+    let failed = report
+        .expectations
+        .iter()
+        .find(|e| !e.passed)
+        .expect("a failed expectation");
+    assert!(
+        failed.expectation.starts_with("user-visible errors"),
+        "{failed:?}"
+    );
+    assert!(report.app_metrics["sample_app_unavailable_responses_total"] > 0.0);
+    assert_eq!(
+        common::leftovers(Some(&report.run_id)).await,
+        Vec::<String>::new()
+    );
+}

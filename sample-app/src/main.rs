@@ -1,0 +1,62 @@
+//! The sample app as a process.
+//!
+//! Run with: `cargo run -p sample-app -- --sentinels 172.30.0.5:26379,172.30.0.6:26379`
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use sample_app::store::{parse_addr_list, NodeAddr, SentinelStore, StoreConfig};
+
+/// An axum app whose sessions live in Redis found through Sentinel.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Address to listen on; port 0 picks a free one and prints it.
+    #[arg(long, env = "SAMPLE_APP_LISTEN", default_value = "127.0.0.1:3000")]
+    listen: SocketAddr,
+    /// Sentinel addresses, comma-separated `host:port`.
+    #[arg(long, env = "SENTINEL_ADDRS", value_parser = parse_addr_list)]
+    sentinels: Vec<NodeAddr>,
+    /// Master name the sentinels monitor.
+    #[arg(long, env = "MASTER_NAME", default_value = "mymaster")]
+    master_name: String,
+    /// Milliseconds a store call may keep retrying before the app answers 503.
+    #[arg(long, env = "STORE_RETRY_DEADLINE_MS", default_value_t = 8000)]
+    retry_deadline_ms: u64,
+    /// Seconds of inactivity after which a session expires.
+    #[arg(long, env = "SESSION_TTL_SECS", default_value_t = 3600)]
+    session_ttl_secs: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    anyhow::ensure!(
+        !args.sentinels.is_empty(),
+        "no sentinels given: pass --sentinels host:port[,host:port...] or set SENTINEL_ADDRS"
+    );
+    let mut config = StoreConfig::new(args.sentinels, args.master_name);
+    config.retry_deadline = Duration::from_millis(args.retry_deadline_ms);
+    let store = SentinelStore::new(config, Default::default());
+    let router = sample_app::app(store, Duration::from_secs(args.session_ttl_secs));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}: is the port already in use?",
+                args.listen
+            )
+        })?;
+    println!("listening on http://{}", listener.local_addr()?);
+    sample_app::serve(listener, router, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("server failed")
+}

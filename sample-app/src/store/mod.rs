@@ -1,0 +1,356 @@
+//! A session store on Redis behind Sentinel, written to the Redis Sentinel client guidelines.
+//!
+//! It owns finding the master, keeping one multiplexed connection to it, and retrying store
+//! commands across a failover within a deadline. It does not know about HTTP: callers turn
+//! [`StoreError::Unavailable`] into whatever their protocol says (the sample app answers 503).
+//!
+//! # Layout
+//! - [`addr`]: `host:port` addresses.
+//! - [`config`]: timeouts, retry deadline and backoff.
+//! - `discovery`: ask sentinels, verify with `ROLE`.
+//! - `switch_listener`: `+switch-master` subscriptions that move the store early.
+//! - `session_store`: the `tower_sessions::SessionStore` implementation.
+//! - [`events`]: what an observer can learn about master changes.
+//!
+//! # Lifting it into an app
+//! ```no_run
+//! # async fn demo() {
+//! use sample_app::store::{SentinelStore, StoreConfig, NodeAddr};
+//! let config = StoreConfig::new(vec![NodeAddr::new("10.0.0.5", 26379)], "mymaster");
+//! let store = SentinelStore::new(config, Default::default());
+//! let layer = tower_sessions::SessionManagerLayer::new(store);
+//! # }
+//! ```
+
+pub mod addr;
+mod backoff;
+pub mod config;
+mod discovery;
+pub mod events;
+mod session_store;
+mod switch_listener;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use redis::aio::MultiplexedConnection;
+use tokio::sync::Notify;
+
+pub use addr::{parse_addr_list, AddrParseError, NodeAddr};
+pub use config::StoreConfig;
+pub use discovery::DiscoveryError;
+pub use events::{StoreEvent, StoreEventKind, StoreEventSink};
+
+use crate::metrics::Metrics;
+use backoff::Backoff;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The master stayed unreachable for the whole retry deadline.
+    #[error(
+        "session store unavailable after {attempts} attempts in {elapsed_ms} ms: {last_error}"
+    )]
+    Unavailable {
+        /// Attempts made before giving up.
+        attempts: u32,
+        /// Time spent.
+        elapsed_ms: u128,
+        /// The last error seen.
+        last_error: String,
+    },
+    /// Redis answered with something retrying cannot fix (a type error, a bad payload).
+    #[error("session store command failed: {0}")]
+    Command(String),
+}
+
+/// The current master and its connection, with the discovery generation that produced it so a
+/// stale failure cannot throw away a newer link.
+#[derive(Clone)]
+struct MasterLink {
+    addr: NodeAddr,
+    conn: MultiplexedConnection,
+    generation: u64,
+    succeeded: Arc<AtomicBool>,
+}
+
+pub(crate) struct Inner {
+    config: StoreConfig,
+    metrics: Arc<Metrics>,
+    link: Mutex<Option<MasterLink>>,
+    /// The master the last `+switch-master` named; discovery tries it first.
+    hint: Mutex<Option<NodeAddr>>,
+    generation: AtomicU64,
+    /// Discovery is serialised so a burst of failing requests asks the sentinels once, not once
+    /// per request.
+    discovering: tokio::sync::Mutex<()>,
+    /// Wakes retries sleeping in backoff when a new master is announced.
+    switched: Notify,
+    events: Option<StoreEventSink>,
+}
+
+/// A cheaply cloneable handle to the store; see the module documentation.
+#[derive(Clone)]
+pub struct SentinelStore {
+    inner: Arc<Inner>,
+    _listeners: Arc<switch_listener::SwitchListeners>,
+}
+
+impl std::fmt::Debug for SentinelStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SentinelStore")
+            .field("master_name", &self.inner.config.master_name)
+            .field("sentinels", &self.inner.config.sentinels)
+            .finish()
+    }
+}
+
+/// How one attempt failed.
+enum Failure {
+    /// No master could be found.
+    Discovery(String),
+    /// The master answered with an error, or did not answer.
+    Command(NodeAddr, redis::RedisError),
+}
+
+impl From<String> for Failure {
+    fn from(err: String) -> Self {
+        Self::Discovery(err)
+    }
+}
+
+/// Errors worth another attempt: the ones a failover causes.
+fn is_retryable(err: &redis::RedisError) -> bool {
+    use redis::ErrorKind;
+    err.is_io_error()
+        || err.is_timeout()
+        || err.is_connection_dropped()
+        || err.is_connection_refusal()
+        || matches!(err.kind(), ErrorKind::Server(_))
+            && matches!(
+                err.code(),
+                Some("READONLY" | "LOADING" | "MASTERDOWN" | "TRYAGAIN")
+            )
+}
+
+impl SentinelStore {
+    /// Starts the `+switch-master` listeners; must be called inside a tokio runtime. Masters are
+    /// resolved lazily, on the first command.
+    pub fn new(config: StoreConfig, metrics: Arc<Metrics>) -> Self {
+        Self::with_events(config, metrics, None)
+    }
+
+    /// Like [`SentinelStore::new`], also reporting master changes to `events`.
+    pub fn with_events(
+        config: StoreConfig,
+        metrics: Arc<Metrics>,
+        events: Option<StoreEventSink>,
+    ) -> Self {
+        let sentinels = config.sentinels.clone();
+        let inner = Arc::new(Inner {
+            config,
+            metrics,
+            link: Mutex::new(None),
+            hint: Mutex::new(None),
+            generation: AtomicU64::new(0),
+            discovering: tokio::sync::Mutex::new(()),
+            switched: Notify::new(),
+            events,
+        });
+        let listeners = switch_listener::spawn(Arc::downgrade(&inner), &sentinels);
+        Self {
+            inner,
+            _listeners: Arc::new(listeners),
+        }
+    }
+
+    /// The store's counters.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// Runs `command` on the master, re-resolving and retrying on failover errors until the retry
+    /// deadline.
+    pub async fn run<T, F, Fut>(&self, command: F) -> Result<T, StoreError>
+    where
+        F: Fn(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let inner = &self.inner;
+        let started = Instant::now();
+        let deadline = started + inner.config.retry_deadline;
+        let mut backoff = Backoff::new(inner.config.backoff_min, inner.config.backoff_max);
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let unavailable = |last_error: String| StoreError::Unavailable {
+                attempts,
+                elapsed_ms: started.elapsed().as_millis(),
+                last_error,
+            };
+            // The deadline bounds waiting too: a discovery stuck on a dead address or a command
+            // to a frozen master is cut off, not waited out.
+            let attempt = tokio::time::timeout_at(deadline.into(), async {
+                let link = inner.current_link().await.map_err(|e| e.to_string())?;
+                command(link.conn.clone())
+                    .await
+                    .map(|value| (value, link.clone()))
+                    .map_err(|err| {
+                        if is_retryable(&err) {
+                            inner.invalidate(link.generation);
+                        }
+                        Failure::Command(link.addr, err)
+                    })
+            });
+            let error = match attempt.await {
+                Err(_elapsed) => {
+                    Metrics::bump(&inner.metrics.store_errors);
+                    return Err(unavailable(
+                        "no answer before the retry deadline".to_owned(),
+                    ));
+                }
+                Ok(Ok((value, link))) => {
+                    inner.mark_success(&link);
+                    return Ok(value);
+                }
+                Ok(Err(Failure::Command(addr, err))) => {
+                    Metrics::bump(&inner.metrics.store_errors);
+                    if !is_retryable(&err) {
+                        return Err(StoreError::Command(err.to_string()));
+                    }
+                    format!("{addr}: {err}")
+                }
+                Ok(Err(Failure::Discovery(err))) => {
+                    Metrics::bump(&inner.metrics.store_errors);
+                    err
+                }
+            };
+            let delay = backoff.next_delay();
+            if Instant::now() + delay >= deadline {
+                return Err(unavailable(error));
+            }
+            tracing::debug!(attempts, %error, "store command failed; retrying");
+            Metrics::bump(&inner.metrics.store_retries);
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = inner.switched.notified() => {}
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The guarded values are replaced whole, so a panic elsewhere cannot leave them half-written.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Inner {
+    fn emit(&self, at: Instant, kind: StoreEventKind) {
+        if let Some(events) = &self.events {
+            // An observer that went away is no reason to fail a store call.
+            let _ = events.send(StoreEvent { at, kind });
+        }
+    }
+
+    async fn current_link(&self) -> Result<MasterLink, DiscoveryError> {
+        if let Some(link) = lock(&self.link).clone() {
+            return Ok(link);
+        }
+        let _only_one = self.discovering.lock().await;
+        if let Some(link) = lock(&self.link).clone() {
+            return Ok(link);
+        }
+        Metrics::bump(&self.metrics.rediscoveries);
+        let hint = lock(&self.hint).take();
+        let found = discovery::discover(&self.config, hint).await?;
+        let link = MasterLink {
+            addr: found.addr.clone(),
+            conn: found.conn,
+            generation: self.generation.fetch_add(1, Ordering::SeqCst) + 1,
+            succeeded: Arc::new(AtomicBool::new(false)),
+        };
+        tracing::info!(master = %found.addr, "resolved master");
+        self.emit(
+            Instant::now(),
+            StoreEventKind::MasterResolved { master: found.addr },
+        );
+        *lock(&self.link) = Some(link.clone());
+        Ok(link)
+    }
+
+    fn mark_success(&self, link: &MasterLink) {
+        if !link.succeeded.swap(true, Ordering::Relaxed) {
+            self.emit(
+                Instant::now(),
+                StoreEventKind::FirstSuccess {
+                    master: link.addr.clone(),
+                },
+            );
+        }
+    }
+
+    /// Drops the link if it is still the one from `generation`.
+    fn invalidate(&self, generation: u64) {
+        let mut link = lock(&self.link);
+        if link.as_ref().is_some_and(|l| l.generation == generation) {
+            *link = None;
+        }
+    }
+
+    pub(crate) fn on_switch(&self, master: NodeAddr, at: Instant) {
+        Metrics::bump(&self.metrics.switch_messages);
+        self.emit(
+            at,
+            StoreEventKind::SwitchAnnounced {
+                master: master.clone(),
+            },
+        );
+        {
+            let mut link = lock(&self.link);
+            if link.as_ref().is_some_and(|l| l.addr != master) {
+                *link = None;
+            }
+        }
+        *lock(&self.hint) = Some(master);
+        self.switched.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn gives_up_after_the_deadline_naming_what_failed() {
+        // Port 1 on loopback refuses connections: every discovery fails at once.
+        let mut config = StoreConfig::new(vec![NodeAddr::new("127.0.0.1", 1)], "mymaster");
+        config.retry_deadline = Duration::from_millis(300);
+        let store = SentinelStore::new(config, Default::default());
+        let result: Result<(), _> = store
+            .run(|mut conn| async move { redis::cmd("PING").query_async(&mut conn).await })
+            .await;
+        match result {
+            Err(StoreError::Unavailable {
+                attempts,
+                last_error,
+                ..
+            }) => {
+                assert!(attempts >= 2, "retried before giving up: {attempts}");
+                assert!(last_error.contains("127.0.0.1:1"), "{last_error}");
+            }
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+        let m = store.metrics();
+        assert!(m.store_retries.load(Ordering::Relaxed) >= 1);
+        assert_eq!(
+            m.store_errors.load(Ordering::Relaxed),
+            m.store_retries.load(Ordering::Relaxed) + 1,
+            "every failed attempt but the last was retried"
+        );
+    }
+}

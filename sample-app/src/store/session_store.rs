@@ -1,0 +1,84 @@
+//! `tower_sessions::SessionStore` on top of [`SentinelStore::run`]: one JSON value per session,
+//! expiring with the session.
+
+use async_trait::async_trait;
+use redis::AsyncCommands;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+use super::{SentinelStore, StoreError};
+
+fn backend(err: StoreError) -> session_store::Error {
+    session_store::Error::Backend(err.to_string())
+}
+
+fn expiry_ms(record: &Record) -> u64 {
+    let ms = record.expiry_date.unix_timestamp_nanos() / 1_000_000;
+    u64::try_from(ms).unwrap_or(0)
+}
+
+impl SentinelStore {
+    fn key(&self, id: &Id) -> String {
+        format!("{}{id}", self.inner.config.key_prefix)
+    }
+
+    /// `SET key value PXAT expiry [NX]`; returns whether the value was written.
+    async fn set_record(&self, record: &Record, only_new: bool) -> session_store::Result<bool> {
+        let key = self.key(&record.id);
+        let value = serde_json::to_string(record)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let at = expiry_ms(record);
+        let written: Option<String> = self
+            .run(|mut conn| {
+                let mut cmd = redis::cmd("SET");
+                cmd.arg(&key).arg(&value).arg("PXAT").arg(at);
+                if only_new {
+                    cmd.arg("NX");
+                }
+                async move { cmd.query_async(&mut conn).await }
+            })
+            .await
+            .map_err(backend)?;
+        Ok(written.is_some())
+    }
+}
+
+#[async_trait]
+impl SessionStore for SentinelStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // A fresh random id collides only by accident; NX makes the accident harmless.
+        while !self.set_record(record, true).await? {
+            record.id = Id::default();
+        }
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        self.set_record(record, false).await.map(|_| ())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let key = self.key(id);
+        let value: Option<String> = self
+            .run(|mut conn| {
+                let key = key.clone();
+                async move { conn.get(key).await }
+            })
+            .await
+            .map_err(backend)?;
+        value
+            .map(|v| serde_json::from_str(&v))
+            .transpose()
+            .map_err(|e| session_store::Error::Decode(e.to_string()))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        let key = self.key(id);
+        self.run(|mut conn| {
+            let key = key.clone();
+            async move { conn.del::<_, ()>(key).await }
+        })
+        .await
+        .map_err(backend)
+    }
+}
