@@ -82,3 +82,15 @@ fn a_malformed_file_names_line_and_field() {
     );
     std::fs::remove_dir_all(dir).expect("clean up");
 }
+
+#[test]
+fn a_missing_redis_binary_says_what_to_install() {
+    let out = drill(
+        &["run", "kill-master", "--quiet"],
+        &[("FAILOVER_DRILL_REDIS_SERVER", "/nonexistent/redis-server")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let msg = stderr(&out);
+    assert!(msg.contains("no Redis image"), "{msg}");
+    assert!(msg.contains("/nonexistent/redis-server"), "{msg}");
+}
