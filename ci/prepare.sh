@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs and starts what failover-drill needs on a Debian machine: a Docker engine (Debian's
-# docker.io) and redis-server (the harness builds its Redis image from that binary when no registry
+# docker.io), iptables for partition faults, and redis-server (the harness builds its Redis image from that binary when no registry
 # image can be pulled). Does nothing that is already done.
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v docker >/dev/null 2>&1 || missing+=(docker.io)
+# partition faults insert rules inside a node's network namespace
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing+=(iptables)
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing packages: ${missing[*]}. Install them with:" >&2

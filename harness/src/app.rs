@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use sample_app::store::{NodeAddr, SentinelStore, StoreConfig, StoreEventKind};
+use sample_app::store::{Durability, NodeAddr, SentinelStore, StoreConfig, StoreEventKind};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -84,6 +84,12 @@ impl AppUnderTest {
         let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
         let mut config = StoreConfig::new(sentinels, master_name);
         config.retry_deadline = spec.store_retry_deadline;
+        if spec.wait_replicas > 0 {
+            config.durability = Durability::Wait {
+                replicas: spec.wait_replicas,
+                timeout: spec.wait_timeout,
+            };
+        }
         let store = SentinelStore::with_events(config, Default::default(), Some(events_tx));
         let router = sample_app::app(store, Duration::from_secs(3600));
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();

@@ -110,7 +110,10 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            // The in-process app logs every store error it retries; the report counts them.
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                "warn,sample_app=error,tower_sessions=off,tower_sessions_core=off".into()
+            }),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -155,22 +155,18 @@ impl RunReport {
         for f in &self.failovers {
             writeln!(
                 out,
-                "  failover after killing {} ({}) at {:.1} s:",
-                f.node, f.addr, f.fault_at_s
+                "  {} of {} ({}) at {:.1} s:",
+                f.fault, f.node, f.addr, f.fault_at_s
             )?;
             writeln!(
                 out,
-                "    +sdown {}, +odown {}, +switch-master {} (new master {})",
+                "    detection: +sdown {}, +odown {}; election: +elected-leader {}; promotion: +promoted-slave {}, +switch-master {} (new master {})",
                 opt_ms(f.sdown_ms),
                 opt_ms(f.odown_ms),
+                opt_ms(f.elected_leader_ms),
+                opt_ms(f.promoted_ms),
                 opt_ms(f.switch_master_ms),
                 f.new_master.as_deref().unwrap_or("none")
-            )?;
-            writeln!(
-                out,
-                "    killed node restarted {}, rejoined as replica {}",
-                opt_ms(f.restarted_ms),
-                opt_ms(f.rejoined_ms)
             )?;
             writeln!(
                 out,
@@ -180,6 +176,13 @@ impl RunReport {
                 opt_ms(f.last_user_success_ms),
                 f.users_recovered,
                 f.users
+            )?;
+            writeln!(
+                out,
+                "    healed {}, demoted by +convert-to-slave {}, back in place {}",
+                opt_ms(f.healed_ms),
+                opt_ms(f.demoted_ms),
+                opt_ms(f.settled_ms)
             )?;
         }
         let e = &self.user_errors;

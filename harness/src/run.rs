@@ -12,6 +12,7 @@ use crate::cluster::node::NodeKind;
 use crate::cluster::{engine, Cluster, ClusterError};
 use crate::history::{History, Recorder};
 use crate::monitor::{MonitorError, SentinelMonitor};
+use crate::nemesis::NemesisError;
 use crate::report::{Latency, Machine, RunReport};
 use crate::scenario::Scenario;
 use crate::verdict::{self, Counts};
@@ -29,6 +30,9 @@ pub enum RunError {
     /// The workload could not start.
     #[error(transparent)]
     Workload(#[from] WorkloadError),
+    /// A fault could not be applied or healed.
+    #[error(transparent)]
+    Nemesis(#[from] NemesisError),
     /// The sentinel monitor could not subscribe.
     #[error(transparent)]
     Monitor(#[from] MonitorError),
@@ -82,6 +86,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
         }
     };
     // Everything that can fail without side effects comes before the run directory and the cluster.
+    crate::nemesis::check_privileges(&scenario.faults)?;
     let port = BoundPort::bind(&scenario.app).await?;
     let docker = engine::connect().await?;
     let run_id = new_run_id();

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod fault;
+pub use fault::{Cut, FaultKind, FaultSpec, Target};
+
 /// What can be wrong with a scenario or its name.
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
@@ -102,6 +105,15 @@ pub struct Topology {
     /// Sentinel `failover-timeout`.
     #[serde(with = "humantime_serde")]
     pub failover_timeout: Duration,
+    /// Sentinel `parallel-syncs`: replicas resynchronised with a new master at once.
+    pub parallel_syncs: u32,
+    /// Redis `min-replicas-to-write`: the master refuses writes unless this many replicas are
+    /// connected with at most `min_replicas_max_lag` of lag. 0 turns it off. It bounds what an
+    /// isolated master can acknowledge and then lose.
+    pub min_replicas_to_write: u32,
+    /// Redis `min-replicas-max-lag`.
+    #[serde(with = "humantime_serde")]
+    pub min_replicas_max_lag: Duration,
     /// A registry image to use instead of building one from the local `redis-server`; when it is
     /// neither present nor pullable the local build is used.
     pub image: Option<String>,
@@ -119,6 +131,9 @@ impl Default for Topology {
             master_name: "mymaster".to_owned(),
             down_after: Duration::from_millis(1000),
             failover_timeout: Duration::from_secs(10),
+            parallel_syncs: 1,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: Duration::from_secs(10),
             image: None,
             ready_timeout: Duration::from_secs(30),
         }
@@ -137,6 +152,12 @@ pub struct AppSpec {
     /// Longest wait for `GET /healthz` to answer.
     #[serde(with = "humantime_serde")]
     pub health_timeout: Duration,
+    /// Replicas that must acknowledge each session write (`WAIT`) before the app answers 2xx;
+    /// 0 answers once the master has it.
+    pub wait_replicas: u32,
+    /// How long `WAIT` may block before the write is retried.
+    #[serde(with = "humantime_serde")]
+    pub wait_timeout: Duration,
 }
 
 impl Default for AppSpec {
@@ -145,6 +166,8 @@ impl Default for AppSpec {
             port: 0,
             store_retry_deadline: Duration::from_secs(8),
             health_timeout: Duration::from_secs(10),
+            wait_replicas: 0,
+            wait_timeout: Duration::from_millis(250),
         }
     }
 }
@@ -195,67 +218,6 @@ impl Default for ClientRetry {
         Self {
             attempts: 5,
             backoff: Duration::from_millis(500),
-        }
-    }
-}
-
-/// Which node a fault hits, decided when it fires.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum Target {
-    /// Whichever node the sentinels call master at that moment.
-    Master,
-    /// A node by name (`redis-1`, `sentinel-2`).
-    Node(String),
-}
-
-impl TryFrom<String> for Target {
-    type Error = String;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        if s == "master" {
-            Ok(Self::Master)
-        } else if s.starts_with("redis-") || s.starts_with("sentinel-") {
-            Ok(Self::Node(s))
-        } else {
-            Err(format!(
-                "unknown target '{s}': use 'master' or a node name like 'redis-2'"
-            ))
-        }
-    }
-}
-
-impl From<Target> for String {
-    fn from(t: Target) -> Self {
-        match t {
-            Target::Master => "master".to_owned(),
-            Target::Node(name) => name,
-        }
-    }
-}
-
-/// One fault of the schedule.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum FaultSpec {
-    /// SIGKILL the target, then start it again at the same address.
-    Kill {
-        /// The node to kill.
-        target: Target,
-        /// When, from the start of the workload.
-        #[serde(with = "humantime_serde")]
-        at: Duration,
-        /// How long the node stays dead.
-        #[serde(with = "humantime_serde")]
-        restart_after: Duration,
-    },
-}
-
-impl FaultSpec {
-    /// When the fault starts.
-    pub fn at(&self) -> Duration {
-        match self {
-            Self::Kill { at, .. } => *at,
         }
     }
 }
@@ -415,25 +377,37 @@ impl Scenario {
             return invalid("workload.retry.attempts", "must be at least 1".into());
         }
         for (i, fault) in self.faults.iter().enumerate() {
-            if fault.at() >= w.duration {
+            if fault.at >= w.duration {
                 return invalid(
                     &format!("faults[{i}].at"),
                     format!(
                         "{} is not before the end of the workload ({})",
-                        humantime::format_duration(fault.at()),
+                        humantime::format_duration(fault.at),
                         humantime::format_duration(w.duration)
                     ),
                 );
             }
-            let FaultSpec::Kill { target, .. } = fault;
-            if let Target::Node(name) = target {
-                if !self.node_names().contains(name) {
-                    return invalid(
-                        &format!("faults[{i}].target"),
-                        format!("no node '{name}' in this topology"),
-                    );
-                }
+            if let Err((field, message)) = fault.check(&self.node_names()) {
+                return invalid(&format!("faults[{i}].{field}"), message);
             }
+        }
+        if self.app.wait_replicas > t.replicas {
+            return invalid(
+                "app.wait_replicas",
+                format!(
+                    "{} is more than the {} replicas: no write could ever be acknowledged",
+                    self.app.wait_replicas, t.replicas
+                ),
+            );
+        }
+        if t.min_replicas_to_write > t.replicas {
+            return invalid(
+                "topology.min_replicas_to_write",
+                format!(
+                    "{} is more than the {} replicas: the master would refuse every write",
+                    t.min_replicas_to_write, t.replicas
+                ),
+            );
         }
         Ok(())
     }

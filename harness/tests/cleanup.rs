@@ -10,11 +10,12 @@ use std::time::Duration;
 use failover_drill::cluster::{engine, Cluster};
 use failover_drill::scenario::Topology;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ctrl_c_during_a_failover_removes_every_container_and_network() {
+/// Starts `scenario` with the CLI, sends SIGINT once its fault started, and checks that the CLI
+/// exits 130 leaving no container or network of any run.
+async fn interrupt_during_fault(scenario: &str) {
     let _serial = common::one_cluster_at_a_time().await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_failover-drill"))
-        .args(["run", "kill-master", "--out"])
+        .args(["run", scenario, "--out"])
         .arg(common::out_dir())
         .arg("--scenarios-dir")
         .arg(common::scenarios_dir())
@@ -26,14 +27,14 @@ async fn ctrl_c_during_a_failover_removes_every_container_and_network() {
     let mut seen = Vec::new();
     for line in lines.by_ref() {
         let line = line.expect("read stderr");
-        let killed = line.contains("fault: killed");
+        let started = line.contains("started on");
         seen.push(line);
-        if killed {
+        if started {
             break;
         }
     }
     assert!(
-        seen.last().is_some_and(|l| l.contains("fault: killed")),
+        seen.last().is_some_and(|l| l.contains("started on")),
         "the run never reached its fault: {seen:#?}"
     );
     // Keep reading so the CLI's progress lines never meet a closed pipe.
@@ -51,6 +52,21 @@ async fn ctrl_c_during_a_failover_removes_every_container_and_network() {
         "interrupted runs exit 130; it said {rest:#?}"
     );
     assert_eq!(common::leftovers(None).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_the_master_is_dead_removes_everything() {
+    interrupt_during_fault("kill-master").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_a_partition_removes_everything() {
+    interrupt_during_fault("split-brain").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_the_master_is_paused_removes_everything() {
+    interrupt_during_fault("pause-master").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -63,7 +63,7 @@ async fn kill_master_keeps_every_user_working() {
     );
     assert!(failover.last_user_success_ms.is_some());
     assert!(
-        failover.rejoined_ms.is_some(),
+        failover.settled_ms.is_some(),
         "the old master came back as a replica"
     );
     assert_ne!(failover.new_master.as_deref(), Some(failover.addr.as_str()));

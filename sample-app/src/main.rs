@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use sample_app::store::{parse_addr_list, NodeAddr, SentinelStore, StoreConfig};
+use sample_app::store::{parse_addr_list, Durability, NodeAddr, SentinelStore, StoreConfig};
 
 /// An axum app whose sessions live in Redis found through Sentinel.
 #[derive(Debug, Parser)]
@@ -24,6 +24,12 @@ struct Args {
     /// Milliseconds a store call may keep retrying before the app answers 503.
     #[arg(long, env = "STORE_RETRY_DEADLINE_MS", default_value_t = 8000)]
     retry_deadline_ms: u64,
+    /// Replicas that must acknowledge each write (`WAIT`); 0 acknowledges on the master alone.
+    #[arg(long, env = "WAIT_REPLICAS", default_value_t = 0)]
+    wait_replicas: u32,
+    /// Milliseconds `WAIT` may block before the write is retried.
+    #[arg(long, env = "WAIT_TIMEOUT_MS", default_value_t = 250)]
+    wait_timeout_ms: u64,
     /// Seconds of inactivity after which a session expires.
     #[arg(long, env = "SESSION_TTL_SECS", default_value_t = 3600)]
     session_ttl_secs: u64,
@@ -43,6 +49,12 @@ async fn main() -> anyhow::Result<()> {
     );
     let mut config = StoreConfig::new(args.sentinels, args.master_name);
     config.retry_deadline = Duration::from_millis(args.retry_deadline_ms);
+    if args.wait_replicas > 0 {
+        config.durability = Durability::Wait {
+            replicas: args.wait_replicas,
+            timeout: Duration::from_millis(args.wait_timeout_ms),
+        };
+    }
     let store = SentinelStore::new(config, Default::default());
     let router = sample_app::app(store, Duration::from_secs(args.session_ttl_secs));
     let listener = tokio::net::TcpListener::bind(args.listen)

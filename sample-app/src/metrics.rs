@@ -16,10 +16,12 @@ pub struct Metrics {
     pub switch_messages: AtomicU64,
     /// Requests answered 503 because the store stayed unavailable past its retry deadline.
     pub unavailable_responses: AtomicU64,
+    /// Writes whose `WAIT` counted too few replicas (each then retried).
+    pub wait_shortfalls: AtomicU64,
 }
 
 /// One counter as read from the text format.
-const COUNTERS: [(&str, &str); 5] = [
+const COUNTERS: [(&str, &str); 6] = [
     (
         "sample_app_store_retries_total",
         "Store commands retried after an error.",
@@ -40,6 +42,10 @@ const COUNTERS: [(&str, &str); 5] = [
         "sample_app_unavailable_responses_total",
         "Requests answered 503 after the store's retry deadline.",
     ),
+    (
+        "sample_app_wait_shortfalls_total",
+        "Writes whose WAIT counted too few replicas.",
+    ),
 ];
 
 impl Metrics {
@@ -47,13 +53,14 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn values(&self) -> [u64; 5] {
+    fn values(&self) -> [u64; 6] {
         [
             &self.store_retries,
             &self.store_errors,
             &self.rediscoveries,
             &self.switch_messages,
             &self.unavailable_responses,
+            &self.wait_shortfalls,
         ]
         .map(|c| c.load(Ordering::Relaxed))
     }

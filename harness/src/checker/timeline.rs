@@ -1,5 +1,7 @@
-//! The failover timeline: from each kill to detection, promotion, the app's first store success on
-//! the new master, and every user's first success.
+//! The failover breakdown: from each fault's start to detection (`+sdown`, `+odown`), election
+//! (`+elected-leader`), promotion (`+promoted-slave`, `+switch-master`), the app's first store
+//! success on the new master, every user's first success, and the faulted node's heal, demotion
+//! (`+convert-to-slave`) and return to its place.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +12,8 @@ use crate::history::{FaultPhase, History, Micros};
 /// Milestones of one failover, each in milliseconds after the fault started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FailoverTimeline {
+    /// The fault's kind (`kill`, `pause`, ...).
+    pub fault: String,
     /// The faulted node.
     pub node: String,
     /// Its address.
@@ -20,6 +24,10 @@ pub struct FailoverTimeline {
     pub sdown_ms: Option<f64>,
     /// First `+odown` (quorum agrees).
     pub odown_ms: Option<f64>,
+    /// First `+elected-leader`: a sentinel won the vote to run the failover.
+    pub elected_leader_ms: Option<f64>,
+    /// First `+promoted-slave`: the chosen replica reported itself master.
+    pub promoted_ms: Option<f64>,
     /// First `+switch-master`.
     pub switch_master_ms: Option<f64>,
     /// The promoted master, from `+switch-master`.
@@ -30,10 +38,12 @@ pub struct FailoverTimeline {
     pub first_user_success_ms: Option<f64>,
     /// The last user to succeed again; `None` if some user never did.
     pub last_user_success_ms: Option<f64>,
-    /// When the faulted node ran again (its heal).
-    pub restarted_ms: Option<f64>,
-    /// When the restarted node replicated from the master again.
-    pub rejoined_ms: Option<f64>,
+    /// The fault's heal (restart, resume, partition removed).
+    pub healed_ms: Option<f64>,
+    /// First `+convert-to-slave` of the faulted node: Sentinel demoted the returning old master.
+    pub demoted_ms: Option<f64>,
+    /// When the healed node was back in its place (a replica with its link up, or still master).
+    pub settled_ms: Option<f64>,
     /// Users who succeeded again before the run ended, out of `users`.
     pub users_recovered: usize,
     /// Users who had at least one operation.
@@ -93,11 +103,15 @@ pub fn check(history: &History) -> Vec<FailoverTimeline> {
             };
             let all_recovered = recovered.len() == users.len();
             FailoverTimeline {
+                fault: fault.fault.clone(),
                 node: fault.node.clone(),
                 addr: fault.addr.clone(),
                 fault_at_s: t0 as f64 / 1e6,
                 sdown_ms: first_sentinel("+sdown", true).map(|e| ms_after(t0, e.at)),
                 odown_ms: first_sentinel("+odown", true).map(|e| ms_after(t0, e.at)),
+                elected_leader_ms: first_sentinel("+elected-leader", false)
+                    .map(|e| ms_after(t0, e.at)),
+                promoted_ms: first_sentinel("+promoted-slave", false).map(|e| ms_after(t0, e.at)),
                 switch_master_ms: switch.map(|e| ms_after(t0, e.at)),
                 new_master,
                 app_first_success_ms: app_first_success.map(|at| ms_after(t0, at)),
@@ -107,8 +121,9 @@ pub fn check(history: &History) -> Vec<FailoverTimeline> {
                     .max()
                     .filter(|_| all_recovered)
                     .map(|&at| ms_after(t0, at)),
-                restarted_ms: node_event(FaultPhase::Heal),
-                rejoined_ms: node_event(FaultPhase::Rejoined),
+                healed_ms: node_event(FaultPhase::Heal),
+                demoted_ms: first_sentinel("+convert-to-slave", true).map(|e| ms_after(t0, e.at)),
+                settled_ms: node_event(FaultPhase::Rejoined),
                 users_recovered: recovered.len(),
                 users: users.len(),
             }
@@ -171,6 +186,10 @@ mod tests {
         assert_eq!(t.first_user_success_ms, Some(14.0));
         assert_eq!(t.last_user_success_ms, Some(24.0));
         assert_eq!((t.users_recovered, t.users), (2, 2));
-        assert_eq!((t.restarted_ms, t.rejoined_ms), (None, None));
+        assert_eq!(
+            (t.healed_ms, t.settled_ms, t.demoted_ms),
+            (None, None, None)
+        );
+        assert_eq!((t.elected_leader_ms, t.promoted_ms), (None, None));
     }
 }

@@ -15,6 +15,7 @@
 //! future after Ctrl-C), when the [`Cluster`] is dropped. `TESTCONTAINERS_COMMAND=keep` keeps them
 //! for a post-mortem.
 
+mod control;
 pub mod engine;
 pub mod image;
 pub mod network;
@@ -29,7 +30,7 @@ use sample_app::store::NodeAddr;
 use crate::scenario::Topology;
 use image::ImageRef;
 use network::RunNetwork;
-use node::{Node, NodeKind, NodeSpec, REDIS_PORT};
+use node::{Node, NodeKind, NodeSpec};
 
 /// Label carrying the run id on every container and network of a run.
 pub const RUN_LABEL: &str = "failover-drill.run";
@@ -109,7 +110,7 @@ pub struct Cluster {
     pub startup: Duration,
 }
 
-fn redis_args(replica_of: Option<&NodeAddr>) -> Vec<String> {
+fn redis_args(topology: &Topology, replica_of: Option<&NodeAddr>) -> Vec<String> {
     let mut args: Vec<String> = [
         "--port",
         "6379",
@@ -124,6 +125,14 @@ fn redis_args(replica_of: Option<&NodeAddr>) -> Vec<String> {
     ]
     .map(str::to_owned)
     .to_vec();
+    if topology.min_replicas_to_write > 0 {
+        args.extend([
+            "--min-replicas-to-write".to_owned(),
+            topology.min_replicas_to_write.to_string(),
+            "--min-replicas-max-lag".to_owned(),
+            topology.min_replicas_max_lag.as_secs().max(1).to_string(),
+        ]);
+    }
     if let Some(master) = replica_of {
         args.extend([
             "--replicaof".to_owned(),
@@ -141,12 +150,13 @@ fn sentinel_conf(topology: &Topology, master: &NodeAddr) -> String {
          sentinel monitor {name} {} {} {}\n\
          sentinel down-after-milliseconds {name} {}\n\
          sentinel failover-timeout {name} {}\n\
-         sentinel parallel-syncs {name} 1\n",
+         sentinel parallel-syncs {name} {}\n",
         master.host,
         master.port,
         topology.quorum,
         topology.down_after.as_millis(),
         topology.failover_timeout.as_millis(),
+        topology.parallel_syncs,
     )
 }
 
@@ -180,7 +190,7 @@ impl Cluster {
         let master = cluster.add(NodeSpec {
             name: "redis-1".into(),
             kind: NodeKind::Redis,
-            args: redis_args(None),
+            args: redis_args(topology, None),
             sentinel_conf: None,
         });
         let master_addr = master.await?;
@@ -188,7 +198,7 @@ impl Cluster {
             cluster.start_node(NodeSpec {
                 name: format!("redis-{i}"),
                 kind: NodeKind::Redis,
-                args: redis_args(Some(&master_addr)),
+                args: redis_args(topology, Some(&master_addr)),
                 sentinel_conf: None,
             })
         }))
@@ -245,6 +255,11 @@ impl Cluster {
         Ok(())
     }
 
+    /// Every node, data nodes first.
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter()
+    }
+
     /// Nodes of one kind, in name order.
     pub fn nodes_of(&self, kind: NodeKind) -> impl Iterator<Item = &Node> {
         self.nodes.iter().filter(move |n| n.kind == kind)
@@ -268,58 +283,6 @@ impl Cluster {
             .iter()
             .find(|n| n.name == name)
             .ok_or_else(|| ClusterError::UnknownNode(name.to_owned()))
-    }
-
-    /// The data node the first answering sentinel calls master right now.
-    pub async fn current_master(&self) -> Result<&Node, ClusterError> {
-        let mut answers = Vec::new();
-        for sentinel in self.nodes_of(NodeKind::Sentinel) {
-            let reply = async {
-                let mut conn = node::connect(&sentinel.addr).await?;
-                redis::cmd("SENTINEL")
-                    .arg("get-master-addr-by-name")
-                    .arg(&self.master_name)
-                    .query_async::<Option<(String, u16)>>(&mut conn)
-                    .await
-                    .map_err(|e| e.to_string())
-            };
-            match reply.await {
-                Ok(Some((host, port))) => {
-                    if let Some(node) = self
-                        .nodes_of(NodeKind::Redis)
-                        .find(|n| n.addr.host == host && port == REDIS_PORT)
-                    {
-                        return Ok(node);
-                    }
-                    answers.push(format!("{}: unknown address {host}:{port}", sentinel.name));
-                }
-                Ok(None) => answers.push(format!("{}: no master", sentinel.name)),
-                Err(e) => answers.push(format!("{}: {e}", sentinel.name)),
-            }
-        }
-        Err(ClusterError::NoMaster {
-            detail: answers.join("; "),
-        })
-    }
-
-    /// SIGKILLs a node.
-    pub async fn kill(&self, node: &Node) -> Result<(), ClusterError> {
-        node.kill(&self.docker).await
-    }
-
-    /// Starts a killed node again at its old address.
-    pub async fn restart(&self, node: &Node) -> Result<(), ClusterError> {
-        node.restart(&self.docker, self.network_name(), self.ready_timeout)
-            .await
-    }
-
-    /// Waits until a restarted data node is a replica with its link to the master up: Sentinel
-    /// demotes a returning old master only after it has reported itself master for a while.
-    pub async fn wait_rejoined(&self, node: &Node) -> Result<(), ClusterError> {
-        readiness::until(self.rejoin_timeout, &node.name, || {
-            readiness::replica_linked(node)
-        })
-        .await
     }
 
     /// Removes every container, then the network; reports the first failure after trying all.
@@ -348,10 +311,12 @@ mod tests {
         let conf = sentinel_conf(&Topology::default(), &NodeAddr::new("172.29.3.2", 6379));
         assert!(conf.contains("sentinel monitor mymaster 172.29.3.2 6379 2\n"));
         assert!(conf.contains("down-after-milliseconds mymaster 1000\n"));
-        assert!(redis_args(Some(&NodeAddr::new("h", 6379))).ends_with(&[
-            "--replicaof".to_owned(),
-            "h".to_owned(),
-            "6379".to_owned()
-        ]));
+        assert!(
+            redis_args(&Topology::default(), Some(&NodeAddr::new("h", 6379))).ends_with(&[
+                "--replicaof".to_owned(),
+                "h".to_owned(),
+                "6379".to_owned()
+            ])
+        );
     }
 }

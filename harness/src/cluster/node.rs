@@ -5,7 +5,9 @@ use std::time::Duration;
 use bollard::models::{
     EndpointIpamConfig, EndpointSettings, NetworkConnectRequest, NetworkDisconnectRequest,
 };
-use bollard::query_parameters::{InspectContainerOptions, KillContainerOptionsBuilder};
+use bollard::query_parameters::{
+    InspectContainerOptions, KillContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
 use bollard::Docker;
 use redis::aio::MultiplexedConnection;
 use sample_app::store::NodeAddr;
@@ -53,6 +55,8 @@ pub struct Node {
     pub kind: NodeKind,
     /// Address on the run's network; kept across restarts.
     pub addr: NodeAddr,
+    /// The network's gateway: the address the host (and so the app under test) talks from.
+    pub gateway: String,
     container: ContainerAsync<GenericImage>,
 }
 
@@ -108,11 +112,13 @@ impl Node {
             .inspect_container(container.id(), None::<InspectContainerOptions>)
             .await
             .map_err(docker_error(format!("inspect {}", spec.name)))?;
-        let ip = inspect
+        let endpoint = inspect
             .network_settings
             .and_then(|s| s.networks)
-            .and_then(|n| n.get(network).and_then(|e| e.ip_address.clone()))
-            .filter(|ip| !ip.is_empty())
+            .and_then(|mut n| n.remove(network));
+        let (ip, gateway) = endpoint
+            .and_then(|e| Some((e.ip_address?, e.gateway?)))
+            .filter(|(ip, gateway)| !ip.is_empty() && !gateway.is_empty())
             .ok_or_else(|| ClusterError::NodeStart {
                 node: spec.name.clone(),
                 detail: format!("the container has no address on network {network}"),
@@ -125,6 +131,7 @@ impl Node {
             name: spec.name,
             kind: spec.kind,
             addr: NodeAddr::new(ip, port),
+            gateway,
             container,
         })
     }
@@ -193,6 +200,53 @@ impl Node {
                 .map_err(|e| e.to_string())
         })
         .await
+    }
+
+    /// Stops the node gracefully: SIGTERM, on which Redis runs `SHUTDOWN`, SIGKILL after 10 s.
+    pub async fn stop(&self, docker: &Docker) -> Result<(), ClusterError> {
+        let options = StopContainerOptionsBuilder::new().t(10).build();
+        docker
+            .stop_container(self.id(), Some(options))
+            .await
+            .map_err(docker_error(format!("stop {}", self.name)))
+    }
+
+    /// Freezes every process of the node.
+    pub async fn pause(&self) -> Result<(), ClusterError> {
+        self.container
+            .pause()
+            .await
+            .map_err(|e| ClusterError::Docker {
+                action: format!("pause {}", self.name),
+                detail: e.to_string(),
+            })
+    }
+
+    /// Resumes a paused node.
+    pub async fn unpause(&self) -> Result<(), ClusterError> {
+        self.container
+            .unpause()
+            .await
+            .map_err(|e| ClusterError::Docker {
+                action: format!("resume {}", self.name),
+                detail: e.to_string(),
+            })
+    }
+
+    /// The host PID of the node's main process, whose network namespace is the node's.
+    pub async fn pid(&self, docker: &Docker) -> Result<i64, ClusterError> {
+        let inspect = docker
+            .inspect_container(self.id(), None::<InspectContainerOptions>)
+            .await
+            .map_err(docker_error(format!("inspect {}", self.name)))?;
+        inspect
+            .state
+            .and_then(|s| s.pid)
+            .filter(|pid| *pid > 0)
+            .ok_or_else(|| ClusterError::Docker {
+                action: format!("find the process of {}", self.name),
+                detail: "the container is not running".to_owned(),
+            })
     }
 
     /// Removes the container.

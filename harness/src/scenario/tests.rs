@@ -23,7 +23,7 @@ fn reads_faults_durations_and_bounds() {
         kind = "kill"
         target = "master"
         at = "5s"
-        restart_after = "8s"
+        duration = "8s"
         [expectations]
         lost_writes = 3
         "#,
@@ -32,10 +32,12 @@ fn reads_faults_durations_and_bounds() {
     assert_eq!(s.topology.down_after, Duration::from_millis(1500));
     assert_eq!(
         s.faults,
-        vec![FaultSpec::Kill {
+        vec![FaultSpec {
+            kind: FaultKind::Kill,
             target: Target::Master,
             at: Duration::from_secs(5),
-            restart_after: Duration::from_secs(8),
+            duration: Duration::from_secs(8),
+            cut: None,
         }]
     );
     assert_eq!(s.expectations.lost_writes, LostWrites::AtMost(3));
@@ -69,11 +71,11 @@ fn impossible_values_name_the_field() {
     let msg = error_of("name = \"x\"\n[workload]\nrate = 0.0");
     assert!(msg.contains("workload.rate"), "{msg}");
     let msg = error_of(
-        "name = \"x\"\n[workload]\nduration = \"5s\"\n[[faults]]\nkind = \"kill\"\ntarget = \"master\"\nat = \"6s\"\nrestart_after = \"1s\"",
+        "name = \"x\"\n[workload]\nduration = \"5s\"\n[[faults]]\nkind = \"kill\"\ntarget = \"master\"\nat = \"6s\"\nduration = \"1s\"",
     );
     assert!(msg.contains("faults[0].at"), "{msg}");
     let msg = error_of(
-        "name = \"x\"\n[[faults]]\nkind = \"kill\"\ntarget = \"redis-9\"\nat = \"1s\"\nrestart_after = \"1s\"",
+        "name = \"x\"\n[[faults]]\nkind = \"kill\"\ntarget = \"redis-9\"\nat = \"1s\"\nduration = \"1s\"",
     );
     assert!(msg.contains("faults[0].target"), "{msg}");
 }
@@ -102,5 +104,38 @@ fn shipped_scenarios_parse() {
             !description.starts_with("(invalid)"),
             "{name}: {description}"
         );
+    }
+}
+
+#[test]
+fn fault_fields_that_depend_on_each_other_are_checked() {
+    let fault = |body: &str| error_of(&format!("name = \"x\"\n[[faults]]\n{body}"));
+    let msg = fault("kind = \"partition\"\nat = \"1s\"\nduration = \"2s\"");
+    assert!(msg.contains("faults[0].cut"), "{msg}");
+    let msg = fault("kind = \"pause\"\nat = \"1s\"");
+    assert!(msg.contains("faults[0].duration"), "{msg}");
+    let msg = fault("kind = \"manual-failover\"\nat = \"1s\"\nduration = \"2s\"");
+    assert!(msg.contains("faults[0].duration"), "{msg}");
+    let msg = fault("kind = \"kill\"\ntarget = \"sentinels:most\"\nat = \"1s\"\nduration = \"2s\"");
+    assert!(msg.contains("sentinels:majority"), "{msg}");
+    let msg = error_of("name = \"x\"\n[topology]\nreplicas = 1\nmin_replicas_to_write = 2");
+    assert!(msg.contains("topology.min_replicas_to_write"), "{msg}");
+    let msg = error_of("name = \"x\"\n[topology]\nreplicas = 1\n[app]\nwait_replicas = 2");
+    assert!(msg.contains("app.wait_replicas"), "{msg}");
+}
+
+#[test]
+fn targets_read_back_as_written() {
+    for word in [
+        "master",
+        "replica",
+        "replicas",
+        "sentinel",
+        "sentinels:minority",
+        "sentinels:majority",
+        "redis-2",
+    ] {
+        let target = Target::try_from(word.to_owned()).unwrap();
+        assert_eq!(String::from(target), word);
     }
 }

@@ -26,6 +26,25 @@ pub struct StoreConfig {
     pub backoff_max: Duration,
     /// Prefix of the Redis keys that hold sessions.
     pub key_prefix: String,
+    /// When a write counts as done.
+    pub durability: Durability,
+}
+
+/// When the store reports a write as done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// When the master has it. Replication is asynchronous: a master that dies or is cut off
+    /// right after may take the write with it.
+    Async,
+    /// When the master has it and `WAIT` says `replicas` replicas have it too, within `timeout`;
+    /// otherwise the write is retried like any failover error. A failover promotes the replica with
+    /// the most data, so an acknowledged write survives it unless every replica that had it is lost.
+    Wait {
+        /// Replicas that must acknowledge.
+        replicas: u32,
+        /// How long `WAIT` may block.
+        timeout: Duration,
+    },
 }
 
 impl StoreConfig {
@@ -40,6 +59,7 @@ impl StoreConfig {
             backoff_min: Duration::from_millis(20),
             backoff_max: Duration::from_millis(400),
             key_prefix: "session:".to_owned(),
+            durability: Durability::Async,
         }
     }
 }

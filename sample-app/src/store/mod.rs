@@ -39,7 +39,7 @@ use redis::aio::MultiplexedConnection;
 use tokio::sync::Notify;
 
 pub use addr::{parse_addr_list, AddrParseError, NodeAddr};
-pub use config::StoreConfig;
+pub use config::{Durability, StoreConfig};
 pub use discovery::DiscoveryError;
 pub use events::{StoreEvent, StoreEventKind, StoreEventSink};
 
@@ -107,6 +107,9 @@ impl std::fmt::Debug for SentinelStore {
     }
 }
 
+/// Code of the error the store raises when `WAIT` counts too few replicas.
+pub(crate) const NOT_REPLICATED: &str = "NOTREPLICATED";
+
 /// How one attempt failed.
 enum Failure {
     /// No master could be found.
@@ -123,16 +126,17 @@ impl From<String> for Failure {
 
 /// Errors worth another attempt: the ones a failover causes.
 fn is_retryable(err: &redis::RedisError) -> bool {
-    use redis::ErrorKind;
+    // redis-rs reports codes it does not know (NOREPLICAS) as extension errors, so go by the code.
     err.is_io_error()
         || err.is_timeout()
         || err.is_connection_dropped()
         || err.is_connection_refusal()
-        || matches!(err.kind(), ErrorKind::Server(_))
-            && matches!(
-                err.code(),
-                Some("READONLY" | "LOADING" | "MASTERDOWN" | "TRYAGAIN")
+        || matches!(
+            err.code(),
+            Some(
+                "READONLY" | "LOADING" | "MASTERDOWN" | "TRYAGAIN" | "NOREPLICAS" | NOT_REPLICATED
             )
+        )
 }
 
 impl SentinelStore {

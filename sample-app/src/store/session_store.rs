@@ -6,7 +6,8 @@ use redis::AsyncCommands;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use super::{SentinelStore, StoreError};
+use super::{Durability, SentinelStore, StoreError, NOT_REPLICATED};
+use crate::metrics::Metrics;
 
 fn backend(err: StoreError) -> session_store::Error {
     session_store::Error::Backend(err.to_string())
@@ -28,14 +29,37 @@ impl SentinelStore {
         let value = serde_json::to_string(record)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
         let at = expiry_ms(record);
+        let durability = self.inner.config.durability;
+        let metrics = self.inner.metrics.clone();
         let written: Option<String> = self
             .run(|mut conn| {
-                let mut cmd = redis::cmd("SET");
-                cmd.arg(&key).arg(&value).arg("PXAT").arg(at);
+                let mut set = redis::cmd("SET");
+                set.arg(&key).arg(&value).arg("PXAT").arg(at);
                 if only_new {
-                    cmd.arg("NX");
+                    set.arg("NX");
                 }
-                async move { cmd.query_async(&mut conn).await }
+                let metrics = metrics.clone();
+                async move {
+                    let Durability::Wait { replicas, timeout } = durability else {
+                        return set.query_async(&mut conn).await;
+                    };
+                    // One pipeline, so WAIT counts this connection's SET and nothing queued later.
+                    let (written, acked): (Option<String>, u32) = redis::pipe()
+                        .add_command(set)
+                        .cmd("WAIT")
+                        .arg(replicas)
+                        .arg(timeout.as_millis() as u64)
+                        .query_async(&mut conn)
+                        .await?;
+                    if acked < replicas {
+                        Metrics::bump(&metrics.wait_shortfalls);
+                        return Err(redis::make_extension_error(
+                            NOT_REPLICATED.to_owned(),
+                            Some(format!("WAIT: {acked} of {replicas} replicas acknowledged")),
+                        ));
+                    }
+                    Ok(written)
+                }
             })
             .await
             .map_err(backend)?;

@@ -1,0 +1,235 @@
+//! Faults on a schedule. Each fault waits for its time, resolves its target then (the master at
+//! that moment, not at start-up), applies itself, records its start, and heals after its duration;
+//! then it waits until the healed nodes are back in their place and records that too. Faults run
+//! concurrently, so schedules may overlap.
+//!
+//! It owns applying and healing faults. It must not read the workload or judge anything.
+//!
+//! Heals that would outlive a cancelled run are guarded: partition rules are removed when their
+//! guard drops; killed, stopped and paused nodes go with their containers, which the cluster
+//! removes on every exit path.
+
+mod partition;
+
+use std::time::Instant;
+
+use crate::cluster::node::{Node, NodeKind};
+use crate::cluster::{Cluster, ClusterError};
+use crate::history::{FaultEvent, FaultPhase, Record, Recorder};
+use crate::scenario::{FaultKind, FaultSpec, Target};
+
+pub use partition::check_privileges;
+use partition::Partition;
+
+/// What can stop a fault.
+#[derive(Debug, thiserror::Error)]
+pub enum NemesisError {
+    /// A cluster operation failed.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// A target resolved to no node.
+    #[error("fault {index} ({kind}): no node matches target '{target}'")]
+    NoTarget {
+        /// Position in the scenario's `faults`.
+        index: usize,
+        /// The fault's kind.
+        kind: &'static str,
+        /// The target as written.
+        target: String,
+    },
+    /// The machine cannot apply a fault.
+    #[error("fault {index} ({kind}) needs {needs}; {detail}")]
+    Unavailable {
+        /// Position in the scenario's `faults`.
+        index: usize,
+        /// The fault's kind.
+        kind: &'static str,
+        /// What it needs.
+        needs: &'static str,
+        /// What is missing and how to get it.
+        detail: String,
+    },
+    /// Adding or removing a partition rule failed.
+    #[error("partition of {node}: {detail}")]
+    Partition {
+        /// The node.
+        node: String,
+        /// What iptables said.
+        detail: String,
+    },
+}
+
+/// Runs every fault at its time after `start`, all concurrently; returns when every fault has
+/// healed and settled.
+pub async fn run_schedule(
+    faults: &[FaultSpec],
+    cluster: &Cluster,
+    recorder: &Recorder,
+    start: Instant,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<(), NemesisError> {
+    let runs = faults.iter().enumerate().map(|(index, fault)| {
+        let fault = Fault {
+            index,
+            spec: fault,
+            cluster,
+            recorder,
+            progress,
+        };
+        fault.run(start)
+    });
+    futures::future::try_join_all(runs).await.map(|_| ())
+}
+
+/// One fault of a running schedule.
+struct Fault<'a> {
+    index: usize,
+    spec: &'a FaultSpec,
+    cluster: &'a Cluster,
+    recorder: &'a Recorder,
+    progress: &'a (dyn Fn(&str) + Sync),
+}
+
+/// The largest minority and the smallest majority of `n` sentinels.
+fn minority(n: usize) -> usize {
+    n.saturating_sub(1) / 2
+}
+
+fn majority(n: usize) -> usize {
+    n / 2 + 1
+}
+
+impl<'a> Fault<'a> {
+    async fn targets(&self) -> Result<Vec<&'a Node>, NemesisError> {
+        let cluster = self.cluster;
+        let sentinels: Vec<&Node> = cluster.nodes_of(NodeKind::Sentinel).collect();
+        let nodes: Vec<&Node> = match &self.spec.target {
+            Target::Master => vec![cluster.current_master().await?],
+            Target::Replica | Target::Replicas => {
+                let master = cluster.current_master().await?;
+                let replicas = cluster
+                    .nodes_of(NodeKind::Redis)
+                    .filter(|n| n.name != master.name);
+                if self.spec.target == Target::Replica {
+                    replicas.take(1).collect()
+                } else {
+                    replicas.collect()
+                }
+            }
+            Target::Sentinel => sentinels.into_iter().take(1).collect(),
+            Target::SentinelsMinority => {
+                let n = minority(sentinels.len());
+                sentinels.into_iter().take(n).collect()
+            }
+            Target::SentinelsMajority => {
+                let n = majority(sentinels.len());
+                sentinels.into_iter().take(n).collect()
+            }
+            Target::Node(name) => vec![cluster.node(name)?],
+        };
+        if nodes.is_empty() {
+            return Err(NemesisError::NoTarget {
+                index: self.index,
+                kind: self.spec.kind.name(),
+                target: String::from(self.spec.target.clone()),
+            });
+        }
+        Ok(nodes)
+    }
+
+    fn record(&self, nodes: &[&Node], phase: FaultPhase) {
+        let at = self.recorder.now();
+        for node in nodes {
+            self.recorder.record(Record::Fault(FaultEvent {
+                at,
+                fault: self.spec.kind.name().to_owned(),
+                phase,
+                node: node.name.clone(),
+                addr: node.addr.to_string(),
+            }));
+        }
+        let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+        let what = match phase {
+            FaultPhase::Start => "started on",
+            FaultPhase::Heal => "healed on",
+            FaultPhase::Rejoined => "settled:",
+        };
+        (self.progress)(&format!(
+            "fault {} {what} {}",
+            self.spec.kind.name(),
+            names.join(", ")
+        ));
+    }
+
+    async fn settle(&self, nodes: &[&Node]) -> Result<(), NemesisError> {
+        for node in nodes {
+            self.cluster.wait_settled(node).await?;
+        }
+        self.record(nodes, FaultPhase::Rejoined);
+        Ok(())
+    }
+
+    async fn run(self, start: Instant) -> Result<(), NemesisError> {
+        tokio::time::sleep_until((start + self.spec.at).into()).await;
+        let cluster = self.cluster;
+        let nodes = self.targets().await?;
+        match self.spec.kind {
+            FaultKind::Kill | FaultKind::Stop => {
+                for node in &nodes {
+                    if self.spec.kind == FaultKind::Kill {
+                        cluster.kill(node).await?;
+                    } else {
+                        cluster.stop(node).await?;
+                    }
+                }
+                self.record(&nodes, FaultPhase::Start);
+                tokio::time::sleep(self.spec.duration).await;
+                for node in &nodes {
+                    cluster.restart(node).await?;
+                }
+            }
+            FaultKind::Pause => {
+                for node in &nodes {
+                    node.pause().await?;
+                }
+                self.record(&nodes, FaultPhase::Start);
+                tokio::time::sleep(self.spec.duration).await;
+                for node in &nodes {
+                    node.unpause().await?;
+                }
+            }
+            FaultKind::Partition => {
+                let cut = self.spec.cut.unwrap_or(crate::scenario::Cut::All);
+                let mut applied = Vec::new();
+                for node in &nodes {
+                    applied.push(Partition::apply(cluster, node, cut).await?);
+                }
+                self.record(&nodes, FaultPhase::Start);
+                tokio::time::sleep(self.spec.duration).await;
+                for partition in applied {
+                    partition.heal().await?;
+                }
+            }
+            FaultKind::ManualFailover => {
+                cluster.request_failover().await?;
+                self.record(&nodes, FaultPhase::Start);
+                cluster.wait_master_moved(nodes[0]).await?;
+            }
+        }
+        self.record(&nodes, FaultPhase::Heal);
+        self.settle(&nodes).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minorities_and_majorities_of_sentinels() {
+        assert_eq!((minority(3), majority(3)), (1, 2));
+        assert_eq!((minority(5), majority(5)), (2, 3));
+        assert_eq!((minority(1), majority(1)), (0, 1));
+        assert_eq!((minority(4), majority(4)), (1, 3));
+    }
+}

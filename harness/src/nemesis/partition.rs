@@ -1,0 +1,164 @@
+//! Network partitions: DROP rules inserted with iptables inside a node's own network namespace
+//! (entered with `nsenter`), so the host and other nodes are untouched, and removed on heal or, if
+//! the run is cut short, when the guard drops.
+
+use std::path::Path;
+
+use super::NemesisError;
+use crate::cluster::node::Node;
+use crate::cluster::Cluster;
+use crate::scenario::{Cut, FaultKind, FaultSpec};
+
+/// Partition rules in force on one node.
+#[derive(Debug)]
+pub(super) struct Partition {
+    node: String,
+    pid: String,
+    /// Each rule as `CHAIN -s|-d ADDRESS`.
+    rules: Vec<[String; 3]>,
+}
+
+fn iptables_args(pid: &str, action: &str, rule: &[String; 3]) -> Vec<String> {
+    let mut args: Vec<String> = ["-t", pid, "-n", "--", "iptables", "-w", action]
+        .map(str::to_owned)
+        .to_vec();
+    args.extend(rule.iter().cloned());
+    args.extend(["-j".to_owned(), "DROP".to_owned()]);
+    args
+}
+
+impl Partition {
+    /// Cuts `node` off from the peers `cut` names.
+    pub(super) async fn apply(
+        cluster: &Cluster,
+        node: &Node,
+        cut: Cut,
+    ) -> Result<Self, NemesisError> {
+        let pid = cluster.pid(node).await?.to_string();
+        let mut peers: Vec<String> = Vec::new();
+        if matches!(cut, Cut::Cluster | Cut::All) {
+            peers.extend(
+                cluster
+                    .nodes()
+                    .filter(|n| n.name != node.name)
+                    .map(|n| n.addr.host.clone()),
+            );
+        }
+        if matches!(cut, Cut::App | Cut::All) {
+            peers.push(node.gateway.clone());
+        }
+        let mut partition = Self {
+            node: node.name.clone(),
+            pid,
+            rules: Vec::new(),
+        };
+        for peer in peers {
+            for rule in [
+                ["INPUT".to_owned(), "-s".to_owned(), peer.clone()],
+                ["OUTPUT".to_owned(), "-d".to_owned(), peer],
+            ] {
+                // On failure the guard drops and removes the rules already in.
+                partition.run("-I", &rule).await?;
+                partition.rules.push(rule);
+            }
+        }
+        Ok(partition)
+    }
+
+    async fn run(&self, action: &str, rule: &[String; 3]) -> Result<(), NemesisError> {
+        let out = tokio::process::Command::new("nsenter")
+            .args(iptables_args(&self.pid, action, rule))
+            .output()
+            .await
+            .map_err(|e| self.error(format!("cannot run nsenter: {e}")))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(self.error(format!(
+                "iptables {action} {} failed: {}",
+                rule.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
+    }
+
+    fn error(&self, detail: String) -> NemesisError {
+        NemesisError::Partition {
+            node: self.node.clone(),
+            detail,
+        }
+    }
+
+    /// Removes every rule.
+    pub(super) async fn heal(mut self) -> Result<(), NemesisError> {
+        while let Some(rule) = self.rules.pop() {
+            if let Err(e) = self.run("-D", &rule).await {
+                self.rules.push(rule);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Partition {
+    fn drop(&mut self) {
+        for rule in self.rules.drain(..) {
+            let removed = std::process::Command::new("nsenter")
+                .args(iptables_args(&self.pid, "-D", &rule))
+                .output();
+            if !removed.is_ok_and(|o| o.status.success()) {
+                tracing::error!(node = %self.node, rule = %rule.join(" "), "could not remove a partition rule");
+            }
+        }
+    }
+}
+
+fn on_path(program: &str) -> bool {
+    let dirs = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&dirs)
+        .chain([
+            Path::new("/usr/sbin").to_owned(),
+            Path::new("/sbin").to_owned(),
+        ])
+        .any(|dir| dir.join(program).is_file())
+}
+
+fn effective_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// Checks before anything starts that the machine can apply every fault of the schedule.
+pub fn check_privileges(faults: &[FaultSpec]) -> Result<(), NemesisError> {
+    for (index, fault) in faults.iter().enumerate() {
+        if fault.kind != FaultKind::Partition {
+            continue;
+        }
+        let unavailable = |detail: String| NemesisError::Unavailable {
+            index,
+            kind: fault.kind.name(),
+            needs: "root and the nsenter and iptables commands",
+            detail,
+        };
+        if effective_uid() != Some(0) {
+            return Err(unavailable(
+                "run as root (iptables rules go into the node's network namespace)".into(),
+            ));
+        }
+        for program in ["nsenter", "iptables"] {
+            if !on_path(program) {
+                return Err(unavailable(format!(
+                    "{program} is missing: install it with `apt-get install -y {}`",
+                    if program == "nsenter" {
+                        "util-linux"
+                    } else {
+                        "iptables"
+                    }
+                )));
+            }
+        }
+    }
+    Ok(())
+}

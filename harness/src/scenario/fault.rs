@@ -1,0 +1,173 @@
+//! Faults as a scenario states them: what, to whom, when, for how long.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// What a fault does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// SIGKILL, then start again at the same address after `duration`.
+    Kill,
+    /// Graceful stop (SIGTERM: Redis runs `SHUTDOWN`), then start again after `duration`.
+    Stop,
+    /// Freeze the processes (cgroup freezer), resume after `duration`: a stalled, not dead, node.
+    Pause,
+    /// Drop every packet between the target and the peers `cut` names, for `duration`.
+    Partition,
+    /// `SENTINEL FAILOVER`: a planned switch with no node down.
+    ManualFailover,
+}
+
+impl FaultKind {
+    /// Whether the fault lasts and heals (and so needs a `duration`).
+    pub fn heals(self) -> bool {
+        !matches!(self, Self::ManualFailover)
+    }
+
+    /// The name used in scenario files and histories.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Kill => "kill",
+            Self::Stop => "stop",
+            Self::Pause => "pause",
+            Self::Partition => "partition",
+            Self::ManualFailover => "manual-failover",
+        }
+    }
+}
+
+/// Which nodes a fault hits, decided when it fires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Target {
+    /// Whichever node the sentinels call master at that moment.
+    Master,
+    /// One data node that is not the master then.
+    Replica,
+    /// Every data node that is not the master then.
+    Replicas,
+    /// One sentinel.
+    Sentinel,
+    /// The largest minority of the sentinels: failover must still happen without them.
+    SentinelsMinority,
+    /// The smallest majority of the sentinels: no failover can happen without them.
+    SentinelsMajority,
+    /// A node by name (`redis-1`, `sentinel-2`).
+    Node(String),
+}
+
+const TARGET_WORDS: [(&str, Target); 6] = [
+    ("master", Target::Master),
+    ("replica", Target::Replica),
+    ("replicas", Target::Replicas),
+    ("sentinel", Target::Sentinel),
+    ("sentinels:minority", Target::SentinelsMinority),
+    ("sentinels:majority", Target::SentinelsMajority),
+];
+
+impl TryFrom<String> for Target {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        if let Some((_, target)) = TARGET_WORDS.iter().find(|(word, _)| *word == s) {
+            return Ok(target.clone());
+        }
+        if s.starts_with("redis-") || s.starts_with("sentinel-") {
+            return Ok(Self::Node(s));
+        }
+        let words: Vec<&str> = TARGET_WORDS.iter().map(|(w, _)| *w).collect();
+        Err(format!(
+            "unknown target '{s}': use one of {} or a node name like 'redis-2'",
+            words.join(", ")
+        ))
+    }
+}
+
+impl From<Target> for String {
+    fn from(t: Target) -> Self {
+        match t {
+            Target::Node(name) => name,
+            other => TARGET_WORDS
+                .iter()
+                .find(|(_, target)| *target == other)
+                .map_or_else(String::new, |(word, _)| (*word).to_owned()),
+        }
+    }
+}
+
+/// Whom a partitioned node can no longer reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cut {
+    /// Every other node (sentinels and data nodes) while the app still reaches it: for the master,
+    /// a split brain.
+    Cluster,
+    /// The app only: the cluster sees a healthy master the app cannot reach.
+    App,
+    /// Everyone.
+    All,
+}
+
+/// One fault of the schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// What it does.
+    pub kind: FaultKind,
+    /// Whom it hits; default `master`.
+    #[serde(default = "default_target")]
+    pub target: Target,
+    /// When it starts, from the start of the workload.
+    #[serde(with = "humantime_serde")]
+    pub at: Duration,
+    /// How long it lasts before its heal (restart, resume, reconnect); not for `manual-failover`.
+    #[serde(default, with = "humantime_serde")]
+    pub duration: Duration,
+    /// For `partition`: whom the target is cut off from.
+    #[serde(default)]
+    pub cut: Option<Cut>,
+}
+
+fn default_target() -> Target {
+    Target::Master
+}
+
+impl FaultSpec {
+    /// Checks the fields that depend on each other; returns the field and what is wrong.
+    pub(crate) fn check(&self, node_names: &[String]) -> Result<(), (&'static str, String)> {
+        let kind = self.kind.name();
+        if self.kind.heals() && self.duration.is_zero() {
+            return Err((
+                "duration",
+                format!("a {kind} fault needs a duration above 0s"),
+            ));
+        }
+        if !self.kind.heals() && !self.duration.is_zero() {
+            return Err(("duration", format!("a {kind} fault has no duration")));
+        }
+        if self.duration > Duration::from_secs(600) {
+            return Err(("duration", "must be at most 10m".to_owned()));
+        }
+        match (self.kind, self.cut) {
+            (FaultKind::Partition, None) => {
+                return Err((
+                    "cut",
+                    "a partition needs cut = \"cluster\", \"app\" or \"all\"".into(),
+                ))
+            }
+            (FaultKind::Partition, Some(_)) | (_, None) => {}
+            (_, Some(_)) => return Err(("cut", format!("a {kind} fault has no cut"))),
+        }
+        if self.kind == FaultKind::ManualFailover && self.target != Target::Master {
+            return Err(("target", "a manual failover always moves the master".into()));
+        }
+        if let Target::Node(name) = &self.target {
+            if !node_names.contains(name) {
+                return Err(("target", format!("no node '{name}' in this topology")));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,117 @@
+//! Every named scenario against real containers, one at a time, each checked for what its file
+//! says it shows. kill-master has its own file.
+
+mod common;
+
+use failover_drill::report::RunReport;
+use failover_drill::run::{run, RunOptions};
+
+async fn drill(name: &str) -> RunReport {
+    let _serial = common::one_cluster_at_a_time().await;
+    let options = RunOptions {
+        out_dir: common::out_dir(),
+        progress: true,
+    };
+    let report = run(&common::scenario(name), &options)
+        .await
+        .expect("run completes");
+    report
+        .write_summary(&mut std::io::stdout())
+        .expect("summary");
+    assert!(report.passed, "{name}: {:?}", report.expectations);
+    assert_eq!(
+        common::leftovers(Some(&report.run_id)).await,
+        Vec::<String>::new()
+    );
+    report
+}
+
+fn metric(report: &RunReport, name: &str) -> f64 {
+    report.app_metrics.get(name).copied().unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_master_demotes_the_thawed_master() {
+    let report = drill("pause-master").await;
+    let f = &report.failovers[0];
+    assert!(f.switch_master_ms.is_some(), "{f:?}");
+    assert!(
+        f.demoted_ms.is_some(),
+        "the thawed master was demoted: {f:?}"
+    );
+    assert!(f.settled_ms.is_some(), "{f:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_master_fails_over_without_user_errors() {
+    let report = drill("stop-master").await;
+    let f = &report.failovers[0];
+    assert!(
+        f.switch_master_ms.is_some() && f.settled_ms.is_some(),
+        "{f:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_failover_moves_the_master_with_no_node_down() {
+    let report = drill("manual-failover").await;
+    let f = &report.failovers[0];
+    assert!(f.switch_master_ms.is_some(), "{f:?}");
+    assert_eq!(f.odown_ms, None, "no node was down: {f:?}");
+    assert!(
+        f.settled_ms.is_some(),
+        "the old master became a replica: {f:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_brain_loses_acknowledged_writes_and_the_harness_sees_it() {
+    let report = drill("split-brain").await;
+    assert!(report.failovers[0].switch_master_ms.is_some());
+    assert!(
+        report.lost_writes.count > 0,
+        "an isolated master acknowledges writes the promoted replica never sees"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_replicas_to_write_makes_the_isolated_master_refuse_writes() {
+    let report = drill("split-brain-min-replicas").await;
+    assert!(report.failovers[0].switch_master_ms.is_some());
+    assert!(
+        metric(&report, "sample_app_store_errors_total") > 0.0,
+        "the isolated master answered NOREPLICAS"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_keeps_every_acknowledged_write_through_a_split_brain() {
+    let report = drill("split-brain-wait").await;
+    assert_eq!(report.lost_writes.count, 0);
+    assert!(
+        metric(&report, "sample_app_wait_shortfalls_total") > 0.0,
+        "writes to the isolated master were not acknowledged by a replica"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minority_of_sentinels_lost_still_fails_over() {
+    let report = drill("sentinel-minority-kill-master").await;
+    let master_kill = report
+        .failovers
+        .iter()
+        .find(|f| f.node.starts_with("redis-"))
+        .expect("the master's kill has a timeline");
+    assert!(master_kill.switch_master_ms.is_some(), "{master_kill:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_cut_off_is_absorbed_without_failover() {
+    let report = drill("app-cut-off").await;
+    let f = &report.failovers[0];
+    assert_eq!(
+        f.switch_master_ms, None,
+        "Sentinel saw a healthy master: {f:?}"
+    );
+    assert!(metric(&report, "sample_app_store_retries_total") > 0.0);
+}
