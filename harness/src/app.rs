@@ -57,9 +57,21 @@ pub struct BoundPort {
 }
 
 impl BoundPort {
-    /// Binds `127.0.0.1:<spec.port>`.
-    pub async fn bind(spec: &AppSpec) -> Result<Self, AppError> {
-        let addr = SocketAddr::from(([127, 0, 0, 1], spec.port));
+    /// Binds one port for each app instance: `127.0.0.1:<spec.port + i>`, or free ports for 0.
+    pub async fn bind_all(spec: &AppSpec) -> Result<Vec<Self>, AppError> {
+        let mut ports = Vec::new();
+        for i in 0..spec.instances {
+            let port = match spec.port {
+                0 => 0,
+                first => first.saturating_add(u16::try_from(i).unwrap_or(u16::MAX)),
+            };
+            ports.push(Self::bind(port).await?);
+        }
+        Ok(ports)
+    }
+
+    async fn bind(port: u16) -> Result<Self, AppError> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| AppError::Bind { addr, source })?;
@@ -79,6 +91,7 @@ impl AppUnderTest {
         sentinels: Vec<NodeAddr>,
         master_name: &str,
         recorder: Recorder,
+        instance: u32,
     ) -> Result<Self, AppError> {
         let BoundPort { listener, local } = port;
         let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -105,6 +118,7 @@ impl AppUnderTest {
                 };
                 recorder.record(Record::Store(StoreEvent {
                     at: recorder.at(event.at),
+                    instance,
                     event: name.to_owned(),
                     master: master.to_string(),
                 }));

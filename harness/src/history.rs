@@ -194,6 +194,9 @@ pub struct SentinelEvent {
 pub struct StoreEvent {
     /// When.
     pub at: Micros,
+    /// Which app instance (0 for the first).
+    #[serde(default)]
+    pub instance: u32,
     /// `switch_announced`, `master_resolved` or `first_success`.
     pub event: String,
     /// The master it concerns, `host:port`.

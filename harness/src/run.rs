@@ -87,7 +87,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
     };
     // Everything that can fail without side effects comes before the run directory and the cluster.
     crate::nemesis::check_privileges(&scenario.faults)?;
-    let port = BoundPort::bind(&scenario.app).await?;
+    let ports = BoundPort::bind_all(&scenario.app).await?;
     let docker = engine::connect().await?;
     let run_id = new_run_id();
     let run_dir = options.out_dir.join(format!("{}-{run_id}", scenario.name));
@@ -98,7 +98,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
         "cluster ready in {:.1}s",
         cluster.startup.as_secs_f64()
     ));
-    let driven = drive(scenario, port, &cluster, &run_dir, &progress).await;
+    let driven = drive(scenario, ports, &cluster, &run_dir, &progress).await;
     let image = cluster.image.to_string();
     let startup = cluster.startup;
     progress("removing the cluster");
@@ -153,7 +153,7 @@ type Driven = (History, std::collections::BTreeMap<String, f64>);
 /// App, monitor, workload and faults against a ready cluster; the history when all are done.
 async fn drive(
     scenario: &Scenario,
-    port: BoundPort,
+    ports: Vec<BoundPort>,
     cluster: &Cluster,
     run_dir: &Path,
     progress: &(dyn Fn(&str) + Sync),
@@ -161,18 +161,24 @@ async fn drive(
     let history_path = run_dir.join("history.jsonl");
     let (recorder, writer) = Recorder::create(&history_path).map_err(io_error(&history_path))?;
     let monitor = SentinelMonitor::start(cluster.nodes_of(NodeKind::Sentinel), &recorder).await?;
-    let app = AppUnderTest::start_in_process(
-        port,
-        &scenario.app,
-        cluster.sentinel_addrs(),
-        cluster.master_name(),
-        recorder.clone(),
-    )
-    .await?;
+    let mut apps = Vec::new();
+    for (instance, port) in (0u32..).zip(ports) {
+        let app = AppUnderTest::start_in_process(
+            port,
+            &scenario.app,
+            cluster.sentinel_addrs(),
+            cluster.master_name(),
+            recorder.clone(),
+            instance,
+        )
+        .await?;
+        apps.push(app);
+    }
+    let base_urls: Vec<String> = apps.iter().map(|a| a.base_url.clone()).collect();
     let w = &scenario.workload;
     progress(&format!(
         "app at {}; {} users at {} req/s for {}",
-        app.base_url,
+        base_urls.join(", "),
         w.users,
         w.rate,
         humantime::format_duration(w.duration)
@@ -181,7 +187,7 @@ async fn drive(
     let (ops, faults) = {
         let work = async {
             tokio::join!(
-                workload::run(w, &app.base_url, &recorder, start),
+                workload::run(w, &base_urls, &recorder, start),
                 crate::nemesis::run_schedule(&scenario.faults, cluster, &recorder, start, progress),
             )
         };
@@ -197,8 +203,14 @@ async fn drive(
             }
         }
     };
-    let app_metrics = app.metrics().await;
-    app.stop().await;
+    // Counters summed over the instances.
+    let mut app_metrics = std::collections::BTreeMap::new();
+    for app in apps {
+        for (name, value) in app.metrics().await {
+            *app_metrics.entry(name).or_insert(0.0) += value;
+        }
+        app.stop().await;
+    }
     drop(monitor);
     drop(recorder);
     let history = writer.finish().await.map_err(io_error(&history_path))?;

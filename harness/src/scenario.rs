@@ -158,6 +158,9 @@ pub struct AppSpec {
     /// How long `WAIT` may block before the write is retried.
     #[serde(with = "humantime_serde")]
     pub wait_timeout: Duration,
+    /// App instances sharing the store, each with its own connections and `+switch-master`
+    /// listeners; users' requests go round-robin over them.
+    pub instances: u32,
 }
 
 impl Default for AppSpec {
@@ -168,6 +171,7 @@ impl Default for AppSpec {
             health_timeout: Duration::from_secs(10),
             wait_replicas: 0,
             wait_timeout: Duration::from_millis(250),
+            instances: 1,
         }
     }
 }
@@ -188,6 +192,24 @@ pub struct Workload {
     pub request_timeout: Duration,
     /// How a user retries a failed request, as a person reloading the page would.
     pub retry: ClientRetry,
+    /// Users who stop working for a window and come back; none by default.
+    pub idle: Option<Idle>,
+}
+
+/// A window in which the first `users` users do nothing. A user who comes back reads its session
+/// first: a busy user carries its session across a switch in its own read-modify-write, and only a
+/// user who returns afterwards sees what the switch rolled back.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Idle {
+    /// How many users go idle (users 1 to `users`).
+    pub users: u32,
+    /// Start of the window, from the start of the workload.
+    #[serde(with = "humantime_serde")]
+    pub from: Duration,
+    /// End of the window.
+    #[serde(with = "humantime_serde")]
+    pub until: Duration,
 }
 
 impl Default for Workload {
@@ -198,6 +220,7 @@ impl Default for Workload {
             duration: Duration::from_secs(20),
             request_timeout: Duration::from_secs(10),
             retry: ClientRetry::default(),
+            idle: None,
         }
     }
 }
@@ -372,6 +395,23 @@ impl Scenario {
                 "workload.duration",
                 "must be more than 0s and at most 1h".into(),
             );
+        }
+        if !(1..=8).contains(&self.app.instances) {
+            return invalid("app.instances", "must be between 1 and 8".into());
+        }
+        if let Some(idle) = &w.idle {
+            if idle.users == 0 || idle.users > w.users {
+                return invalid(
+                    "workload.idle.users",
+                    format!("must be between 1 and workload.users ({})", w.users),
+                );
+            }
+            if idle.from >= idle.until || idle.until > w.duration {
+                return invalid(
+                    "workload.idle.until",
+                    "the window must end after it starts and by the end of the workload".into(),
+                );
+            }
         }
         if w.retry.attempts == 0 {
             return invalid("workload.retry.attempts", "must be at least 1".into());

@@ -1,6 +1,8 @@
 //! Virtual users: each has its own cookie jar and one request in flight, logs in, then alternates
 //! appending a value to its session and reading the session back, at a shared target rate, for the
-//! workload's duration. Every attempt goes into the history, grouped under its operation.
+//! workload's duration. Some users can go idle for a window and come back with a read; requests go
+//! round-robin over the app instances. Every attempt goes into the history, grouped under its
+//! operation.
 //!
 //! It owns HTTP load. It must not judge what it sees: a 401 is recorded, not interpreted.
 
@@ -45,11 +47,15 @@ struct SessionBody {
 struct VirtualUser {
     id: u32,
     client: reqwest::Client,
-    base_url: String,
+    /// Every app instance; requests go round-robin, as behind a load balancer without stickiness,
+    /// so an instance still on an old master is read from by users who wrote through another.
+    base_urls: Arc<[String]>,
     spec: Workload,
     recorder: Recorder,
     op_ids: Arc<AtomicU64>,
     logged_in: bool,
+    /// Set after an idle spell: the user's first request back is a read of what it had written.
+    returning: bool,
     writes: u64,
 }
 
@@ -70,6 +76,8 @@ impl VirtualUser {
     fn next_kind(&mut self, step: u64) -> OpKind {
         if !self.logged_in {
             OpKind::Login
+        } else if std::mem::take(&mut self.returning) {
+            OpKind::Read
         } else if step % 2 == 1 {
             self.writes += 1;
             OpKind::Write {
@@ -80,8 +88,7 @@ impl VirtualUser {
         }
     }
 
-    async fn send(&self, kind: &OpKind) -> reqwest::Result<reqwest::Response> {
-        let url = &self.base_url;
+    async fn send(&self, kind: &OpKind, url: &str) -> reqwest::Result<reqwest::Response> {
         match kind {
             OpKind::Login => {
                 self.client
@@ -101,8 +108,8 @@ impl VirtualUser {
         }
     }
 
-    async fn attempt(&self, kind: &OpKind) -> (AttemptResult, Answer) {
-        let response = match self.send(kind).await {
+    async fn attempt(&self, kind: &OpKind, url: &str) -> (AttemptResult, Answer) {
+        let response = match self.send(kind, url).await {
             Ok(r) => r,
             Err(e) if e.is_timeout() => {
                 return (
@@ -164,11 +171,13 @@ impl VirtualUser {
     }
 
     /// Runs one operation with the client's retry budget.
-    async fn operate(&mut self, kind: OpKind, intended: Instant) -> Operation {
+    async fn operate(&mut self, kind: OpKind, intended: Instant, step: u64) -> Operation {
         let mut attempts = Vec::new();
         let outcome = loop {
+            let instance = (u64::from(self.id) + step + attempts.len() as u64) as usize;
+            let url = self.base_urls[instance % self.base_urls.len()].clone();
             let started_at = self.recorder.now();
-            let (result, answer) = self.attempt(&kind).await;
+            let (result, answer) = self.attempt(&kind, &url).await;
             attempts.push(Attempt {
                 started_at,
                 ended_at: self.recorder.now(),
@@ -220,10 +229,23 @@ impl VirtualUser {
         let end = start + self.spec.duration;
         let mut intended = start + offset;
         let mut step = 0;
+        let idle = self
+            .spec
+            .idle
+            .as_ref()
+            .filter(|idle| self.id <= idle.users)
+            .map(|idle| (start + idle.from, start + idle.until));
         while intended < end {
+            if let Some((from, until)) = idle {
+                if intended >= from && intended < until {
+                    self.returning = true;
+                    intended += interval;
+                    continue;
+                }
+            }
             tokio::time::sleep_until(intended.into()).await;
             let kind = self.next_kind(step);
-            let op = self.operate(kind, intended).await;
+            let op = self.operate(kind, intended, step).await;
             self.recorder.record(Record::Operation(op));
             step += 1;
             // Closed model with pacing: the next operation is due one interval after this one was,
@@ -238,12 +260,13 @@ impl VirtualUser {
 /// number of operations performed.
 pub async fn run(
     spec: &Workload,
-    base_url: &str,
+    base_urls: &[String],
     recorder: &Recorder,
     start: Instant,
 ) -> Result<u64, WorkloadError> {
     let interval = Duration::from_secs_f64(f64::from(spec.users) / spec.rate);
     let op_ids = Arc::new(AtomicU64::new(1));
+    let base_urls: Arc<[String]> = base_urls.into();
     let mut users = Vec::new();
     for id in 1..=spec.users {
         let client = reqwest::Client::builder()
@@ -255,11 +278,12 @@ pub async fn run(
         let user = VirtualUser {
             id,
             client,
-            base_url: base_url.to_owned(),
+            base_urls: base_urls.clone(),
             spec: spec.clone(),
             recorder: recorder.clone(),
             op_ids: op_ids.clone(),
             logged_in: false,
+            returning: false,
             writes: 0,
         };
         // Users start spread over one interval so their requests do not arrive in bursts.

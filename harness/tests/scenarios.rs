@@ -3,6 +3,7 @@
 
 mod common;
 
+use failover_drill::history::History;
 use failover_drill::report::RunReport;
 use failover_drill::run::{run, RunOptions};
 
@@ -64,9 +65,24 @@ async fn manual_failover_moves_the_master_with_no_node_down() {
     );
 }
 
+fn history(report: &RunReport) -> History {
+    let text = std::fs::read_to_string(report.run_dir.join("history.jsonl")).expect("history");
+    History::from_jsonl(&text).expect("history parses")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn split_brain_loses_acknowledged_writes_and_the_harness_sees_it() {
     let report = drill("split-brain").await;
+    let history = history(&report);
+    // The scenario's workload shape really happened: idle users were idle, both instances served.
+    // History times count from the run's start, a little before the workload's: test a window
+    // safely inside the scenario's 7.5 s to 15 s.
+    let (idle_from, idle_until) = (8_500_000, 15_000_000);
+    assert!(history
+        .operations()
+        .filter(|op| op.user <= 10)
+        .all(|op| op.intended_at < idle_from || op.intended_at >= idle_until));
+    assert!(history.store_events().any(|e| e.instance == 1));
     assert!(report.failovers[0].switch_master_ms.is_some());
     assert!(
         report.lost_writes.count > 0,

@@ -173,6 +173,7 @@ mod tests {
             ),
             Record::Store(StoreEvent {
                 at: 16_000,
+                instance: 0,
                 event: "first_success".into(),
                 master: "10.0.0.3:6379".into(),
             }),

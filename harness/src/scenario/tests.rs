@@ -139,3 +139,18 @@ fn targets_read_back_as_written() {
         assert_eq!(String::from(target), word);
     }
 }
+
+#[test]
+fn idle_windows_and_instances_are_checked() {
+    let w = |body: &str| error_of(&format!("name = \"x\"\n{body}"));
+    let msg = w("[workload]\nusers = 4\n[workload.idle]\nusers = 5\nfrom = \"1s\"\nuntil = \"2s\"");
+    assert!(msg.contains("workload.idle.users"), "{msg}");
+    let msg = w("[workload.idle]\nusers = 1\nfrom = \"3s\"\nuntil = \"2s\"");
+    assert!(msg.contains("workload.idle.until"), "{msg}");
+    let msg = w("[app]\ninstances = 0");
+    assert!(msg.contains("app.instances"), "{msg}");
+    let ok = parse("name = \"x\"\n[app]\ninstances = 2\n[workload.idle]\nusers = 3\nfrom = \"1s\"\nuntil = \"2s\"")
+        .unwrap();
+    assert_eq!(ok.app.instances, 2);
+    assert_eq!(ok.workload.idle.map(|i| i.users), Some(3));
+}
