@@ -184,6 +184,15 @@ impl RunReport {
                 opt_ms(f.demoted_ms),
                 opt_ms(f.settled_ms)
             )?;
+            if f.node.starts_with("redis-") && f.sdown_ms.is_some() && f.switch_master_ms.is_none()
+            {
+                writeln!(
+                    out,
+                    "    no failover: the sentinels saw {} down but promoted no replica; the cluster stayed without a master until the heal ({})",
+                    f.node,
+                    opt_ms(f.healed_ms)
+                )?;
+            }
         }
         let e = &self.user_errors;
         writeln!(

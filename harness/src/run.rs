@@ -119,6 +119,10 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
             lost_sessions: survival.count,
             user_visible_errors: user_errors.visible.count,
             lost_writes: lost_writes.count,
+            switch_master_messages: history
+                .sentinel_events()
+                .filter(|e| e.channel == "+switch-master")
+                .count() as u64,
         },
     );
     let report = RunReport {

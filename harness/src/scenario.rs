@@ -111,6 +111,9 @@ pub struct Topology {
     /// connected with at most `min_replicas_max_lag` of lag. 0 turns it off. It bounds what an
     /// isolated master can acknowledge and then lose.
     pub min_replicas_to_write: u32,
+    /// What a data node keeps on disk. Without persistence a restarted node comes back empty, and
+    /// if it comes back as master (no failover happened), its replicas empty themselves too.
+    pub persistence: Persistence,
     /// Redis `min-replicas-max-lag`.
     #[serde(with = "humantime_serde")]
     pub min_replicas_max_lag: Duration,
@@ -134,10 +137,21 @@ impl Default for Topology {
             parallel_syncs: 1,
             min_replicas_to_write: 0,
             min_replicas_max_lag: Duration::from_secs(10),
+            persistence: Persistence::None,
             image: None,
             ready_timeout: Duration::from_secs(30),
         }
     }
+}
+
+/// What a data node writes to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Persistence {
+    /// Nothing (`save ""`, `appendonly no`).
+    None,
+    /// An append-only file fsynced every second (`appendonly yes`, `appendfsync everysec`).
+    Aof,
 }
 
 /// The app under test; for now the sample app, run inside the harness process.
@@ -255,6 +269,20 @@ pub struct Expectations {
     pub user_visible_errors: u64,
     /// Acknowledged writes that may go missing: `"report"` or a number.
     pub lost_writes: LostWrites,
+    /// Whether the run must, must not, or may fail over.
+    pub failover: FailoverExpectation,
+}
+
+/// Whether a run must see a `+switch-master`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailoverExpectation {
+    /// Either way.
+    Any,
+    /// At least one sentinel announces `+switch-master`.
+    Required,
+    /// No sentinel does: the cluster keeps (or waits for) its master.
+    None,
 }
 
 impl Default for Expectations {
@@ -263,6 +291,7 @@ impl Default for Expectations {
             lost_sessions: 0,
             user_visible_errors: 0,
             lost_writes: LostWrites::Report,
+            failover: FailoverExpectation::Any,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Expectations, LostWrites};
+use crate::scenario::{Expectations, FailoverExpectation, LostWrites};
 
 /// One expectation and how the run did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +26,8 @@ pub struct Counts {
     pub user_visible_errors: u64,
     /// Acknowledged writes missing later.
     pub lost_writes: u64,
+    /// `+switch-master` messages, from every sentinel.
+    pub switch_master_messages: u64,
 }
 
 fn at_most(name: &str, bound: u64, actual: u64) -> ExpectationResult {
@@ -55,6 +57,20 @@ pub fn judge(expectations: &Expectations, counts: Counts) -> Vec<ExpectationResu
             counts.user_visible_errors,
         ),
     ];
+    let switches = counts.switch_master_messages;
+    match expectations.failover {
+        FailoverExpectation::Any => {}
+        FailoverExpectation::Required => results.push(ExpectationResult {
+            expectation: "a failover happened (+switch-master messages > 0)".to_owned(),
+            actual: switches,
+            passed: switches > 0,
+        }),
+        FailoverExpectation::None => results.push(ExpectationResult {
+            expectation: "no failover happened (+switch-master messages = 0)".to_owned(),
+            actual: switches,
+            passed: switches == 0,
+        }),
+    }
     results.push(match expectations.lost_writes {
         LostWrites::AtMost(bound) => at_most("lost writes", bound, counts.lost_writes),
         LostWrites::Report => ExpectationResult {
@@ -77,15 +93,19 @@ mod tests {
             lost_sessions: 1,
             user_visible_errors: 0,
             lost_writes: 7,
+            switch_master_messages: 0,
         };
         let results = judge(&Expectations::default(), counts);
         let passed: Vec<bool> = results.iter().map(|r| r.passed).collect();
         assert_eq!(passed, vec![true, false, true, true]);
         let strict = Expectations {
             lost_writes: LostWrites::AtMost(0),
+            failover: FailoverExpectation::Required,
             ..Expectations::default()
         };
-        assert!(!judge(&strict, counts)[3].passed);
+        let strict_results = judge(&strict, counts);
+        assert!(!strict_results[3].passed, "no +switch-master was counted");
+        assert!(!strict_results[4].passed, "7 lost writes exceed 0");
         assert!(!judge(&strict, Counts::default())[0].passed);
     }
 }

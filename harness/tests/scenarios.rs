@@ -131,3 +131,47 @@ async fn an_app_cut_off_is_absorbed_without_failover() {
     );
     assert!(metric(&report, "sample_app_store_retries_total") > 0.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_sentinel_majority_the_master_is_waited_for() {
+    let report = drill("sentinel-majority-kill-master").await;
+    let master_kill = report
+        .failovers
+        .iter()
+        .find(|f| f.node.starts_with("redis-"))
+        .expect("the master's kill has a timeline");
+    assert!(
+        master_kill.sdown_ms.is_some(),
+        "the last sentinel saw it go"
+    );
+    assert_eq!(master_kill.odown_ms, None, "one sentinel is no quorum");
+    assert_eq!(master_kill.users_recovered, master_kill.users);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_connections_are_retried_away() {
+    let report = drill("reset-master-connections").await;
+    assert!(metric(&report, "sample_app_store_retries_total") > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flapping_masters_are_followed_every_time() {
+    let report = drill("flapping").await;
+    assert_eq!(report.failovers.len(), 3);
+    for f in &report.failovers {
+        assert!(f.switch_master_ms.is_some(), "{f:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_reaches_every_data_node() {
+    let report = drill("rolling-restart").await;
+    let restarted: Vec<&str> = report.failovers.iter().map(|f| f.node.as_str()).collect();
+    assert_eq!(restarted.len(), 3);
+    assert!(restarted.contains(&"redis-2") && restarted.contains(&"redis-3"));
+    let last = &report.failovers[2];
+    assert!(
+        last.switch_master_ms.is_some(),
+        "stopping the master failed over: {last:?}"
+    );
+}

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use bollard::Docker;
 use sample_app::store::NodeAddr;
 
-use crate::scenario::Topology;
+use crate::scenario::{Persistence, Topology};
 use image::ImageRef;
 use network::RunNetwork;
 use node::{Node, NodeKind, NodeSpec};
@@ -125,6 +125,10 @@ fn redis_args(topology: &Topology, replica_of: Option<&NodeAddr>) -> Vec<String>
     ]
     .map(str::to_owned)
     .to_vec();
+    if topology.persistence == Persistence::Aof {
+        let aof = ["--appendonly", "yes", "--appendfsync", "everysec"];
+        args.extend(aof.map(str::to_owned));
+    }
     if topology.min_replicas_to_write > 0 {
         args.extend([
             "--min-replicas-to-write".to_owned(),

@@ -19,7 +19,7 @@ use crate::history::{FaultEvent, FaultPhase, Record, Recorder};
 use crate::scenario::{FaultKind, FaultSpec, Target};
 
 pub use partition::check_privileges;
-use partition::Partition;
+use partition::{Partition, Treatment};
 
 /// What can stop a fault.
 #[derive(Debug, thiserror::Error)]
@@ -198,11 +198,16 @@ impl<'a> Fault<'a> {
                     node.unpause().await?;
                 }
             }
-            FaultKind::Partition => {
+            FaultKind::Partition | FaultKind::Reset => {
                 let cut = self.spec.cut.unwrap_or(crate::scenario::Cut::All);
+                let treatment = if self.spec.kind == FaultKind::Reset {
+                    Treatment::Reset
+                } else {
+                    Treatment::Drop
+                };
                 let mut applied = Vec::new();
                 for node in &nodes {
-                    applied.push(Partition::apply(cluster, node, cut).await?);
+                    applied.push(Partition::apply(cluster, node, cut, treatment).await?);
                 }
                 self.record(&nodes, FaultPhase::Start);
                 tokio::time::sleep(self.spec.duration).await;

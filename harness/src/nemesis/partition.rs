@@ -1,6 +1,7 @@
-//! Network partitions: DROP rules inserted with iptables inside a node's own network namespace
-//! (entered with `nsenter`), so the host and other nodes are untouched, and removed on heal or, if
-//! the run is cut short, when the guard drops.
+//! Network faults as iptables rules inside a node's own network namespace (entered with
+//! `nsenter`), so the host and other nodes are untouched: a partition drops every packet to and
+//! from the peers; a reset answers every TCP packet from them with a reset. Rules are removed on
+//! heal or, if the run is cut short, when the guard drops.
 
 use std::path::Path;
 
@@ -9,30 +10,60 @@ use crate::cluster::node::Node;
 use crate::cluster::Cluster;
 use crate::scenario::{Cut, FaultKind, FaultSpec};
 
-/// Partition rules in force on one node.
+/// What the rules do to the peers' packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Treatment {
+    /// Drop both ways: the peers see silence, then timeouts.
+    Drop,
+    /// Answer their TCP packets with a reset: the peers see connections refused and reset.
+    Reset,
+}
+
+/// Network-fault rules in force on one node.
 #[derive(Debug)]
 pub(super) struct Partition {
     node: String,
     pid: String,
-    /// Each rule as `CHAIN -s|-d ADDRESS`.
-    rules: Vec<[String; 3]>,
+    /// Each rule's arguments after the chain-changing option (`-I`/`-D`).
+    rules: Vec<Vec<String>>,
 }
 
-fn iptables_args(pid: &str, action: &str, rule: &[String; 3]) -> Vec<String> {
+fn iptables_args(pid: &str, action: &str, rule: &[String]) -> Vec<String> {
     let mut args: Vec<String> = ["-t", pid, "-n", "--", "iptables", "-w", action]
         .map(str::to_owned)
         .to_vec();
     args.extend(rule.iter().cloned());
-    args.extend(["-j".to_owned(), "DROP".to_owned()]);
     args
 }
 
+fn rules_for(peer: &str, treatment: Treatment) -> Vec<Vec<String>> {
+    let rule = |words: &[&str]| words.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>();
+    match treatment {
+        Treatment::Drop => vec![
+            rule(&["INPUT", "-s", peer, "-j", "DROP"]),
+            rule(&["OUTPUT", "-d", peer, "-j", "DROP"]),
+        ],
+        Treatment::Reset => vec![rule(&[
+            "INPUT",
+            "-p",
+            "tcp",
+            "-s",
+            peer,
+            "-j",
+            "REJECT",
+            "--reject-with",
+            "tcp-reset",
+        ])],
+    }
+}
+
 impl Partition {
-    /// Cuts `node` off from the peers `cut` names.
+    /// Applies `treatment` to the traffic between `node` and the peers `cut` names.
     pub(super) async fn apply(
         cluster: &Cluster,
         node: &Node,
         cut: Cut,
+        treatment: Treatment,
     ) -> Result<Self, NemesisError> {
         let pid = cluster.pid(node).await?.to_string();
         let mut peers: Vec<String> = Vec::new();
@@ -53,10 +84,7 @@ impl Partition {
             rules: Vec::new(),
         };
         for peer in peers {
-            for rule in [
-                ["INPUT".to_owned(), "-s".to_owned(), peer.clone()],
-                ["OUTPUT".to_owned(), "-d".to_owned(), peer],
-            ] {
+            for rule in rules_for(&peer, treatment) {
                 // On failure the guard drops and removes the rules already in.
                 partition.run("-I", &rule).await?;
                 partition.rules.push(rule);
@@ -65,7 +93,7 @@ impl Partition {
         Ok(partition)
     }
 
-    async fn run(&self, action: &str, rule: &[String; 3]) -> Result<(), NemesisError> {
+    async fn run(&self, action: &str, rule: &[String]) -> Result<(), NemesisError> {
         let out = tokio::process::Command::new("nsenter")
             .args(iptables_args(&self.pid, action, rule))
             .output()
@@ -133,7 +161,7 @@ fn effective_uid() -> Option<u32> {
 /// Checks before anything starts that the machine can apply every fault of the schedule.
 pub fn check_privileges(faults: &[FaultSpec]) -> Result<(), NemesisError> {
     for (index, fault) in faults.iter().enumerate() {
-        if fault.kind != FaultKind::Partition {
+        if !matches!(fault.kind, FaultKind::Partition | FaultKind::Reset) {
             continue;
         }
         let unavailable = |detail: String| NemesisError::Unavailable {

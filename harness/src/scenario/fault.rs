@@ -16,6 +16,9 @@ pub enum FaultKind {
     Pause,
     /// Drop every packet between the target and the peers `cut` names, for `duration`.
     Partition,
+    /// Answer every TCP packet the peers `cut` names send the target with a reset, for
+    /// `duration`: open connections break at once and new ones are refused.
+    Reset,
     /// `SENTINEL FAILOVER`: a planned switch with no node down.
     ManualFailover,
 }
@@ -33,6 +36,7 @@ impl FaultKind {
             Self::Stop => "stop",
             Self::Pause => "pause",
             Self::Partition => "partition",
+            Self::Reset => "reset",
             Self::ManualFailover => "manual-failover",
         }
     }
@@ -125,7 +129,7 @@ pub struct FaultSpec {
     /// How long it lasts before its heal (restart, resume, reconnect); not for `manual-failover`.
     #[serde(default, with = "humantime_serde")]
     pub duration: Duration,
-    /// For `partition`: whom the target is cut off from.
+    /// For `partition` and `reset`: whom the target is cut off from.
     #[serde(default)]
     pub cut: Option<Cut>,
 }
@@ -150,15 +154,16 @@ impl FaultSpec {
         if self.duration > Duration::from_secs(600) {
             return Err(("duration", "must be at most 10m".to_owned()));
         }
-        match (self.kind, self.cut) {
-            (FaultKind::Partition, None) => {
+        let cuts = matches!(self.kind, FaultKind::Partition | FaultKind::Reset);
+        match (cuts, self.cut) {
+            (true, None) => {
                 return Err((
                     "cut",
-                    "a partition needs cut = \"cluster\", \"app\" or \"all\"".into(),
+                    format!("a {kind} fault needs cut = \"cluster\", \"app\" or \"all\""),
                 ))
             }
-            (FaultKind::Partition, Some(_)) | (_, None) => {}
-            (_, Some(_)) => return Err(("cut", format!("a {kind} fault has no cut"))),
+            (true, Some(_)) | (false, None) => {}
+            (false, Some(_)) => return Err(("cut", format!("a {kind} fault has no cut"))),
         }
         if self.kind == FaultKind::ManualFailover && self.target != Target::Master {
             return Err(("target", "a manual failover always moves the master".into()));
