@@ -303,11 +303,6 @@ impl Recorder {
         Micros::try_from(micros).unwrap_or(Micros::MAX)
     }
 
-    /// The run's start.
-    pub fn start(&self) -> Instant {
-        self.start
-    }
-
     /// Adds a record. After the writer has finished, records are dropped: only tasks that outlive
     /// the run can hit that, and their records would describe teardown, not the drill.
     pub fn record(&self, record: Record) {
