@@ -3,6 +3,7 @@
 
 mod common;
 
+use failover_drill::checker::timeline::FailoverTimeline;
 use failover_drill::history::History;
 use failover_drill::report::RunReport;
 use failover_drill::run::{run, RunOptions};
@@ -25,6 +26,15 @@ async fn drill(name: &str) -> RunReport {
         Vec::<String>::new()
     );
     report
+}
+
+/// The timeline of the fault on a data node, in scenarios that also fault sentinels.
+fn data_node_timeline(report: &RunReport) -> &FailoverTimeline {
+    report
+        .failovers
+        .iter()
+        .find(|f| f.node.starts_with("redis-"))
+        .expect("the master's fault has a timeline")
 }
 
 fn metric(report: &RunReport, name: &str) -> f64 {
@@ -113,11 +123,7 @@ async fn wait_keeps_every_acknowledged_write_through_a_split_brain() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_minority_of_sentinels_lost_still_fails_over() {
     let report = drill("sentinel-minority-kill-master").await;
-    let master_kill = report
-        .failovers
-        .iter()
-        .find(|f| f.node.starts_with("redis-"))
-        .expect("the master's kill has a timeline");
+    let master_kill = data_node_timeline(&report);
     assert!(master_kill.switch_master_ms.is_some(), "{master_kill:?}");
 }
 
@@ -135,11 +141,7 @@ async fn an_app_cut_off_is_absorbed_without_failover() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_sentinel_majority_the_master_is_waited_for() {
     let report = drill("sentinel-majority-kill-master").await;
-    let master_kill = report
-        .failovers
-        .iter()
-        .find(|f| f.node.starts_with("redis-"))
-        .expect("the master's kill has a timeline");
+    let master_kill = data_node_timeline(&report);
     assert!(
         master_kill.sdown_ms.is_some(),
         "the last sentinel saw it go"

@@ -66,7 +66,7 @@ impl std::fmt::Debug for Node {
     }
 }
 
-fn docker_error(action: String) -> impl FnOnce(bollard::errors::Error) -> ClusterError {
+fn docker_error<E: std::fmt::Display>(action: String) -> impl FnOnce(E) -> ClusterError {
     move |e| ClusterError::Docker {
         action,
         detail: e.to_string(),
@@ -216,10 +216,7 @@ impl Node {
         self.container
             .pause()
             .await
-            .map_err(|e| ClusterError::Docker {
-                action: format!("pause {}", self.name),
-                detail: e.to_string(),
-            })
+            .map_err(docker_error(format!("pause {}", self.name)))
     }
 
     /// Resumes a paused node.
@@ -227,10 +224,7 @@ impl Node {
         self.container
             .unpause()
             .await
-            .map_err(|e| ClusterError::Docker {
-                action: format!("resume {}", self.name),
-                detail: e.to_string(),
-            })
+            .map_err(docker_error(format!("resume {}", self.name)))
     }
 
     /// The host PID of the node's main process, whose network namespace is the node's.
@@ -252,10 +246,10 @@ impl Node {
     /// Removes the container.
     pub async fn remove(self) -> Result<(), ClusterError> {
         let name = self.name;
-        self.container.rm().await.map_err(|e| ClusterError::Docker {
-            action: format!("remove {name}"),
-            detail: e.to_string(),
-        })
+        self.container
+            .rm()
+            .await
+            .map_err(docker_error(format!("remove {name}")))
     }
 }
 
