@@ -1,5 +1,5 @@
-//! Nothing is left behind: not after Ctrl-C in the middle of a failover, not after a panic with a
-//! cluster up.
+//! Nothing is left behind: not after Ctrl-C in the middle of a failover, a partition, a freeze or a
+//! slow link (whose rule is on the host), not after a panic with a cluster up.
 
 mod common;
 
@@ -11,7 +11,7 @@ use failover_drill::cluster::{engine, Cluster};
 use failover_drill::scenario::Topology;
 
 /// Starts `scenario` with the CLI, sends SIGINT once its fault started, and checks that the CLI
-/// exits 130 leaving no container or network of any run.
+/// exits 130 leaving no container, network or host rule of any run.
 async fn interrupt_during_fault(scenario: &str) {
     let _serial = common::one_cluster_at_a_time().await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_failover-drill"))
@@ -67,6 +67,11 @@ async fn ctrl_c_during_a_partition_removes_everything() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_while_the_master_is_paused_removes_everything() {
     interrupt_during_fault("pause-master").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_the_master_is_slow_removes_the_host_rule() {
+    interrupt_during_fault("slow-master").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 mod common;
 
 use failover_drill::checker::timeline::FailoverTimeline;
-use failover_drill::history::History;
+use failover_drill::history::{FaultPhase, History};
 use failover_drill::report::RunReport;
 use failover_drill::run::{run, RunOptions};
 
@@ -176,4 +176,34 @@ async fn a_rolling_restart_reaches_every_data_node() {
         last.switch_master_ms.is_some(),
         "stopping the master failed over: {last:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_master_slows_every_request_and_fails_nothing_over() {
+    let latency = common::scenario("slow-master").faults[0]
+        .latency
+        .expect("the scenario sets latency");
+    let report = drill("slow-master").await;
+    assert_eq!(report.failovers[0].switch_master_ms, None);
+    let history = history(&report);
+    let at = |phase| {
+        history
+            .faults()
+            .find(|f| f.phase == phase)
+            .expect("the fault's start and heal are recorded")
+            .at
+    };
+    let (start, heal) = (at(FaultPhase::Start), at(FaultPhase::Heal));
+    let durations: Vec<u64> = history
+        .operations()
+        .flat_map(|op| &op.attempts)
+        .filter(|a| a.started_at >= start && a.ended_at <= heal && a.succeeded())
+        .map(|a| a.ended_at - a.started_at)
+        .collect();
+    assert!(durations.len() >= 20, "{} requests", durations.len());
+    // Every request reads or writes the session: at least one round trip through the proxy, which
+    // can never deliver sooner than it was told to.
+    let round_trip = u64::try_from((latency * 2).as_micros()).expect("small");
+    let fastest = durations.iter().min().copied().unwrap_or_default();
+    assert!(fastest >= round_trip, "fastest {fastest} us");
 }

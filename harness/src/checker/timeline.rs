@@ -54,6 +54,27 @@ fn ms_after(start: Micros, at: Micros) -> f64 {
     at.saturating_sub(start) as f64 / 1_000.0
 }
 
+/// The address of the instance an event describes. Sentinel writes instances as
+/// `<type> <name> <ip> <port>`, followed by `@ <master-name> <master-ip> <master-port>` when the
+/// instance is not a master.
+fn subject_ip<'m>(_channel: &str, message: &'m str) -> Option<&'m str> {
+    message.split_whitespace().nth(2)
+}
+
+/// The address of the master whose failover an event belongs to: the old master of
+/// `+switch-master` (`<name> <old-ip> <old-port> <new-ip> <new-port>`), the master after `@` for a
+/// replica's event (`+promoted-slave`), or the instance itself (`+elected-leader`).
+fn failed_master_ip<'m>(channel: &str, message: &'m str) -> Option<&'m str> {
+    let words: Vec<&str> = message.split_whitespace().collect();
+    if channel == "+switch-master" {
+        return words.get(1).copied();
+    }
+    match words.get(4) {
+        Some(&"@") => words.get(6).copied(),
+        _ => words.get(2).copied(),
+    }
+}
+
 /// One timeline per fault start, in order.
 pub fn check(history: &History) -> Vec<FailoverTimeline> {
     history
@@ -65,13 +86,16 @@ pub fn check(history: &History) -> Vec<FailoverTimeline> {
                 .addr
                 .rsplit_once(':')
                 .map_or(fault.addr.as_str(), |(h, _)| h);
-            let first_sentinel = |channel: &str, about_node: bool| {
-                history
-                    .sentinel_events()
-                    .filter(|e| e.at >= t0 && e.channel == channel)
-                    .find(|e| !about_node || e.message.split_whitespace().any(|w| w == ip))
-            };
-            let switch = first_sentinel("+switch-master", false);
+            // Events are matched to the fault by the node they are about, so faults that overlap
+            // (a replica and then the master, say) each get their own milestones.
+            let first_sentinel =
+                |channel: &str, about: for<'m> fn(&str, &'m str) -> Option<&'m str>| {
+                    history
+                        .sentinel_events()
+                        .filter(|e| e.at >= t0 && e.channel == channel)
+                        .find(|e| about(&e.channel, &e.message) == Some(ip))
+                };
+            let switch = first_sentinel("+switch-master", failed_master_ip);
             let new_master = switch.and_then(|e| {
                 let parts: Vec<&str> = e.message.split_whitespace().collect();
                 (parts.len() == 5).then(|| format!("{}:{}", parts[3], parts[4]))
@@ -107,11 +131,12 @@ pub fn check(history: &History) -> Vec<FailoverTimeline> {
                 node: fault.node.clone(),
                 addr: fault.addr.clone(),
                 fault_at_s: t0 as f64 / 1e6,
-                sdown_ms: first_sentinel("+sdown", true).map(|e| ms_after(t0, e.at)),
-                odown_ms: first_sentinel("+odown", true).map(|e| ms_after(t0, e.at)),
-                elected_leader_ms: first_sentinel("+elected-leader", false)
+                sdown_ms: first_sentinel("+sdown", subject_ip).map(|e| ms_after(t0, e.at)),
+                odown_ms: first_sentinel("+odown", subject_ip).map(|e| ms_after(t0, e.at)),
+                elected_leader_ms: first_sentinel("+elected-leader", failed_master_ip)
                     .map(|e| ms_after(t0, e.at)),
-                promoted_ms: first_sentinel("+promoted-slave", false).map(|e| ms_after(t0, e.at)),
+                promoted_ms: first_sentinel("+promoted-slave", failed_master_ip)
+                    .map(|e| ms_after(t0, e.at)),
                 switch_master_ms: switch.map(|e| ms_after(t0, e.at)),
                 new_master,
                 app_first_success_ms: app_first_success.map(|at| ms_after(t0, at)),
@@ -122,7 +147,8 @@ pub fn check(history: &History) -> Vec<FailoverTimeline> {
                     .filter(|_| all_recovered)
                     .map(|&at| ms_after(t0, at)),
                 healed_ms: node_event(FaultPhase::Heal),
-                demoted_ms: first_sentinel("+convert-to-slave", true).map(|e| ms_after(t0, e.at)),
+                demoted_ms: first_sentinel("+convert-to-slave", subject_ip)
+                    .map(|e| ms_after(t0, e.at)),
                 settled_ms: node_event(FaultPhase::Rejoined),
                 users_recovered: recovered.len(),
                 users: users.len(),
@@ -192,5 +218,69 @@ mod tests {
             (None, None, None)
         );
         assert_eq!((t.elected_leader_ms, t.promoted_ms), (None, None));
+    }
+
+    #[test]
+    fn overlapping_faults_each_get_the_events_about_their_own_node() {
+        let mut u1 = UserScript::new(1);
+        u1.login().idle(20_000).read(&[], 0);
+        let mut history = history_of(&[&u1]);
+        let fault = |at, node: &str, addr: &str| {
+            Record::Fault(FaultEvent {
+                at,
+                fault: "kill".into(),
+                phase: FaultPhase::Start,
+                node: node.into(),
+                addr: addr.into(),
+            })
+        };
+        let sentinel = |at, channel: &str, message: &str| {
+            Record::Sentinel(SentinelEvent {
+                at,
+                sentinel: "sentinel-1".into(),
+                channel: channel.into(),
+                message: message.into(),
+            })
+        };
+        history.records.extend([
+            fault(10_000, "redis-1", "10.0.0.2:6379"),
+            fault(11_000, "redis-2", "10.0.0.3:6379"),
+            // The replica's event names the master after '@': it is not about the master.
+            sentinel(
+                12_000,
+                "+sdown",
+                "slave 10.0.0.3:6379 10.0.0.3 6379 @ mymaster 10.0.0.2 6379",
+            ),
+            sentinel(14_000, "+sdown", "master mymaster 10.0.0.2 6379"),
+            sentinel(15_000, "+elected-leader", "master mymaster 10.0.0.2 6379"),
+            sentinel(
+                15_500,
+                "+promoted-slave",
+                "slave 10.0.0.4:6379 10.0.0.4 6379 @ mymaster 10.0.0.2 6379",
+            ),
+            sentinel(
+                16_000,
+                "+switch-master",
+                "mymaster 10.0.0.2 6379 10.0.0.4 6379",
+            ),
+            sentinel(
+                30_000,
+                "+convert-to-slave",
+                "slave 10.0.0.2:6379 10.0.0.2 6379 @ mymaster 10.0.0.4 6379",
+            ),
+        ]);
+        let timelines = check(&history);
+        let (master, replica) = (&timelines[0], &timelines[1]);
+        assert_eq!(master.sdown_ms, Some(4.0));
+        assert_eq!(master.elected_leader_ms, Some(5.0));
+        assert_eq!(master.promoted_ms, Some(5.5));
+        assert_eq!(master.switch_master_ms, Some(6.0));
+        assert_eq!(master.demoted_ms, Some(20.0));
+        assert_eq!(replica.sdown_ms, Some(1.0));
+        assert_eq!(
+            (replica.switch_master_ms, replica.demoted_ms),
+            (None, None),
+            "the master's failover is not the replica's: {replica:?}"
+        );
     }
 }

@@ -224,9 +224,14 @@ impl Cluster {
     }
 
     async fn start_node(&self, spec: NodeSpec) -> Result<Node, ClusterError> {
-        let net = self.network_name();
-        let run_id = net.trim_start_matches("fd-");
-        Node::start(&self.docker, spec, &self.image, net, run_id).await
+        Node::start(
+            &self.docker,
+            spec,
+            &self.image,
+            self.network_name(),
+            self.run_id(),
+        )
+        .await
     }
 
     async fn add(&mut self, spec: NodeSpec) -> Result<NodeAddr, ClusterError> {
@@ -274,6 +279,11 @@ impl Cluster {
         self.nodes_of(NodeKind::Sentinel)
             .map(|n| n.addr.clone())
             .collect()
+    }
+
+    /// The run this topology belongs to, as its containers' labels carry it.
+    pub fn run_id(&self) -> &str {
+        self.network_name().trim_start_matches("fd-")
     }
 
     /// The master name the sentinels monitor.

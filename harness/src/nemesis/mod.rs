@@ -5,11 +5,14 @@
 //!
 //! It owns applying and healing faults. It must not read the workload or judge anything.
 //!
-//! Heals that would outlive a cancelled run are guarded: partition rules are removed when their
-//! guard drops; killed, stopped and paused nodes go with their containers, which the cluster
+//! Heals that would outlive a cancelled run are guarded: partition and latency rules are removed
+//! when their guard drops; killed, stopped and paused nodes go with their containers, which the cluster
 //! removes on every exit path.
 
+mod delay_proxy;
+mod latency;
 mod partition;
+mod privileges;
 
 use std::time::Instant;
 
@@ -18,8 +21,9 @@ use crate::cluster::{Cluster, ClusterError};
 use crate::history::{FaultEvent, FaultPhase, Record, Recorder};
 use crate::scenario::{FaultKind, FaultSpec, Target};
 
-pub use partition::check_privileges;
+use latency::SlowLink;
 use partition::{Partition, Treatment};
+pub use privileges::check_privileges;
 
 /// What can stop a fault.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +51,14 @@ pub enum NemesisError {
         /// What it needs.
         needs: &'static str,
         /// What is missing and how to get it.
+        detail: String,
+    },
+    /// Adding or removing added latency failed.
+    #[error("added latency to {node}: {detail}")]
+    Latency {
+        /// The node.
+        node: String,
+        /// What failed.
         detail: String,
     },
     /// Adding or removing a partition rule failed.
@@ -213,6 +225,18 @@ impl<'a> Fault<'a> {
                 tokio::time::sleep(self.spec.duration).await;
                 for partition in applied {
                     partition.heal().await?;
+                }
+            }
+            FaultKind::Latency => {
+                let latency = self.spec.latency.unwrap_or_default();
+                let mut links = Vec::new();
+                for node in &nodes {
+                    links.push(SlowLink::apply(cluster, node, latency).await?);
+                }
+                self.record(&nodes, FaultPhase::Start);
+                tokio::time::sleep(self.spec.duration).await;
+                for link in links {
+                    link.heal().await?;
                 }
             }
             FaultKind::ManualFailover => {

@@ -3,12 +3,10 @@
 //! from the peers; a reset answers every TCP packet from them with a reset. Rules are removed on
 //! heal or, if the run is cut short, when the guard drops.
 
-use std::path::Path;
-
 use super::NemesisError;
 use crate::cluster::node::Node;
 use crate::cluster::Cluster;
-use crate::scenario::{Cut, FaultKind, FaultSpec};
+use crate::scenario::Cut;
 
 /// What the rules do to the peers' packets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,53 +138,4 @@ impl Drop for Partition {
             }
         }
     }
-}
-
-fn on_path(program: &str) -> bool {
-    let dirs = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&dirs)
-        .chain([
-            Path::new("/usr/sbin").to_owned(),
-            Path::new("/sbin").to_owned(),
-        ])
-        .any(|dir| dir.join(program).is_file())
-}
-
-fn effective_uid() -> Option<u32> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-    line.split_whitespace().nth(2)?.parse().ok()
-}
-
-/// Checks before anything starts that the machine can apply every fault of the schedule.
-pub fn check_privileges(faults: &[FaultSpec]) -> Result<(), NemesisError> {
-    for (index, fault) in faults.iter().enumerate() {
-        if !matches!(fault.kind, FaultKind::Partition | FaultKind::Reset) {
-            continue;
-        }
-        let unavailable = |detail: String| NemesisError::Unavailable {
-            index,
-            kind: fault.kind.name(),
-            needs: "root and the nsenter and iptables commands",
-            detail,
-        };
-        if effective_uid() != Some(0) {
-            return Err(unavailable(
-                "run as root (iptables rules go into the node's network namespace)".into(),
-            ));
-        }
-        for program in ["nsenter", "iptables"] {
-            if !on_path(program) {
-                return Err(unavailable(format!(
-                    "{program} is missing: install it with `apt-get install -y {}`",
-                    if program == "nsenter" {
-                        "util-linux"
-                    } else {
-                        "iptables"
-                    }
-                )));
-            }
-        }
-    }
-    Ok(())
 }

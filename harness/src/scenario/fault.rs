@@ -21,6 +21,9 @@ pub enum FaultKind {
     Reset,
     /// `SENTINEL FAILOVER`: a planned switch with no node down.
     ManualFailover,
+    /// Delay every byte between the app (the host) and the target by `latency`, each way, for
+    /// `duration`; the target's links to the other nodes stay fast.
+    Latency,
 }
 
 impl FaultKind {
@@ -38,6 +41,7 @@ impl FaultKind {
             Self::Partition => "partition",
             Self::Reset => "reset",
             Self::ManualFailover => "manual-failover",
+            Self::Latency => "latency",
         }
     }
 }
@@ -132,6 +136,9 @@ pub struct FaultSpec {
     /// For `partition` and `reset`: whom the target is cut off from.
     #[serde(default)]
     pub cut: Option<Cut>,
+    /// For `latency`: the delay added each way, 1 ms to 10 s.
+    #[serde(default, with = "humantime_serde")]
+    pub latency: Option<Duration>,
 }
 
 fn default_target() -> Target {
@@ -164,6 +171,21 @@ impl FaultSpec {
             }
             (true, Some(_)) | (false, None) => {}
             (false, Some(_)) => return Err(("cut", format!("a {kind} fault has no cut"))),
+        }
+        match (self.kind == FaultKind::Latency, self.latency) {
+            (true, None) => {
+                return Err((
+                    "latency",
+                    "a latency fault needs latency, like \"200ms\"".into(),
+                ))
+            }
+            (true, Some(latency))
+                if latency < Duration::from_millis(1) || latency > Duration::from_secs(10) =>
+            {
+                return Err(("latency", "must be between 1ms and 10s".into()))
+            }
+            (true, Some(_)) | (false, None) => {}
+            (false, Some(_)) => return Err(("latency", format!("a {kind} fault has no latency"))),
         }
         if self.kind == FaultKind::ManualFailover && self.target != Target::Master {
             return Err(("target", "a manual failover always moves the master".into()));

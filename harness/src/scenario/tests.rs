@@ -38,6 +38,7 @@ fn reads_faults_durations_and_bounds() {
             at: Duration::from_secs(5),
             duration: Duration::from_secs(8),
             cut: None,
+            latency: None,
         }]
     );
     assert_eq!(s.expectations.lost_writes, LostWrites::AtMost(3));
@@ -118,6 +119,15 @@ fn fault_fields_that_depend_on_each_other_are_checked() {
     assert!(msg.contains("faults[0].duration"), "{msg}");
     let msg = fault("kind = \"kill\"\ntarget = \"sentinels:most\"\nat = \"1s\"\nduration = \"2s\"");
     assert!(msg.contains("sentinels:majority"), "{msg}");
+    for body in [
+        "kind = \"latency\"\nat = \"1s\"\nduration = \"2s\"",
+        "kind = \"latency\"\nlatency = \"20s\"\nat = \"1s\"\nduration = \"2s\"",
+        "kind = \"latency\"\nlatency = \"0ms\"\nat = \"1s\"\nduration = \"2s\"",
+        "kind = \"kill\"\nlatency = \"20ms\"\nat = \"1s\"\nduration = \"2s\"",
+    ] {
+        let msg = fault(body);
+        assert!(msg.contains("faults[0].latency"), "{msg}");
+    }
     let msg = error_of("name = \"x\"\n[topology]\nreplicas = 1\nmin_replicas_to_write = 2");
     assert!(msg.contains("topology.min_replicas_to_write"), "{msg}");
     let msg = error_of("name = \"x\"\n[topology]\nreplicas = 1\n[app]\nwait_replicas = 2");

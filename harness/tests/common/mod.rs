@@ -38,7 +38,24 @@ fn label_filter(run_id: Option<&str>) -> HashMap<String, Vec<String>> {
     HashMap::from([("label".to_owned(), vec![label])])
 }
 
-/// Containers and networks labelled as the harness's (of one run, or of any run), by name.
+/// The host's latency rules (they carry `failover-drill:<run>` as a comment), of one run or any.
+fn host_rules(run_id: Option<&str>) -> Vec<String> {
+    let tag = format!("failover-drill:{}", run_id.unwrap_or(""));
+    let Ok(out) = std::process::Command::new("iptables")
+        .args(["-w", "-t", "nat", "-S", "OUTPUT"])
+        .output()
+    else {
+        return Vec::new(); // no iptables: no rule can have been made
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|rule| rule.contains(&tag))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Containers and networks labelled as the harness's, and host rules it made (of one run, or of
+/// any run), by name.
 pub async fn leftovers(run_id: Option<&str>) -> Vec<String> {
     let docker = bollard::Docker::connect_with_local_defaults().expect("docker client");
     let containers = docker
@@ -59,5 +76,6 @@ pub async fn leftovers(run_id: Option<&str>) -> Vec<String> {
         .into_iter()
         .flat_map(|c| c.names.unwrap_or_default())
         .chain(networks.into_iter().filter_map(|n| n.name))
+        .chain(host_rules(run_id))
         .collect()
 }
