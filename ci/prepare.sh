@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what failover-drill needs on a Debian machine: a Docker engine (Debian's
-# docker.io), iptables for partition faults, and redis-server (the harness builds its Redis image from that binary when no registry
+# docker.io), iptables for partition and latency faults, chromium for the test that renders the
+# HTML report, and redis-server (the harness builds its Redis image from that binary when no registry
 # image can be pulled). Does nothing that is already done.
 set -euo pipefail
 
@@ -9,6 +10,8 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v docker >/dev/null 2>&1 || missing+=(docker.io)
 # partition faults insert rules inside a node's network namespace
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing+=(iptables)
+# the HTML report test opens the page in headless Chromium
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing packages: ${missing[*]}. Install them with:" >&2

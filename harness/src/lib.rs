@@ -11,12 +11,16 @@
 //! - [`history`]: everything that happened, streamed to disk.
 //! - [`checker`]: pure functions from history to findings.
 //! - [`verdict`]: findings against a scenario's expectations.
-//! - [`report`]: terminal summary and `report.json`.
+//! - [`assess`]: a history into a report: checkers, verdict, latency.
+//! - [`report`]: terminal summary, `report.json`, latency per phase and `.hgrm` spectra.
+//! - [`compare`]: two runs side by side.
 //! - [`run`]: orders the phases; owns nothing else.
 
 pub mod app;
+pub mod assess;
 pub mod checker;
 pub mod cluster;
+pub mod compare;
 pub mod history;
 pub mod monitor;
 pub mod nemesis;

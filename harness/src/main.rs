@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use failover_drill::compare;
 use failover_drill::run::{run, RunOptions};
 use failover_drill::scenario::{self, Scenario};
 
@@ -38,6 +39,13 @@ enum Command {
     },
     /// List the named scenarios, one line each.
     List,
+    /// Compare two runs: percentiles, recovery times and loss side by side, with the ratio b/a.
+    Compare {
+        /// The first run: its directory (holding report.json) or its report.json.
+        a: PathBuf,
+        /// The second run.
+        b: PathBuf,
+    },
 }
 
 fn scenarios_dir(flag: Option<PathBuf>) -> PathBuf {
@@ -73,6 +81,12 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Compare { a, b } => {
+            let (a, b) = (compare::load(&a)?, compare::load(&b)?);
+            compare::write_comparison(&a, &b, &mut std::io::stdout().lock())
+                .context("cannot print the comparison")?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run {
             scenario,
             out,
@@ -106,6 +120,19 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The error and its causes, each cause once: most messages already quote their cause.
+fn message(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -120,7 +147,7 @@ async fn main() -> ExitCode {
     match execute(Cli::parse()).await {
         Ok(code) => code,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            let _ = writeln!(std::io::stderr(), "error: {}", message(&e));
             ExitCode::from(2)
         }
     }

@@ -1,11 +1,19 @@
 //! What a run writes: `report.json` in the run directory and a terminal summary. Writers take any
 //! `impl Write` so they are testable without a terminal.
 
+mod html;
+pub(crate) mod latency;
+pub mod plots;
+
+pub use latency::{
+    by_phase, late_starts, write_hgrm, write_hgrm_files, Latency, Phase, PhaseBounds, PhaseLatency,
+    LATE_AFTER_MICROS,
+};
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::checker::timeline::FailoverTimeline;
@@ -14,55 +22,20 @@ use crate::checker::CheckResult;
 use crate::history::History;
 use crate::verdict::ExpectationResult;
 
-/// Latency percentiles in milliseconds.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Latency {
-    /// Samples.
-    pub count: u64,
-    /// Median.
-    pub p50_ms: f64,
-    /// 99th percentile.
-    pub p99_ms: f64,
-    /// Largest.
-    pub max_ms: f64,
-}
-
-impl Latency {
-    fn from_micros(samples: impl Iterator<Item = u64>) -> Self {
-        // Three significant figures over 1 µs .. 1 h; values outside are clamped, not dropped.
-        let Ok(mut hist) = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3) else {
-            return Self::default();
-        };
-        for us in samples {
-            hist.saturating_record(us.max(1));
-        }
-        let ms = |us: u64| us as f64 / 1_000.0;
-        Self {
-            count: hist.len(),
-            p50_ms: ms(hist.value_at_quantile(0.5)),
-            p99_ms: ms(hist.value_at_quantile(0.99)),
-            max_ms: ms(hist.max()),
-        }
-    }
-
-    /// Request latency: each HTTP attempt, send to answer.
-    pub fn of_requests(history: &History) -> Self {
-        Self::from_micros(
-            history
-                .operations()
-                .flat_map(|op| &op.attempts)
-                .map(|a| a.ended_at.saturating_sub(a.started_at)),
-        )
-    }
-
-    /// Operation latency: from the intended start to the last attempt's end, retries included.
-    pub fn of_operations(history: &History) -> Self {
-        Self::from_micros(
-            history
-                .operations()
-                .map(|op| op.ended_at.saturating_sub(op.intended_at)),
-        )
-    }
+/// What can stop a report from being written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A plot failed.
+    #[error(transparent)]
+    Plot(#[from] plots::PlotError),
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// The machine a run came from; failover timing depends on it.
@@ -109,6 +82,19 @@ pub struct RunReport {
     pub request_latency: Latency,
     /// Operation latency from intended start.
     pub operation_latency: Latency,
+    /// `open` or `closed`.
+    #[serde(default)]
+    pub load_model: String,
+    /// Operations whose first attempt started more than 10 ms after it was due.
+    #[serde(default)]
+    pub late_starts: u64,
+    /// Where the phases of `phase_latency` start.
+    #[serde(default)]
+    pub phases: Option<PhaseBounds>,
+    /// Operation latency (from the intended start) per phase and kind; the full spectra are in
+    /// `latency/<phase>-<kind>.hgrm`.
+    #[serde(default)]
+    pub phase_latency: Vec<PhaseLatency>,
     /// One timeline per fault.
     pub failovers: Vec<FailoverTimeline>,
     /// Retry figures.
@@ -135,6 +121,17 @@ impl RunReport {
         let path = self.run_dir.join("report.json");
         let file = std::fs::File::create(&path)?;
         serde_json::to_writer_pretty(std::io::BufWriter::new(file), self)?;
+        Ok(path)
+    }
+
+    /// Writes `report.html`, the self-contained page with the plots, into the run directory.
+    pub fn write_html(&self, history: &History) -> Result<PathBuf, ReportError> {
+        let path = self.run_dir.join("report.html");
+        let page = html::render(self, history)?;
+        std::fs::write(&path, page).map_err(|source| ReportError::Write {
+            path: path.clone(),
+            source,
+        })?;
         Ok(path)
     }
 
@@ -227,6 +224,34 @@ impl RunReport {
             "  request latency p50 {:.2} ms, p99 {:.2} ms, max {:.0} ms; operation (from intended start) p50 {:.2} ms, p99 {:.2} ms, max {:.0} ms",
             r.p50_ms, r.p99_ms, r.max_ms, o.p50_ms, o.p99_ms, o.max_ms
         )?;
+        writeln!(
+            out,
+            "  load: {} model; {} operations started more than 10 ms after they were due",
+            self.load_model, self.late_starts
+        )?;
+        if !self.phase_latency.is_empty() {
+            writeln!(
+                out,
+                "  operation latency (ms)  {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+                "count", "p50", "p90", "p99", "p99.9", "p99.99", "max"
+            )?;
+        }
+        for p in &self.phase_latency {
+            let l = &p.latency;
+            writeln!(
+                out,
+                "    {:<7} {:<6}        {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+                p.phase.name(),
+                p.kind,
+                l.count,
+                l.p50_ms,
+                l.p90_ms,
+                l.p99_ms,
+                l.p999_ms,
+                l.p9999_ms,
+                l.max_ms
+            )?;
+        }
         for check in [&self.survival, &self.lost_writes, &self.user_errors.visible] {
             for finding in check.findings.iter().take(5) {
                 writeln!(
@@ -244,21 +269,8 @@ impl RunReport {
         }
         writeln!(
             out,
-            "  report: {}",
-            self.run_dir.join("report.json").display()
+            "  report: {} (and report.json, latency/*.hgrm)",
+            self.run_dir.join("report.html").display()
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles_come_from_the_samples() {
-        let l = Latency::from_micros([1_000u64, 2_000, 3_000, 100_000].into_iter());
-        assert_eq!(l.count, 4);
-        assert!((l.p50_ms - 2.0).abs() < 0.01, "{l:?}");
-        assert!((l.max_ms - 100.0).abs() < 0.1, "{l:?}");
     }
 }

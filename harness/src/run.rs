@@ -7,15 +7,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::app::{AppError, AppUnderTest, BoundPort};
-use crate::checker;
+use crate::assess::{assess, RunFacts};
 use crate::cluster::node::NodeKind;
 use crate::cluster::{engine, Cluster, ClusterError};
 use crate::history::{History, Recorder};
 use crate::monitor::{MonitorError, SentinelMonitor};
 use crate::nemesis::NemesisError;
-use crate::report::{Latency, Machine, RunReport};
+use crate::report::{self, PhaseBounds, ReportError, RunReport};
 use crate::scenario::Scenario;
-use crate::verdict::{self, Counts};
 use crate::workload::{self, WorkloadError};
 
 /// Why a run could not produce a verdict.
@@ -36,6 +35,9 @@ pub enum RunError {
     /// The sentinel monitor could not subscribe.
     #[error(transparent)]
     Monitor(#[from] MonitorError),
+    /// The HTML report could not be written.
+    #[error(transparent)]
+    Report(#[from] ReportError),
     /// The run directory or a file in it could not be written.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -107,48 +109,23 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
     removed?;
     progress("checking the history");
 
-    let survival = checker::survival::check(&history);
-    let lost_writes = checker::lost_writes::check(&history);
-    let user_errors = checker::user_errors::check(&history);
-    let failovers = checker::timeline::check(&history);
-    let operations = history.operations().count() as u64;
-    let expectations = verdict::judge(
-        &scenario.expectations,
-        Counts {
-            operations,
-            lost_sessions: survival.count,
-            user_visible_errors: user_errors.visible.count,
-            lost_writes: lost_writes.count,
-            switch_master_messages: history
-                .sentinel_events()
-                .filter(|e| e.channel == "+switch-master")
-                .count() as u64,
+    let report = assess(
+        scenario,
+        &history,
+        RunFacts {
+            run_id,
+            run_dir,
+            image,
+            startup,
+            app_metrics,
         },
     );
-    let report = RunReport {
-        scenario: scenario.name.clone(),
-        run_id,
-        run_dir,
-        machine: Machine::current(),
-        image,
-        cluster_startup_s: startup.as_secs_f64(),
-        operations,
-        attempts: history
-            .operations()
-            .map(|op| op.attempts.len() as u64)
-            .sum(),
-        request_latency: Latency::of_requests(&history),
-        operation_latency: Latency::of_operations(&history),
-        failovers,
-        user_errors,
-        survival,
-        lost_writes,
-        app_metrics,
-        passed: expectations.iter().all(|e| e.passed),
-        expectations,
-    };
+    let hgrm_dir = report.run_dir.join("latency");
+    let phases = report.phases.unwrap_or(PhaseBounds::of(&report.failovers));
+    report::write_hgrm_files(&history, &phases, &hgrm_dir).map_err(io_error(&hgrm_dir))?;
     let json = report.run_dir.join("report.json");
     report.write_json().map_err(io_error(&json))?;
+    report.write_html(&history)?;
     Ok(report)
 }
 

@@ -190,14 +190,29 @@ impl Default for AppSpec {
     }
 }
 
+/// How requests are paced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadModel {
+    /// Requests are due at `rate` whatever the answers do; each goes to a user with nothing in
+    /// flight, and waits (late, and counted so) when every user is busy.
+    Open,
+    /// Each user works through its own schedule at `rate / users`, one request at a time.
+    Closed,
+}
+
 /// Virtual users and their pace.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Workload {
+    /// Open or closed model.
+    pub model: LoadModel,
     /// Virtual users, each with its own cookie jar and one request in flight.
     pub users: u32,
     /// Target requests per second, all users together.
     pub rate: f64,
+    /// For the open model: the rate at the end, reached by a linear ramp from `rate`.
+    pub ramp_to: Option<f64>,
     /// How long users keep working.
     #[serde(with = "humantime_serde")]
     pub duration: Duration,
@@ -229,8 +244,10 @@ pub struct Idle {
 impl Default for Workload {
     fn default() -> Self {
         Self {
+            model: LoadModel::Open,
             users: 20,
             rate: 200.0,
+            ramp_to: None,
             duration: Duration::from_secs(20),
             request_timeout: Duration::from_secs(10),
             retry: ClientRetry::default(),
@@ -419,6 +436,17 @@ impl Scenario {
                 format!("{} is not a positive rate", w.rate),
             );
         }
+        if let Some(ramp_to) = w.ramp_to {
+            if w.model == LoadModel::Closed {
+                return invalid("workload.ramp_to", "a ramp needs model = \"open\"".into());
+            }
+            if !(ramp_to.is_finite() && ramp_to > 0.0) {
+                return invalid(
+                    "workload.ramp_to",
+                    format!("{ramp_to} is not a positive rate"),
+                );
+            }
+        }
         if w.duration.is_zero() || w.duration > Duration::from_secs(3600) {
             return invalid(
                 "workload.duration",
@@ -433,6 +461,15 @@ impl Scenario {
                 return invalid(
                     "workload.idle.users",
                     format!("must be between 1 and workload.users ({})", w.users),
+                );
+            }
+            if w.model == LoadModel::Open && idle.users >= w.users {
+                return invalid(
+                    "workload.idle.users",
+                    format!(
+                        "must be below workload.users ({}) in the open model: someone must take the requests",
+                        w.users
+                    ),
                 );
             }
             if idle.from >= idle.until || idle.until > w.duration {

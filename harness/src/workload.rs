@@ -1,24 +1,25 @@
-//! Virtual users: each has its own cookie jar and one request in flight, logs in, then alternates
-//! appending a value to its session and reading the session back, at a shared target rate, for the
-//! workload's duration. Some users can go idle for a window and come back with a read; requests go
-//! round-robin over the app instances. Every attempt goes into the history, grouped under its
-//! operation.
+//! Virtual users driving the app under test for the workload's duration, paced by the open model
+//! (requests due on a schedule of arrivals, whatever the answers do) or the closed one (each user
+//! works through its own schedule, one request at a time). Some users can go idle for a window and
+//! come back with a read. Every attempt goes into the history, grouped under its operation.
 //!
 //! It owns HTTP load. It must not judge what it sees: a 401 is recorded, not interpreted.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+mod arrivals;
+mod closed;
+mod open;
+mod user;
+
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
-use serde::Deserialize;
+use crate::history::Recorder;
+use crate::scenario::{LoadModel, Workload};
+use arrivals::Arrivals;
+use user::VirtualUser;
 
-use crate::history::{
-    user_name, Attempt, AttemptResult, OkValue, OpKind, Operation, Outcome, Record, Recorder,
-};
-use crate::scenario::Workload;
-
-/// What can stop the workload from starting.
+/// What can stop the workload.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
     /// The HTTP client could not be built.
@@ -29,270 +30,80 @@ pub enum WorkloadError {
         /// Why.
         source: reqwest::Error,
     },
-}
-
-#[derive(Deserialize)]
-struct VersionBody {
-    version: u64,
-}
-
-#[derive(Deserialize)]
-struct SessionBody {
-    user: String,
-    items: Vec<String>,
-    version: u64,
-}
-
-/// One virtual user.
-struct VirtualUser {
-    id: u32,
-    client: reqwest::Client,
-    /// Every app instance; requests go round-robin, as behind a load balancer without stickiness,
-    /// so an instance still on an old master is read from by users who wrote through another.
-    base_urls: Arc<[String]>,
-    spec: Workload,
-    recorder: Recorder,
-    op_ids: Arc<AtomicU64>,
-    logged_in: bool,
-    /// Set after an idle spell: the user's first request back is a read of what it had written.
-    returning: bool,
-    writes: u64,
-}
-
-enum Answer {
-    Done(OkValue),
-    /// Definite failure; `retry` says whether another attempt could help.
-    Refused {
-        reason: String,
-        retry: bool,
-        session_lost: bool,
-    },
-    Unknown {
-        reason: String,
+    /// A virtual user's task panicked or was cancelled: a bug in the harness, not in the app.
+    #[error("a virtual user stopped unexpectedly ({detail}); this is a failover-drill bug, please report it")]
+    UserLost {
+        /// What the runtime said.
+        detail: String,
     },
 }
 
-impl VirtualUser {
-    fn next_kind(&mut self, step: u64) -> OpKind {
-        if !self.logged_in {
-            OpKind::Login
-        } else if std::mem::take(&mut self.returning) {
-            OpKind::Read
-        } else if step % 2 == 1 {
-            self.writes += 1;
-            OpKind::Write {
-                value: format!("{}-{}", user_name(self.id), self.writes),
-            }
-        } else {
-            OpKind::Read
+impl WorkloadError {
+    fn from_join(e: tokio::task::JoinError) -> Self {
+        Self::UserLost {
+            detail: e.to_string(),
         }
-    }
-
-    async fn send(&self, kind: &OpKind, url: &str) -> reqwest::Result<reqwest::Response> {
-        match kind {
-            OpKind::Login => {
-                self.client
-                    .post(format!("{url}/login"))
-                    .json(&serde_json::json!({ "user": user_name(self.id) }))
-                    .send()
-                    .await
-            }
-            OpKind::Write { value } => {
-                self.client
-                    .post(format!("{url}/session/items"))
-                    .json(&serde_json::json!({ "value": value }))
-                    .send()
-                    .await
-            }
-            OpKind::Read => self.client.get(format!("{url}/session")).send().await,
-        }
-    }
-
-    async fn attempt(&self, kind: &OpKind, url: &str) -> (AttemptResult, Answer) {
-        let response = match self.send(kind, url).await {
-            Ok(r) => r,
-            Err(e) if e.is_timeout() => {
-                return (
-                    AttemptResult::Timeout,
-                    Answer::Unknown {
-                        reason: "request timed out".into(),
-                    },
-                )
-            }
-            Err(e) => {
-                let message = e.to_string();
-                return (
-                    AttemptResult::Transport {
-                        message: message.clone(),
-                    },
-                    Answer::Unknown { reason: message },
-                );
-            }
-        };
-        let status = response.status();
-        if !status.is_success() {
-            let refused = Answer::Refused {
-                reason: format!("HTTP {status}"),
-                retry: status.is_server_error(),
-                session_lost: status == StatusCode::UNAUTHORIZED,
-            };
-            return (
-                AttemptResult::Status {
-                    status: status.as_u16(),
-                },
-                refused,
-            );
-        }
-        let value = match kind {
-            OpKind::Login => Ok(OkValue::LoggedIn),
-            OpKind::Write { .. } => response
-                .json::<VersionBody>()
-                .await
-                .map(|b| OkValue::Written { version: b.version }),
-            OpKind::Read => response.json::<SessionBody>().await.map(|b| OkValue::Read {
-                user: b.user,
-                items: b.items,
-                version: b.version,
-            }),
-        };
-        let ok = AttemptResult::Ok {
-            status: status.as_u16(),
-        };
-        match value {
-            Ok(v) => (ok, Answer::Done(v)),
-            // A 2xx whose body did not arrive whole: the app acted, the user saw nothing usable.
-            Err(e) => (
-                ok,
-                Answer::Unknown {
-                    reason: format!("unreadable body: {e}"),
-                },
-            ),
-        }
-    }
-
-    /// Runs one operation with the client's retry budget.
-    async fn operate(&mut self, kind: OpKind, intended: Instant, step: u64) -> Operation {
-        let mut attempts = Vec::new();
-        let outcome = loop {
-            let instance = (u64::from(self.id) + step + attempts.len() as u64) as usize;
-            let url = self.base_urls[instance % self.base_urls.len()].clone();
-            let started_at = self.recorder.now();
-            let (result, answer) = self.attempt(&kind, &url).await;
-            attempts.push(Attempt {
-                started_at,
-                ended_at: self.recorder.now(),
-                result,
-            });
-            let retryable = match &answer {
-                Answer::Done(_) => false,
-                Answer::Refused { retry, .. } => *retry,
-                Answer::Unknown { .. } => true,
-            };
-            if !retryable || attempts.len() >= self.spec.retry.attempts as usize {
-                break match answer {
-                    Answer::Done(v) => Outcome::Ok(v),
-                    Answer::Refused {
-                        reason,
-                        session_lost,
-                        ..
-                    } => Outcome::Fail {
-                        reason,
-                        session_lost,
-                    },
-                    Answer::Unknown { reason } => Outcome::Info { reason },
-                };
-            }
-            tokio::time::sleep(self.spec.retry.backoff).await;
-        };
-        match (&kind, &outcome) {
-            (OpKind::Login, Outcome::Ok(_)) => self.logged_in = true,
-            (
-                _,
-                Outcome::Fail {
-                    session_lost: true, ..
-                },
-            ) => self.logged_in = false,
-            _ => {}
-        }
-        Operation {
-            id: self.op_ids.fetch_add(1, Ordering::Relaxed),
-            user: self.id,
-            kind,
-            intended_at: self.recorder.at(intended),
-            ended_at: self.recorder.now(),
-            attempts,
-            outcome,
-        }
-    }
-
-    async fn run(mut self, start: Instant, interval: Duration, offset: Duration) -> u64 {
-        let end = start + self.spec.duration;
-        let mut intended = start + offset;
-        let mut step = 0;
-        let idle = self
-            .spec
-            .idle
-            .as_ref()
-            .filter(|idle| self.id <= idle.users)
-            .map(|idle| (start + idle.from, start + idle.until));
-        while intended < end {
-            if let Some((from, until)) = idle {
-                if intended >= from && intended < until {
-                    self.returning = true;
-                    intended += interval;
-                    continue;
-                }
-            }
-            tokio::time::sleep_until(intended.into()).await;
-            let kind = self.next_kind(step);
-            let op = self.operate(kind, intended, step).await;
-            self.recorder.record(Record::Operation(op));
-            step += 1;
-            // Closed model with pacing: the next operation is due one interval after this one was,
-            // so a slow answer makes the user late rather than making the load lighter.
-            intended += interval;
-        }
-        step
     }
 }
 
-/// Runs every virtual user from `start` until the workload's duration has passed; returns the
-/// number of operations performed.
+fn users(
+    spec: &Workload,
+    base_urls: &[String],
+    recorder: &Recorder,
+) -> Result<Vec<VirtualUser>, WorkloadError> {
+    let op_ids = Arc::new(AtomicU64::new(1));
+    let base_urls: Arc<[String]> = base_urls.into();
+    (1..=spec.users)
+        .map(|id| {
+            let client = reqwest::Client::builder()
+                .cookie_store(true)
+                .timeout(spec.request_timeout)
+                .connect_timeout(Duration::from_secs(1))
+                .build()
+                .map_err(|source| WorkloadError::Client { user: id, source })?;
+            Ok(VirtualUser::new(
+                id,
+                client,
+                base_urls.clone(),
+                spec.clone(),
+                recorder.clone(),
+                op_ids.clone(),
+            ))
+        })
+        .collect()
+}
+
+/// Runs the workload from `start` until its duration has passed and every request already due
+/// has ended; returns the number of operations performed.
 pub async fn run(
     spec: &Workload,
     base_urls: &[String],
     recorder: &Recorder,
     start: Instant,
 ) -> Result<u64, WorkloadError> {
-    let interval = Duration::from_secs_f64(f64::from(spec.users) / spec.rate);
-    let op_ids = Arc::new(AtomicU64::new(1));
-    let base_urls: Arc<[String]> = base_urls.into();
-    let mut users = Vec::new();
-    for id in 1..=spec.users {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .timeout(spec.request_timeout)
-            .connect_timeout(Duration::from_secs(1))
-            .build()
-            .map_err(|source| WorkloadError::Client { user: id, source })?;
-        let user = VirtualUser {
-            id,
-            client,
-            base_urls: base_urls.clone(),
-            spec: spec.clone(),
-            recorder: recorder.clone(),
-            op_ids: op_ids.clone(),
-            logged_in: false,
-            returning: false,
-            writes: 0,
-        };
-        // Users start spread over one interval so their requests do not arrive in bursts.
-        let offset = interval.mul_f64(f64::from(id - 1) / f64::from(spec.users));
-        users.push(tokio::spawn(user.run(start, interval, offset)));
+    let users = users(spec, base_urls, recorder)?;
+    match spec.model {
+        LoadModel::Open => {
+            let arrivals =
+                Arrivals::new(spec.rate, spec.ramp_to.unwrap_or(spec.rate), spec.duration);
+            open::run(users, arrivals, start).await
+        }
+        LoadModel::Closed => {
+            let interval = Duration::from_secs_f64(f64::from(spec.users) / spec.rate);
+            let end = start + spec.duration;
+            let runs: Vec<_> = users
+                .into_iter()
+                .map(|user| {
+                    // Users start spread over one interval so their requests do not come in bursts.
+                    let offset = interval.mul_f64(f64::from(user.id - 1) / f64::from(spec.users));
+                    tokio::spawn(closed::run_user(user, start, end, interval, offset))
+                })
+                .collect();
+            let mut total = 0;
+            for run in runs {
+                total += run.await.map_err(WorkloadError::from_join)?;
+            }
+            Ok(total)
+        }
     }
-    let mut total = 0;
-    for user in users {
-        total += user.await.unwrap_or(0);
-    }
-    Ok(total)
 }

@@ -94,3 +94,65 @@ fn a_missing_redis_binary_says_what_to_install() {
     assert!(msg.contains("no Redis image"), "{msg}");
     assert!(msg.contains("/nonexistent/redis-server"), "{msg}");
 }
+
+/// A report made from a synthetic history, written as a run directory would hold it.
+fn synthetic_run(name: &str, slower_by_micros: u64) -> std::path::PathBuf {
+    use failover_drill::assess::{assess, RunFacts};
+    let mut history = failover_drill::history::synthetic::synthetic_history(4, 50);
+    for record in &mut history.records {
+        if let failover_drill::history::Record::Operation(op) = record {
+            op.ended_at += slower_by_micros;
+        }
+    }
+    let dir = common::out_dir().join(name);
+    std::fs::create_dir_all(&dir).expect("run directory");
+    let facts = RunFacts {
+        run_id: name.into(),
+        run_dir: dir.clone(),
+        ..RunFacts::default()
+    };
+    assess(&common::scenario("kill-master"), &history, facts)
+        .write_json()
+        .expect("report.json");
+    dir
+}
+
+#[test]
+fn compare_prints_both_runs_and_the_ratio() {
+    let (a, b) = (
+        synthetic_run("compare-a", 0),
+        synthetic_run("compare-b", 500),
+    );
+    let out = drill(
+        &[
+            "compare",
+            &a.display().to_string(),
+            &b.display().to_string(),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Every operation of b takes 0.5 ms on top of a's 0.5 ms.
+    let p50 = stdout
+        .lines()
+        .find(|l| l.starts_with("operation p50"))
+        .expect("an operation p50 row");
+    assert!(p50.trim_end().ends_with("2.00x"), "{p50}");
+    assert!(
+        stdout.contains("compare-a") && stdout.contains("compare-b"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn compare_names_what_it_could_not_read() {
+    let out = drill(
+        &["compare", "/nonexistent/run-a", "/nonexistent/run-b"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let msg = stderr(&out);
+    assert!(msg.contains("cannot read /nonexistent/run-a"), "{msg}");
+    assert_eq!(msg.matches("No such file").count(), 1, "{msg}");
+}

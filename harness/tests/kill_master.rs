@@ -68,6 +68,8 @@ async fn kill_master_keeps_every_user_working() {
     );
     assert_ne!(failover.new_master.as_deref(), Some(failover.addr.as_str()));
     assert!(report.run_dir.join("report.json").is_file());
+    assert!(report.run_dir.join("report.html").is_file());
+    assert!(report.run_dir.join("latency/during-all.hgrm").is_file());
     assert!(report.run_dir.join("history.jsonl").is_file());
     assert!(
         report.app_metrics["sample_app_store_retries_total"] > 0.0,

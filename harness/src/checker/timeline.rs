@@ -32,7 +32,8 @@ pub struct FailoverTimeline {
     pub switch_master_ms: Option<f64>,
     /// The promoted master, from `+switch-master`.
     pub new_master: Option<String>,
-    /// The app's first store success on a master other than the faulted node.
+    /// The app's first store success on a master other than the faulted node, when this fault's
+    /// node was failed over.
     pub app_first_success_ms: Option<f64>,
     /// The first user to succeed again.
     pub first_user_success_ms: Option<f64>,
@@ -100,11 +101,14 @@ pub fn check(history: &History) -> Vec<FailoverTimeline> {
                 let parts: Vec<&str> = e.message.split_whitespace().collect();
                 (parts.len() == 5).then(|| format!("{}:{}", parts[3], parts[4]))
             });
-            let app_first_success = history
-                .store_events()
-                .filter(|e| e.at >= t0 && e.event == "first_success" && e.master != fault.addr)
-                .map(|e| e.at)
-                .min();
+            // Only a failover of this node has a new master to succeed on.
+            let app_first_success = switch.and_then(|_| {
+                history
+                    .store_events()
+                    .filter(|e| e.at >= t0 && e.event == "first_success" && e.master != fault.addr)
+                    .map(|e| e.at)
+                    .min()
+            });
 
             let mut recovered: BTreeMap<u32, Micros> = BTreeMap::new();
             let mut users = std::collections::BTreeSet::new();

@@ -135,6 +135,26 @@ fn fault_fields_that_depend_on_each_other_are_checked() {
 }
 
 #[test]
+fn load_models_and_ramps_are_checked() {
+    let s = parse("name = \"x\"\n[workload]\nmodel = \"closed\"").unwrap();
+    assert_eq!(s.workload.model, LoadModel::Closed);
+    assert_eq!(
+        parse("name = \"x\"").unwrap().workload.model,
+        LoadModel::Open
+    );
+    let msg = error_of("name = \"x\"\n[workload]\nmodel = \"closed\"\nramp_to = 400.0");
+    assert!(msg.contains("workload.ramp_to"), "{msg}");
+    let msg = error_of("name = \"x\"\n[workload]\nramp_to = -1.0");
+    assert!(msg.contains("workload.ramp_to"), "{msg}");
+    let msg = error_of("name = \"x\"\n[workload]\nmodel = \"half-open\"");
+    assert!(msg.contains("half-open"), "{msg}");
+    let msg = error_of(
+        "name = \"x\"\n[workload]\nusers = 4\nidle = { users = 4, from = \"1s\", until = \"2s\" }",
+    );
+    assert!(msg.contains("workload.idle.users"), "{msg}");
+}
+
+#[test]
 fn targets_read_back_as_written() {
     for word in [
         "master",

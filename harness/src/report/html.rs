@@ -1,0 +1,165 @@
+//! `report.html`: one self-contained page per run (inline SVG and CSS, no script, nothing fetched),
+//! so it opens from a CI artifact with no network: the verdict, the latency of every request with
+//! the fault windows shaded, throughput and errors per second, the failover breakdown, and the
+//! latency per phase.
+
+use std::fmt::Write as _;
+
+use super::plots::{self, milestones, PlotError};
+use super::RunReport;
+use crate::history::History;
+
+/// Escapes text for HTML element content and attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:sans-serif;max-width:1040px;margin:24px auto;color:#222}\
+h1 .passed{color:#2a7d2a}h1 .failed{color:#c0392b}\
+table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
+td:first-child,th:first-child{text-align:left}.ok{color:#2a7d2a}.fail{color:#c0392b;font-weight:bold}\
+figure{margin:16px 0}figure svg{max-width:100%;height:auto}";
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "never".to_owned(), |ms| format!("{ms:.0}"))
+}
+
+/// The page's HTML.
+pub(super) fn render(report: &RunReport, history: &History) -> Result<String, PlotError> {
+    let mut page = String::new();
+    let verdict = if report.passed { "passed" } else { "failed" };
+    // Writing to a String cannot fail.
+    let _ = write!(
+        page,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{name} {verdict}</title>\
+         <style>{STYLE}</style></head><body>\
+         <h1>{name}: <span class=\"{verdict}\">{upper}</span></h1>\
+         <p>run {run} &middot; {cores} cores, kernel {kernel} &middot; image {image} &middot; cluster ready in {startup:.1} s \
+         &middot; {ops} operations ({model} model, {late} started late) &middot; {attempts} HTTP attempts</p>",
+        name = escape(&report.scenario),
+        upper = verdict.to_uppercase(),
+        run = escape(&report.run_id),
+        cores = report.machine.cores,
+        kernel = escape(&report.machine.kernel),
+        image = escape(&report.image),
+        startup = report.cluster_startup_s,
+        ops = report.operations,
+        model = escape(&report.load_model),
+        late = report.late_starts,
+        attempts = report.attempts,
+    );
+    page.push_str("<h2>Verdict</h2><table><tr><th>expectation</th><th>actual</th><th></th></tr>");
+    for x in &report.expectations {
+        let (class, mark) = if x.passed {
+            ("ok", "ok")
+        } else {
+            ("fail", "FAIL")
+        };
+        let _ = write!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td class=\"{class}\">{mark}</td></tr>",
+            escape(&x.expectation),
+            escape(&x.actual.to_string())
+        );
+    }
+    let e = &report.user_errors;
+    let _ = write!(
+        page,
+        "</table><p>sessions lost: {} &middot; acknowledged writes lost: {} &middot; user-visible errors: {} \
+         &middot; failed attempts: {} ({} absorbed by client retries) &middot; longest a user could not work: {:.0} ms</p>",
+        report.survival.count,
+        report.lost_writes.count,
+        e.visible.count,
+        e.failed_attempts,
+        e.absorbed_attempts,
+        e.longest_unavailable as f64 / 1e3
+    );
+    for (title, svg) in [
+        ("latency", plots::latency_over_time(history)?),
+        ("throughput", plots::throughput(history)?),
+        ("failover", plots::failover_timeline(&report.failovers)?),
+    ] {
+        let _ = write!(page, "<figure class=\"plot\" id=\"{title}\">{svg}</figure>");
+    }
+    page.push_str(
+        "<h2>Failover breakdown (ms after each fault started)</h2><table><tr><th>fault</th>",
+    );
+    let names = [
+        "+sdown",
+        "+odown",
+        "+elected-leader",
+        "+promoted-slave",
+        "+switch-master",
+        "app first success",
+        "last user success",
+        "healed",
+        "+convert-to-slave",
+        "back in place",
+    ];
+    for name in names {
+        let _ = write!(page, "<th>{name}</th>");
+    }
+    page.push_str("</tr>");
+    for f in &report.failovers {
+        let _ = write!(
+            page,
+            "<tr><td>{} {} at {:.1} s</td>",
+            escape(&f.fault),
+            escape(&f.node),
+            f.fault_at_s
+        );
+        let happened = milestones(f);
+        for name in names {
+            let at = happened.iter().find(|(n, _)| *n == name).map(|(_, ms)| *ms);
+            let _ = write!(page, "<td>{}</td>", ms(at));
+        }
+        page.push_str("</tr>");
+    }
+    page.push_str(
+        "</table><h2>Operation latency by phase (ms, from the intended start)</h2>\
+         <table><tr><th>phase</th><th>kind</th><th>count</th><th>p50</th><th>p90</th><th>p99</th>\
+         <th>p99.9</th><th>p99.99</th><th>max</th></tr>",
+    );
+    for p in &report.phase_latency {
+        let l = &p.latency;
+        let _ = write!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>",
+            p.phase.name(),
+            escape(&p.kind),
+            l.count,
+            l.p50_ms,
+            l.p90_ms,
+            l.p99_ms,
+            l.p999_ms,
+            l.p9999_ms,
+            l.max_ms
+        );
+    }
+    page.push_str("</table><p>Full spectra: <code>latency/&lt;phase&gt;-&lt;kind&gt;.hgrm</code> beside this page.</p></body></html>\n");
+    Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_from_outside_cannot_become_markup() {
+        assert_eq!(
+            escape("<b a=\"x\">&'"),
+            "&lt;b a=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}

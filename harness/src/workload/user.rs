@@ -1,0 +1,263 @@
+//! One virtual user: its own cookie jar and one request in flight; logs in, then alternates
+//! appending a value to its session and reading the session back. Requests go round-robin over the
+//! app instances, and every attempt goes into the history, grouped under its operation, with the
+//! client's retry budget.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use reqwest::StatusCode;
+use serde::Deserialize;
+
+use crate::history::{
+    user_name, Attempt, AttemptResult, OkValue, OpKind, Operation, Outcome, Record, Recorder,
+};
+use crate::scenario::Workload;
+
+#[derive(Deserialize)]
+struct VersionBody {
+    version: u64,
+}
+
+#[derive(Deserialize)]
+struct SessionBody {
+    user: String,
+    items: Vec<String>,
+    version: u64,
+}
+
+/// One virtual user.
+pub(super) struct VirtualUser {
+    pub(super) id: u32,
+    client: reqwest::Client,
+    /// Every app instance; requests go round-robin, as behind a load balancer without stickiness,
+    /// so an instance still on an old master is read from by users who wrote through another.
+    base_urls: Arc<[String]>,
+    spec: Workload,
+    recorder: Recorder,
+    op_ids: Arc<AtomicU64>,
+    logged_in: bool,
+    /// Set after an idle spell: the user's first request back is a read of what it had written.
+    returning: bool,
+    writes: u64,
+    /// Operations done so far.
+    steps: u64,
+}
+
+enum Answer {
+    Done(OkValue),
+    /// Definite failure; `retry` says whether another attempt could help.
+    Refused {
+        reason: String,
+        retry: bool,
+        session_lost: bool,
+    },
+    Unknown {
+        reason: String,
+    },
+}
+
+impl VirtualUser {
+    pub(super) fn new(
+        id: u32,
+        client: reqwest::Client,
+        base_urls: Arc<[String]>,
+        spec: Workload,
+        recorder: Recorder,
+        op_ids: Arc<AtomicU64>,
+    ) -> Self {
+        Self {
+            id,
+            client,
+            base_urls,
+            spec,
+            recorder,
+            op_ids,
+            logged_in: false,
+            returning: false,
+            writes: 0,
+            steps: 0,
+        }
+    }
+
+    /// The user's idle window, if it has one, as instants from `start`.
+    pub(super) fn idle_window(&self, start: Instant) -> Option<(Instant, Instant)> {
+        self.spec
+            .idle
+            .as_ref()
+            .filter(|idle| self.id <= idle.users)
+            .map(|idle| (start + idle.from, start + idle.until))
+    }
+
+    /// Marks the user as back from an idle spell: its next operation reads what it had written.
+    pub(super) fn come_back(&mut self) {
+        self.returning = true;
+    }
+
+    /// Performs the user's next operation, due at `intended`, and records it.
+    pub(super) async fn operate_next(&mut self, intended: Instant) {
+        let step = self.steps;
+        let kind = self.next_kind(step);
+        let op = self.operate(kind, intended, step).await;
+        self.recorder.record(Record::Operation(op));
+        self.steps += 1;
+    }
+
+    /// Operations done so far.
+    pub(super) fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    fn next_kind(&mut self, step: u64) -> OpKind {
+        if !self.logged_in {
+            OpKind::Login
+        } else if std::mem::take(&mut self.returning) {
+            OpKind::Read
+        } else if step % 2 == 1 {
+            self.writes += 1;
+            OpKind::Write {
+                value: format!("{}-{}", user_name(self.id), self.writes),
+            }
+        } else {
+            OpKind::Read
+        }
+    }
+
+    async fn send(&self, kind: &OpKind, url: &str) -> reqwest::Result<reqwest::Response> {
+        match kind {
+            OpKind::Login => {
+                self.client
+                    .post(format!("{url}/login"))
+                    .json(&serde_json::json!({ "user": user_name(self.id) }))
+                    .send()
+                    .await
+            }
+            OpKind::Write { value } => {
+                self.client
+                    .post(format!("{url}/session/items"))
+                    .json(&serde_json::json!({ "value": value }))
+                    .send()
+                    .await
+            }
+            OpKind::Read => self.client.get(format!("{url}/session")).send().await,
+        }
+    }
+
+    async fn attempt(&self, kind: &OpKind, url: &str) -> (AttemptResult, Answer) {
+        let response = match self.send(kind, url).await {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() => {
+                return (
+                    AttemptResult::Timeout,
+                    Answer::Unknown {
+                        reason: "request timed out".into(),
+                    },
+                )
+            }
+            Err(e) => {
+                let message = e.to_string();
+                return (
+                    AttemptResult::Transport {
+                        message: message.clone(),
+                    },
+                    Answer::Unknown { reason: message },
+                );
+            }
+        };
+        let status = response.status();
+        if !status.is_success() {
+            let refused = Answer::Refused {
+                reason: format!("HTTP {status}"),
+                retry: status.is_server_error(),
+                session_lost: status == StatusCode::UNAUTHORIZED,
+            };
+            return (
+                AttemptResult::Status {
+                    status: status.as_u16(),
+                },
+                refused,
+            );
+        }
+        let value = match kind {
+            OpKind::Login => Ok(OkValue::LoggedIn),
+            OpKind::Write { .. } => response
+                .json::<VersionBody>()
+                .await
+                .map(|b| OkValue::Written { version: b.version }),
+            OpKind::Read => response.json::<SessionBody>().await.map(|b| OkValue::Read {
+                user: b.user,
+                items: b.items,
+                version: b.version,
+            }),
+        };
+        let ok = AttemptResult::Ok {
+            status: status.as_u16(),
+        };
+        match value {
+            Ok(v) => (ok, Answer::Done(v)),
+            // A 2xx whose body did not arrive whole: the app acted, the user saw nothing usable.
+            Err(e) => (
+                ok,
+                Answer::Unknown {
+                    reason: format!("unreadable body: {e}"),
+                },
+            ),
+        }
+    }
+
+    /// Runs one operation with the client's retry budget.
+    async fn operate(&mut self, kind: OpKind, intended: Instant, step: u64) -> Operation {
+        let mut attempts = Vec::new();
+        let outcome = loop {
+            let instance = (u64::from(self.id) + step + attempts.len() as u64) as usize;
+            let url = self.base_urls[instance % self.base_urls.len()].clone();
+            let started_at = self.recorder.now();
+            let (result, answer) = self.attempt(&kind, &url).await;
+            attempts.push(Attempt {
+                started_at,
+                ended_at: self.recorder.now(),
+                result,
+            });
+            let retryable = match &answer {
+                Answer::Done(_) => false,
+                Answer::Refused { retry, .. } => *retry,
+                Answer::Unknown { .. } => true,
+            };
+            if !retryable || attempts.len() >= self.spec.retry.attempts as usize {
+                break match answer {
+                    Answer::Done(v) => Outcome::Ok(v),
+                    Answer::Refused {
+                        reason,
+                        session_lost,
+                        ..
+                    } => Outcome::Fail {
+                        reason,
+                        session_lost,
+                    },
+                    Answer::Unknown { reason } => Outcome::Info { reason },
+                };
+            }
+            tokio::time::sleep(self.spec.retry.backoff).await;
+        };
+        match (&kind, &outcome) {
+            (OpKind::Login, Outcome::Ok(_)) => self.logged_in = true,
+            (
+                _,
+                Outcome::Fail {
+                    session_lost: true, ..
+                },
+            ) => self.logged_in = false,
+            _ => {}
+        }
+        Operation {
+            id: self.op_ids.fetch_add(1, Ordering::Relaxed),
+            user: self.id,
+            kind,
+            intended_at: self.recorder.at(intended),
+            ended_at: self.recorder.now(),
+            attempts,
+            outcome,
+        }
+    }
+}
