@@ -25,6 +25,8 @@ pub struct RunFacts {
     pub startup: Duration,
     /// The app's counters.
     pub app_metrics: BTreeMap<String, f64>,
+    /// Requests that came due but never started (open model, every user busy at the end).
+    pub not_started: u64,
 }
 
 /// The report of `history`, run under `scenario`.
@@ -67,6 +69,7 @@ pub fn assess(scenario: &Scenario, history: &History, facts: RunFacts) -> RunRep
             LoadModel::Closed => "closed".into(),
         },
         late_starts: latency::late_starts(history),
+        not_started: facts.not_started,
         phases: Some(phases),
         phase_latency: latency::by_phase(history, &phases),
         failovers,

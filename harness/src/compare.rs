@@ -64,6 +64,7 @@ fn rows(a: &RunReport, b: &RunReport) -> Vec<Row> {
     add("lost sessions", &|r| Some(r.survival.count as f64));
     add("lost writes", &|r| Some(r.lost_writes.count as f64));
     add("late starts", &|r| Some(r.late_starts as f64));
+    add("never started", &|r| Some(r.not_started as f64));
     add("failed attempts", &|r| {
         Some(r.user_errors.failed_attempts as f64)
     });

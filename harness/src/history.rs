@@ -6,6 +6,8 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -259,6 +261,7 @@ impl History {
 pub struct Recorder {
     start: Instant,
     tx: mpsc::UnboundedSender<Record>,
+    operations: Arc<AtomicU64>,
 }
 
 /// The task that writes records; [`HistoryWriter::finish`] returns the history.
@@ -287,6 +290,7 @@ impl Recorder {
             Self {
                 start: Instant::now(),
                 tx,
+                operations: Arc::default(),
             },
             HistoryWriter { task },
         ))
@@ -306,7 +310,15 @@ impl Recorder {
     /// Adds a record. After the writer has finished, records are dropped: only tasks that outlive
     /// the run can hit that, and their records would describe teardown, not the drill.
     pub fn record(&self, record: Record) {
+        if matches!(record, Record::Operation(_)) {
+            self.operations.fetch_add(1, Ordering::Relaxed);
+        }
         let _ = self.tx.send(record);
+    }
+
+    /// Operations recorded so far, for progress.
+    pub fn operations_recorded(&self) -> u64 {
+        self.operations.load(Ordering::Relaxed)
     }
 }
 

@@ -14,6 +14,7 @@
 //! - [`assess`]: a history into a report: checkers, verdict, latency.
 //! - [`report`]: terminal summary, `report.json`, latency per phase and `.hgrm` spectra.
 //! - [`compare`]: two runs side by side.
+//! - [`progress`]: what a running drill tells the person watching it.
 //! - [`run`]: orders the phases; owns nothing else.
 
 pub mod app;
@@ -24,6 +25,7 @@ pub mod compare;
 pub mod history;
 pub mod monitor;
 pub mod nemesis;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod scenario;

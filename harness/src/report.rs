@@ -88,6 +88,9 @@ pub struct RunReport {
     /// Operations whose first attempt started more than 10 ms after it was due.
     #[serde(default)]
     pub late_starts: u64,
+    /// Requests that came due but had not started when the workload's time was up.
+    #[serde(default)]
+    pub not_started: u64,
     /// Where the phases of `phase_latency` start.
     #[serde(default)]
     pub phases: Option<PhaseBounds>,
@@ -226,8 +229,8 @@ impl RunReport {
         )?;
         writeln!(
             out,
-            "  load: {} model; {} operations started more than 10 ms after they were due",
-            self.load_model, self.late_starts
+            "  load: {} model; {} operations started more than 10 ms after they were due; {} due but never started",
+            self.load_model, self.late_starts, self.not_started
         )?;
         if !self.phase_latency.is_empty() {
             writeln!(

@@ -2,7 +2,6 @@
 //! monitor, everything down, then checkers, verdict and report. It orders the phases and owns
 //! nothing else.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -13,6 +12,7 @@ use crate::cluster::{engine, Cluster, ClusterError};
 use crate::history::{History, Recorder};
 use crate::monitor::{MonitorError, SentinelMonitor};
 use crate::nemesis::NemesisError;
+use crate::progress::Progress;
 use crate::report::{self, PhaseBounds, ReportError, RunReport};
 use crate::scenario::Scenario;
 use crate::workload::{self, WorkloadError};
@@ -76,17 +76,8 @@ fn new_run_id() -> String {
 /// Runs `scenario` and returns its report; the report says whether expectations held. Every
 /// container and network it started is gone when this returns, and also when its future is dropped.
 pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, RunError> {
-    let began = Instant::now();
-    let progress = |msg: &str| {
-        if options.progress {
-            // A closed stderr must not end the run: the run still has to tear down what it started.
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "[{:6.1}s] {msg}",
-                began.elapsed().as_secs_f64()
-            );
-        }
-    };
+    let watcher = Progress::new(options.progress);
+    let progress = |msg: &str| watcher.line(msg);
     // Everything that can fail without side effects comes before the run directory and the cluster.
     crate::nemesis::check_privileges(&scenario.faults)?;
     let ports = BoundPort::bind_all(&scenario.app).await?;
@@ -100,12 +91,12 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
         "cluster ready in {:.1}s",
         cluster.startup.as_secs_f64()
     ));
-    let driven = drive(scenario, ports, &cluster, &run_dir, &progress).await;
+    let driven = drive(scenario, ports, &cluster, &run_dir, &watcher).await;
     let image = cluster.image.to_string();
     let startup = cluster.startup;
     progress("removing the cluster");
     let removed = cluster.shutdown().await;
-    let (history, app_metrics) = driven?;
+    let (history, app_metrics, workload) = driven?;
     removed?;
     progress("checking the history");
 
@@ -118,6 +109,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
             image,
             startup,
             app_metrics,
+            not_started: workload.not_started,
         },
     );
     let hgrm_dir = report.run_dir.join("latency");
@@ -129,7 +121,11 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
     Ok(report)
 }
 
-type Driven = (History, std::collections::BTreeMap<String, f64>);
+type Driven = (
+    History,
+    std::collections::BTreeMap<String, f64>,
+    workload::Outcome,
+);
 
 /// App, monitor, workload and faults against a ready cluster; the history when all are done.
 async fn drive(
@@ -137,8 +133,9 @@ async fn drive(
     ports: Vec<BoundPort>,
     cluster: &Cluster,
     run_dir: &Path,
-    progress: &(dyn Fn(&str) + Sync),
+    watcher: &Progress,
 ) -> Result<Driven, RunError> {
+    let progress = &|msg: &str| watcher.line(msg);
     let history_path = run_dir.join("history.jsonl");
     let (recorder, writer) = Recorder::create(&history_path).map_err(io_error(&history_path))?;
     let monitor = SentinelMonitor::start(cluster.nodes_of(NodeKind::Sentinel), &recorder).await?;
@@ -165,6 +162,7 @@ async fn drive(
         humantime::format_duration(w.duration)
     ));
     let start = Instant::now();
+    watcher.start_workload(w.duration);
     let (ops, faults) = {
         let work = async {
             tokio::join!(
@@ -176,14 +174,15 @@ async fn drive(
         loop {
             tokio::select! {
                 done = &mut work => break done,
-                _ = tokio::time::sleep(Duration::from_secs(5)) => progress(&format!(
-                    "workload {:.0}s of {}s",
-                    start.elapsed().as_secs_f64().min(w.duration.as_secs_f64()),
-                    w.duration.as_secs()
-                )),
+                _ = tokio::time::sleep(Duration::from_millis(250)) => watcher.workload_tick(
+                    start.elapsed(),
+                    w.duration,
+                    recorder.operations_recorded(),
+                ),
             }
         }
     };
+    watcher.finish_workload();
     // Counters summed over the instances.
     let mut app_metrics = std::collections::BTreeMap::new();
     for app in apps {
@@ -196,6 +195,10 @@ async fn drive(
     drop(recorder);
     let history = writer.finish().await.map_err(io_error(&history_path))?;
     faults?;
-    progress(&format!("workload done: {} operations", ops?));
-    Ok((history, app_metrics))
+    let workload = ops?;
+    progress(&format!(
+        "workload done: {} operations",
+        workload.operations
+    ));
+    Ok((history, app_metrics, workload))
 }

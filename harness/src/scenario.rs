@@ -213,6 +213,8 @@ pub struct Workload {
     pub rate: f64,
     /// For the open model: the rate at the end, reached by a linear ramp from `rate`.
     pub ramp_to: Option<f64>,
+    /// Every how many operations a user appends a value (the others read); 0 for reads only.
+    pub write_every: u32,
     /// How long users keep working.
     #[serde(with = "humantime_serde")]
     pub duration: Duration,
@@ -248,6 +250,7 @@ impl Default for Workload {
             users: 20,
             rate: 200.0,
             ramp_to: None,
+            write_every: 2,
             duration: Duration::from_secs(20),
             request_timeout: Duration::from_secs(10),
             retry: ClientRetry::default(),

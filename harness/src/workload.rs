@@ -38,6 +38,16 @@ pub enum WorkloadError {
     },
 }
 
+/// What the workload did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Operations performed.
+    pub operations: u64,
+    /// Open model: requests that came due but had not started when the workload's time was up,
+    /// because every user was busy.
+    pub not_started: u64,
+}
+
 impl WorkloadError {
     fn from_join(e: tokio::task::JoinError) -> Self {
         Self::UserLost {
@@ -73,24 +83,24 @@ fn users(
         .collect()
 }
 
-/// Runs the workload from `start` until its duration has passed and every request already due
-/// has ended; returns the number of operations performed.
+/// Runs the workload from `start` until its duration has passed and every request already
+/// started has ended.
 pub async fn run(
     spec: &Workload,
     base_urls: &[String],
     recorder: &Recorder,
     start: Instant,
-) -> Result<u64, WorkloadError> {
+) -> Result<Outcome, WorkloadError> {
     let users = users(spec, base_urls, recorder)?;
+    let end = start + spec.duration;
     match spec.model {
         LoadModel::Open => {
             let arrivals =
                 Arrivals::new(spec.rate, spec.ramp_to.unwrap_or(spec.rate), spec.duration);
-            open::run(users, arrivals, start).await
+            open::run(users, arrivals, start, end).await
         }
         LoadModel::Closed => {
             let interval = Duration::from_secs_f64(f64::from(spec.users) / spec.rate);
-            let end = start + spec.duration;
             let runs: Vec<_> = users
                 .into_iter()
                 .map(|user| {
@@ -103,7 +113,10 @@ pub async fn run(
             for run in runs {
                 total += run.await.map_err(WorkloadError::from_join)?;
             }
-            Ok(total)
+            Ok(Outcome {
+                operations: total,
+                not_started: 0,
+            })
         }
     }
 }

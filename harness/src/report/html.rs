@@ -46,7 +46,7 @@ pub(super) fn render(report: &RunReport, history: &History) -> Result<String, Pl
          <style>{STYLE}</style></head><body>\
          <h1>{name}: <span class=\"{verdict}\">{upper}</span></h1>\
          <p>run {run} &middot; {cores} cores, kernel {kernel} &middot; image {image} &middot; cluster ready in {startup:.1} s \
-         &middot; {ops} operations ({model} model, {late} started late) &middot; {attempts} HTTP attempts</p>",
+         &middot; {ops} operations ({model} model, {late} started late, {not_started} due but never started) &middot; {attempts} HTTP attempts</p>",
         name = escape(&report.scenario),
         upper = verdict.to_uppercase(),
         run = escape(&report.run_id),
@@ -57,6 +57,7 @@ pub(super) fn render(report: &RunReport, history: &History) -> Result<String, Pl
         ops = report.operations,
         model = escape(&report.load_model),
         late = report.late_starts,
+        not_started = report.not_started,
         attempts = report.attempts,
     );
     page.push_str("<h2>Verdict</h2><table><tr><th>expectation</th><th>actual</th><th></th></tr>");

@@ -114,7 +114,7 @@ impl VirtualUser {
             OpKind::Login
         } else if std::mem::take(&mut self.returning) {
             OpKind::Read
-        } else if step % 2 == 1 {
+        } else if writes_at(self.spec.write_every, step) {
             self.writes += 1;
             OpKind::Write {
                 value: format!("{}-{}", user_name(self.id), self.writes),
@@ -259,5 +259,30 @@ impl VirtualUser {
             attempts,
             outcome,
         }
+    }
+}
+
+/// Whether the operation at `step` (the login is step 0) appends: every `write_every`-th one,
+/// starting with the first after the login; never when `write_every` is 0.
+fn writes_at(write_every: u32, step: u64) -> bool {
+    let every = u64::from(write_every);
+    every > 0 && step % every == 1 % every
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_come_every_nth_operation_after_the_login() {
+        let steps = |every| {
+            (1..=6)
+                .filter(|&s| writes_at(every, s))
+                .collect::<Vec<u64>>()
+        };
+        assert_eq!(steps(2), vec![1, 3, 5]);
+        assert_eq!(steps(3), vec![1, 4]);
+        assert_eq!(steps(1), vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(steps(0), Vec::<u64>::new());
     }
 }

@@ -86,8 +86,12 @@ pub(crate) struct Inner {
     /// Discovery is serialised so a burst of failing requests asks the sentinels once, not once
     /// per request.
     discovering: tokio::sync::Mutex<()>,
-    /// Wakes retries sleeping in backoff when a new master is announced.
+    /// Wakes retries sleeping in backoff, and discoveries in flight, when a new master is
+    /// announced.
     switched: Notify,
+    /// `+switch-master` messages taken so far; a retry that sees it change since its attempt
+    /// began retries at once, so an announcement between two waits is not lost.
+    switches: AtomicU64,
     events: Option<StoreEventSink>,
 }
 
@@ -161,6 +165,7 @@ impl SentinelStore {
             generation: AtomicU64::new(0),
             discovering: tokio::sync::Mutex::new(()),
             switched: Notify::new(),
+            switches: AtomicU64::new(0),
             events,
         });
         let listeners = switch_listener::spawn(Arc::downgrade(&inner), &sentinels);
@@ -189,6 +194,7 @@ impl SentinelStore {
         let mut attempts = 0;
         loop {
             attempts += 1;
+            let switches_seen = inner.switches.load(Ordering::SeqCst);
             let unavailable = |last_error: String| StoreError::Unavailable {
                 attempts,
                 elapsed_ms: started.elapsed().as_millis(),
@@ -237,9 +243,15 @@ impl SentinelStore {
             }
             tracing::debug!(attempts, %error, "store command failed; retrying");
             Metrics::bump(&inner.metrics.store_retries);
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = inner.switched.notified() => {}
+            let switched = inner.switched.notified();
+            tokio::pin!(switched);
+            // Registered before the check, so an announcement in between still wakes it.
+            switched.as_mut().enable();
+            if inner.switches.load(Ordering::SeqCst) == switches_seen {
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = switched => {}
+                }
             }
         }
     }
@@ -268,9 +280,24 @@ impl Inner {
         if let Some(link) = lock(&self.link).clone() {
             return Ok(link);
         }
-        Metrics::bump(&self.metrics.rediscoveries);
-        let hint = lock(&self.hint).take();
-        let found = discovery::discover(&self.config, hint).await?;
+        let found = loop {
+            Metrics::bump(&self.metrics.rediscoveries);
+            let switches_seen = self.switches.load(Ordering::SeqCst);
+            let hint = lock(&self.hint).take();
+            let switched = self.switched.notified();
+            tokio::pin!(switched);
+            switched.as_mut().enable();
+            if self.switches.load(Ordering::SeqCst) != switches_seen {
+                continue;
+            }
+            // A discovery stuck on the old master's address (a connect timeout, a sentinel that
+            // has not switched yet) is abandoned when a switch is announced, and the announced
+            // master is tried at once.
+            tokio::select! {
+                found = discovery::discover(&self.config, hint) => break found?,
+                _ = switched => {}
+            }
+        };
         let link = MasterLink {
             addr: found.addr.clone(),
             conn: found.conn,
@@ -320,6 +347,7 @@ impl Inner {
             }
         }
         *lock(&self.hint) = Some(master);
+        self.switches.fetch_add(1, Ordering::SeqCst);
         self.switched.notify_waiters();
     }
 }
