@@ -1,14 +1,23 @@
 //! From a run's history to its report: runs every checker, judges the scenario's expectations,
-//! and gathers the latency figures. Pure: no container, file or clock is touched, so a history
-//! recorded earlier or made up for a test gets the same report.
+//! and gathers the latency figures and the samples the plots are drawn from. It reads the history
+//! twice, one record at a time (first the faults and events, then the operations), so a run of
+//! a million operations is assessed straight from its file without holding it. No container or
+//! clock is touched: a history recorded earlier or made up for a test gets the same report.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::convert::Infallible;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::checker;
-use crate::history::History;
-use crate::report::{latency, Latency, Machine, PhaseBounds, RunReport};
+use crate::checker::lost_writes::LostWrites;
+use crate::checker::survival::Survival;
+use crate::checker::timeline::Timelines;
+use crate::checker::user_errors::UserErrorsChecker;
+use crate::history::{History, Record};
+use crate::report::{
+    by_phase, write_hgrm_files, Latency, Machine, PhaseBounds, ReportError, RunReport, Samples,
+};
 use crate::scenario::{LoadModel, Scenario};
 use crate::verdict::{self, Counts};
 
@@ -29,14 +38,144 @@ pub struct RunFacts {
     pub not_started: u64,
 }
 
-/// The report of `history`, run under `scenario`.
-pub fn assess(scenario: &Scenario, history: &History, facts: RunFacts) -> RunReport {
-    let survival = checker::survival::check(history);
-    let lost_writes = checker::lost_writes::check(history);
-    let user_errors = checker::user_errors::check(history);
-    let failovers = checker::timeline::check(history);
+/// A run's report, and the samples its plots and latency spectra come from.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    /// The report.
+    pub report: RunReport,
+    /// Compact per-operation and per-attempt samples.
+    pub samples: Samples,
+}
+
+/// Why a history file could not be assessed.
+#[derive(Debug, thiserror::Error)]
+pub enum AssessError {
+    /// The file could not be read.
+    #[error("cannot read the history {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A line is not a history record.
+    #[error("{path} line {line}: not a history record: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// Why.
+        source: serde_json::Error,
+    },
+}
+
+impl Assessment {
+    /// Writes `report.json`, `report.html` and `latency/*.hgrm` into the run directory.
+    pub fn write_files(&self) -> Result<(), ReportError> {
+        let dir = &self.report.run_dir;
+        let written = |path: PathBuf| move |source| ReportError::Write { path, source };
+        let hgrm = dir.join("latency");
+        let phases = self
+            .report
+            .phases
+            .unwrap_or_else(|| PhaseBounds::of(&self.report.failovers));
+        write_hgrm_files(&self.samples, &phases, &hgrm).map_err(written(hgrm))?;
+        self.report
+            .write_json()
+            .map_err(written(dir.join("report.json")))?;
+        self.report.write_html(&self.samples)?;
+        Ok(())
+    }
+}
+
+/// The report of an in-memory `history`, run under `scenario`.
+pub fn assess(scenario: &Scenario, history: &History, facts: RunFacts) -> Assessment {
+    let passes = |visit: &mut dyn FnMut(&Record)| {
+        history.records.iter().for_each(&mut *visit);
+        Ok::<(), Infallible>(())
+    };
+    match assess_passes(scenario, facts, passes) {
+        Ok(assessment) => assessment,
+        Err(never) => match never {},
+    }
+}
+
+/// The report of the history in the JSON-lines file at `path`, read twice, a record at a time.
+pub fn assess_file(
+    scenario: &Scenario,
+    path: &Path,
+    facts: RunFacts,
+) -> Result<Assessment, AssessError> {
+    let passes = |visit: &mut dyn FnMut(&Record)| {
+        let read = |source| AssessError::Read {
+            path: path.to_owned(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(read)?;
+        for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(read)?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let record = serde_json::from_str(&line).map_err(|source| AssessError::Parse {
+                path: path.to_owned(),
+                line: n + 1,
+                source,
+            })?;
+            visit(&record);
+        }
+        Ok(())
+    };
+    assess_passes(scenario, facts, passes)
+}
+
+/// Each user's records must come in the order the user performed them, which a recorded history
+/// guarantees: a user has one request in flight, and its operation is recorded when it ends.
+fn assess_passes<E>(
+    scenario: &Scenario,
+    facts: RunFacts,
+    mut passes: impl FnMut(&mut dyn FnMut(&Record)) -> Result<(), E>,
+) -> Result<Assessment, E> {
+    let mut context = Vec::new();
+    passes(&mut |record| {
+        if !matches!(record, Record::Operation(_)) {
+            context.push(record.clone());
+        }
+    })?;
+    let switch_master_messages = context
+        .iter()
+        .filter(|r| matches!(r, Record::Sentinel(e) if e.channel == "+switch-master"))
+        .count() as u64;
+    let mut samples = Samples::default();
+    for record in &context {
+        if let Record::Fault(fault) = record {
+            samples.observe_fault(fault);
+        }
+    }
+    let mut timelines = Timelines::new(context);
+    let mut survival = Survival::default();
+    let mut lost_writes = LostWrites::default();
+    let mut user_errors = UserErrorsChecker::default();
+    let (mut operations, mut attempts) = (0u64, 0u64);
+    passes(&mut |record| {
+        if let Record::Operation(op) = record {
+            operations += 1;
+            attempts += op.attempts.len() as u64;
+            timelines.observe(op);
+            survival.observe(op);
+            lost_writes.observe(op);
+            user_errors.observe(op);
+            samples.observe(op);
+        }
+    })?;
+    let failovers = timelines.finish();
+    let (survival, lost_writes, user_errors) = (
+        survival.finish(),
+        lost_writes.finish(),
+        user_errors.finish(),
+    );
     let phases = PhaseBounds::of(&failovers);
-    let operations = history.operations().count() as u64;
     let expectations = verdict::judge(
         &scenario.expectations,
         Counts {
@@ -44,13 +183,10 @@ pub fn assess(scenario: &Scenario, history: &History, facts: RunFacts) -> RunRep
             lost_sessions: survival.count,
             user_visible_errors: user_errors.visible.count,
             lost_writes: lost_writes.count,
-            switch_master_messages: history
-                .sentinel_events()
-                .filter(|e| e.channel == "+switch-master")
-                .count() as u64,
+            switch_master_messages,
         },
     );
-    RunReport {
+    let report = RunReport {
         scenario: scenario.name.clone(),
         run_id: facts.run_id,
         run_dir: facts.run_dir,
@@ -58,20 +194,17 @@ pub fn assess(scenario: &Scenario, history: &History, facts: RunFacts) -> RunRep
         image: facts.image,
         cluster_startup_s: facts.startup.as_secs_f64(),
         operations,
-        attempts: history
-            .operations()
-            .map(|op| op.attempts.len() as u64)
-            .sum(),
-        request_latency: Latency::of_requests(history),
-        operation_latency: Latency::of_operations(history),
+        attempts,
+        request_latency: Latency::of_requests(&samples),
+        operation_latency: Latency::of_operations(&samples),
         load_model: match scenario.workload.model {
             LoadModel::Open => "open".into(),
             LoadModel::Closed => "closed".into(),
         },
-        late_starts: latency::late_starts(history),
+        late_starts: samples.late_starts,
         not_started: facts.not_started,
         phases: Some(phases),
-        phase_latency: latency::by_phase(history, &phases),
+        phase_latency: by_phase(&samples, &phases),
         failovers,
         user_errors,
         survival,
@@ -79,5 +212,6 @@ pub fn assess(scenario: &Scenario, history: &History, facts: RunFacts) -> RunRep
         app_metrics: facts.app_metrics,
         passed: expectations.iter().all(|e| e.passed),
         expectations,
-    }
+    };
+    Ok(Assessment { report, samples })
 }

@@ -4,11 +4,13 @@
 mod html;
 pub(crate) mod latency;
 pub mod plots;
+mod samples;
 
 pub use latency::{
-    by_phase, late_starts, write_hgrm, write_hgrm_files, Latency, Phase, PhaseBounds, PhaseLatency,
+    by_phase, write_hgrm, write_hgrm_files, Latency, Phase, PhaseBounds, PhaseLatency,
     LATE_AFTER_MICROS,
 };
+pub use samples::Samples;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -19,7 +21,6 @@ use serde::{Deserialize, Serialize};
 use crate::checker::timeline::FailoverTimeline;
 use crate::checker::user_errors::UserErrors;
 use crate::checker::CheckResult;
-use crate::history::History;
 use crate::verdict::ExpectationResult;
 
 /// What can stop a report from being written.
@@ -128,9 +129,9 @@ impl RunReport {
     }
 
     /// Writes `report.html`, the self-contained page with the plots, into the run directory.
-    pub fn write_html(&self, history: &History) -> Result<PathBuf, ReportError> {
+    pub fn write_html(&self, samples: &Samples) -> Result<PathBuf, ReportError> {
         let path = self.run_dir.join("report.html");
-        let page = html::render(self, history)?;
+        let page = html::render(self, samples)?;
         std::fs::write(&path, page).map_err(|source| ReportError::Write {
             path: path.clone(),
             source,

@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::app::{AppError, AppUnderTest, BoundPort};
-use crate::assess::{assess, RunFacts};
+use crate::assess::{assess_file, AssessError, RunFacts};
 use crate::cluster::node::NodeKind;
 use crate::cluster::{engine, Cluster, ClusterError};
-use crate::history::{History, Recorder};
+use crate::history::Recorder;
 use crate::monitor::{MonitorError, SentinelMonitor};
 use crate::nemesis::NemesisError;
 use crate::progress::Progress;
-use crate::report::{self, PhaseBounds, ReportError, RunReport};
+use crate::report::{ReportError, RunReport};
 use crate::scenario::Scenario;
 use crate::workload::{self, WorkloadError};
 
@@ -35,7 +35,10 @@ pub enum RunError {
     /// The sentinel monitor could not subscribe.
     #[error(transparent)]
     Monitor(#[from] MonitorError),
-    /// The HTML report could not be written.
+    /// The history could not be read back.
+    #[error(transparent)]
+    Assess(#[from] AssessError),
+    /// The report could not be written.
     #[error(transparent)]
     Report(#[from] ReportError),
     /// The run directory or a file in it could not be written.
@@ -96,38 +99,29 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
     let startup = cluster.startup;
     progress("removing the cluster");
     let removed = cluster.shutdown().await;
-    let (history, app_metrics, workload) = driven?;
+    let (app_metrics, workload) = driven?;
     removed?;
     progress("checking the history");
 
-    let report = assess(
-        scenario,
-        &history,
-        RunFacts {
-            run_id,
-            run_dir,
-            image,
-            startup,
-            app_metrics,
-            not_started: workload.not_started,
-        },
-    );
-    let hgrm_dir = report.run_dir.join("latency");
-    let phases = report.phases.unwrap_or(PhaseBounds::of(&report.failovers));
-    report::write_hgrm_files(&history, &phases, &hgrm_dir).map_err(io_error(&hgrm_dir))?;
-    let json = report.run_dir.join("report.json");
-    report.write_json().map_err(io_error(&json))?;
-    report.write_html(&history)?;
+    let history_path = run_dir.join("history.jsonl");
+    let facts = RunFacts {
+        run_id,
+        run_dir,
+        image,
+        startup,
+        app_metrics,
+        not_started: workload.not_started,
+    };
+    let assessment = assess_file(scenario, &history_path, facts)?;
+    assessment.write_files()?;
+    let report = assessment.report;
     Ok(report)
 }
 
-type Driven = (
-    History,
-    std::collections::BTreeMap<String, f64>,
-    workload::Outcome,
-);
+type Driven = (std::collections::BTreeMap<String, f64>, workload::Outcome);
 
-/// App, monitor, workload and faults against a ready cluster; the history when all are done.
+/// App, monitor, workload and faults against a ready cluster, streaming the history to disk; the
+/// app's counters and the workload's outcome when all are done.
 async fn drive(
     scenario: &Scenario,
     ports: Vec<BoundPort>,
@@ -193,12 +187,12 @@ async fn drive(
     }
     drop(monitor);
     drop(recorder);
-    let history = writer.finish().await.map_err(io_error(&history_path))?;
+    writer.finish().await.map_err(io_error(&history_path))?;
     faults?;
     let workload = ops?;
     progress(&format!(
         "workload done: {} operations",
         workload.operations
     ));
-    Ok((history, app_metrics, workload))
+    Ok((app_metrics, workload))
 }

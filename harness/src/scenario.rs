@@ -215,6 +215,9 @@ pub struct Workload {
     pub ramp_to: Option<f64>,
     /// Every how many operations a user appends a value (the others read); 0 for reads only.
     pub write_every: u32,
+    /// Appends after which a user logs in again, starting a fresh session; 0 for never. Bounds
+    /// session size, so long runs keep each read small.
+    pub relogin_after: u32,
     /// How long users keep working.
     #[serde(with = "humantime_serde")]
     pub duration: Duration,
@@ -251,6 +254,7 @@ impl Default for Workload {
             rate: 200.0,
             ramp_to: None,
             write_every: 2,
+            relogin_after: 0,
             duration: Duration::from_secs(20),
             request_timeout: Duration::from_secs(10),
             retry: ClientRetry::default(),

@@ -1,6 +1,7 @@
 //! Checker properties on generated histories: valid histories pass, one removed value is reported
 //! as exactly that lost write, and the interleaving of users does not matter.
 
+use failover_drill::assess::{assess, assess_file, RunFacts};
 use failover_drill::checker::{lost_writes, survival, timeline, user_errors, Verdict};
 use failover_drill::history::synthetic::synthetic_history;
 use failover_drill::history::{History, OkValue, OpKind, Outcome, Record};
@@ -87,6 +88,60 @@ proptest! {
             shuffled.records.swap(i, (state % (i as u64 + 1)) as usize);
         }
         prop_assert_eq!(all_checks(&h), all_checks(&shuffled));
+    }
+
+    #[test]
+    fn a_history_assessed_from_its_file_matches_it_assessed_in_memory(
+        users in 1u32..5,
+        ops in 2u64..40,
+        seed in any::<u64>(),
+        drop_value in any::<bool>(),
+    ) {
+        let mut h = synthetic_history(users, ops);
+        if drop_value {
+            // Something for the lost-writes checker to find.
+            if let Some(Record::Operation(op)) = h.records.iter_mut().rev().find(|r| {
+                matches!(r, Record::Operation(op) if matches!(&op.outcome, Outcome::Ok(OkValue::Read { items, .. }) if !items.is_empty()))
+            }) {
+                if let Outcome::Ok(OkValue::Read { items, .. }) = &mut op.outcome {
+                    items.remove(0);
+                }
+            }
+        }
+        // Users interleaved as a recording interleaves them: each user's own records in order.
+        let mut queues: Vec<Vec<Record>> = (1..=users)
+            .map(|u| {
+                h.records
+                    .iter()
+                    .filter(|r| matches!(r, Record::Operation(op) if op.user == u))
+                    .rev()
+                    .cloned()
+                    .collect()
+            })
+            .collect();
+        let mut recorded = Vec::new();
+        let mut state = seed | 1;
+        while queues.iter().any(|q| !q.is_empty()) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let live: Vec<usize> = (0..queues.len()).filter(|&i| !queues[i].is_empty()).collect();
+            let pick = live[(state % live.len() as u64) as usize];
+            recorded.extend(queues[pick].pop());
+        }
+        let text: String = recorded
+            .iter()
+            .map(|r| serde_json::to_string(r).expect("serialise") + "\n")
+            .collect();
+        let path = std::env::temp_dir().join(format!("fd-assess-{}-{seed}.jsonl", std::process::id()));
+        std::fs::write(&path, text).expect("write the history");
+        let scenario = Scenario::parse("name = \"x\"", std::path::Path::new("x.toml")).expect("scenario");
+        let in_memory = assess(&scenario, &h, RunFacts::default()).report;
+        let from_file = assess_file(&scenario, &path, RunFacts::default()).expect("assessed").report;
+        std::fs::remove_file(&path).expect("remove the history");
+        prop_assert_eq!(&in_memory.lost_writes, &from_file.lost_writes);
+        prop_assert_eq!(in_memory.lost_writes.count, u64::from(drop_value && ops > 2));
+        prop_assert_eq!(in_memory, from_file);
     }
 
     #[test]

@@ -112,6 +112,7 @@ fn synthetic_run(name: &str, slower_by_micros: u64) -> std::path::PathBuf {
         ..RunFacts::default()
     };
     assess(&common::scenario("kill-master"), &history, facts)
+        .report
         .write_json()
         .expect("report.json");
     dir

@@ -95,8 +95,11 @@ fn the_report_page_renders_its_plots_offline() {
         run_dir: dir.clone(),
         ..RunFacts::default()
     };
-    let report = assess(&common::scenario("kill-master"), &history, facts);
-    let page = report.write_html(&history).expect("report.html");
+    let assessment = assess(&common::scenario("kill-master"), &history, facts);
+    let page = assessment
+        .report
+        .write_html(&assessment.samples)
+        .expect("report.html");
     let html = std::fs::read_to_string(&page).expect("read the page");
     assert!(only_svg_namespaces(&html), "the page fetches nothing");
     let probed = dir.join("probed.html");

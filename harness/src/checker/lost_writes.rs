@@ -1,50 +1,78 @@
 //! Acknowledged writes: a value whose append was answered 2xx must be in every later successful read
 //! of the same session.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::{by_user, CheckResult, Finding};
-use crate::history::{History, Micros, OkValue, OpKind, Outcome};
+use crate::history::{History, Micros, OkValue, OpKind, Operation, Outcome};
 
 /// Finds acknowledged values missing from a read that started after the acknowledgement. Each value
 /// counts once, at the first read that missed it. A write that timed out is maybe-applied and is
 /// never required. A new login starts a new session, with nothing required of the old one.
 pub fn check(history: &History) -> CheckResult {
-    let mut findings = Vec::new();
-    for (user, ops) in by_user(history) {
-        let mut acked: Vec<(&str, Micros)> = Vec::new();
-        let mut reported: HashSet<&str> = HashSet::new();
-        for op in ops {
-            match (&op.kind, &op.outcome) {
-                (OpKind::Login, Outcome::Ok(_)) => {
-                    acked.clear();
-                    reported.clear();
-                }
-                (OpKind::Write { value }, Outcome::Ok(_)) => acked.push((value, op.ended_at)),
-                (OpKind::Read, Outcome::Ok(OkValue::Read { items, .. })) => {
-                    // The successful attempt is the last one; only writes acknowledged before it
-                    // was sent can be required of it.
-                    let sent_at = op.attempts.last().map_or(op.intended_at, |a| a.started_at);
-                    let seen: HashSet<&str> = items.iter().map(String::as_str).collect();
-                    for &(value, acked_at) in &acked {
-                        if acked_at < sent_at && !seen.contains(value) && reported.insert(value) {
-                            findings.push(Finding {
-                                at: op.ended_at,
-                                user: Some(user),
-                                message: format!(
-                                    "value '{value}' acknowledged at {:.3}s is missing from read {}",
-                                    acked_at as f64 / 1e6,
-                                    op.id
-                                ),
-                            });
-                        }
+    let mut checker = LostWrites::default();
+    for op in by_user(history).values().flatten() {
+        checker.observe(op);
+    }
+    checker.finish()
+}
+
+/// What one user's current session must hold.
+#[derive(Debug, Default)]
+struct Session {
+    /// Acknowledged values and when they were acknowledged.
+    acked: Vec<(String, Micros)>,
+    /// Values already reported missing.
+    reported: HashSet<String>,
+}
+
+/// [`check`] one operation at a time, each user's in the order the user performed them. It keeps
+/// each user's current session only, so its memory is bounded by session size, not run length.
+#[derive(Debug, Default)]
+pub struct LostWrites {
+    sessions: HashMap<u32, Session>,
+    findings: Vec<Finding>,
+}
+
+impl LostWrites {
+    /// Takes the next operation of its user.
+    pub fn observe(&mut self, op: &Operation) {
+        let session = self.sessions.entry(op.user).or_default();
+        match (&op.kind, &op.outcome) {
+            (OpKind::Login, Outcome::Ok(_)) => *session = Session::default(),
+            (OpKind::Write { value }, Outcome::Ok(_)) => {
+                session.acked.push((value.clone(), op.ended_at));
+            }
+            (OpKind::Read, Outcome::Ok(OkValue::Read { items, .. })) => {
+                // The successful attempt is the last one; only writes acknowledged before it was
+                // sent can be required of it.
+                let sent_at = op.attempts.last().map_or(op.intended_at, |a| a.started_at);
+                let seen: HashSet<&str> = items.iter().map(String::as_str).collect();
+                for (value, acked_at) in &session.acked {
+                    if *acked_at < sent_at
+                        && !seen.contains(value.as_str())
+                        && session.reported.insert(value.clone())
+                    {
+                        self.findings.push(Finding {
+                            at: op.ended_at,
+                            user: Some(op.user),
+                            message: format!(
+                                "value '{value}' acknowledged at {:.3}s is missing from read {}",
+                                *acked_at as f64 / 1e6,
+                                op.id
+                            ),
+                        });
                     }
                 }
-                _ => {}
             }
+            _ => {}
         }
     }
-    CheckResult::from_findings("lost-writes", findings)
+
+    /// The result.
+    pub fn finish(self) -> CheckResult {
+        CheckResult::from_findings("lost-writes", self.findings)
+    }
 }
 
 #[cfg(test)]

@@ -2,46 +2,66 @@
 //! another user's.
 
 use super::{by_user, CheckResult, Finding};
-use crate::history::{user_name, History, OkValue, OpKind, Outcome};
+use std::collections::HashMap;
+
+use crate::history::{user_name, History, OkValue, OpKind, Operation, Outcome};
 
 /// Finds lost sessions (a 401 after a successful login) and leaked ones (a read that shows another
 /// user). Each lost session counts once; the user logs in again and the check goes on.
 pub fn check(history: &History) -> CheckResult {
-    let mut findings = Vec::new();
-    for (user, ops) in by_user(history) {
-        let expected = user_name(user);
-        let mut logged_in = false;
-        for op in ops {
-            match (&op.kind, &op.outcome) {
-                (OpKind::Login, Outcome::Ok(_)) => logged_in = true,
-                (
-                    _,
-                    Outcome::Fail {
-                        session_lost: true, ..
-                    },
-                ) if logged_in => {
-                    logged_in = false;
-                    findings.push(Finding {
-                        at: op.ended_at,
-                        user: Some(user),
-                        message: format!("session lost: operation {} answered 401", op.id),
-                    });
-                }
-                (_, Outcome::Ok(OkValue::Read { user: seen, .. })) if *seen != expected => {
-                    findings.push(Finding {
-                        at: op.ended_at,
-                        user: Some(user),
-                        message: format!(
-                            "read {} returned the session of '{seen}', not '{expected}'",
-                            op.id
-                        ),
-                    });
-                }
-                _ => {}
+    let mut checker = Survival::default();
+    for op in by_user(history).values().flatten() {
+        checker.observe(op);
+    }
+    checker.finish()
+}
+
+/// [`check`] one operation at a time, each user's in the order the user performed them.
+#[derive(Debug, Default)]
+pub struct Survival {
+    logged_in: HashMap<u32, bool>,
+    findings: Vec<Finding>,
+}
+
+impl Survival {
+    /// Takes the next operation of its user.
+    pub fn observe(&mut self, op: &Operation) {
+        let user = op.user;
+        let logged_in = self.logged_in.entry(user).or_default();
+        match (&op.kind, &op.outcome) {
+            (OpKind::Login, Outcome::Ok(_)) => *logged_in = true,
+            (
+                _,
+                Outcome::Fail {
+                    session_lost: true, ..
+                },
+            ) if *logged_in => {
+                *logged_in = false;
+                self.findings.push(Finding {
+                    at: op.ended_at,
+                    user: Some(user),
+                    message: format!("session lost: operation {} answered 401", op.id),
+                });
             }
+            (_, Outcome::Ok(OkValue::Read { user: seen, .. })) if *seen != user_name(user) => {
+                self.findings.push(Finding {
+                    at: op.ended_at,
+                    user: Some(user),
+                    message: format!(
+                        "read {} returned the session of '{seen}', not '{}'",
+                        op.id,
+                        user_name(user)
+                    ),
+                });
+            }
+            _ => {}
         }
     }
-    CheckResult::from_findings("session-survival", findings)
+
+    /// The result.
+    pub fn finish(self) -> CheckResult {
+        CheckResult::from_findings("session-survival", self.findings)
+    }
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 //! success on the new master, every user's first success, and the faulted node's heal, demotion
 //! (`+convert-to-slave`) and return to its place.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::history::{FaultPhase, History, Micros};
+use crate::history::{FaultEvent, FaultPhase, History, Micros, Operation, Record};
 
 /// Milestones of one failover, each in milliseconds after the fault started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,87 +78,144 @@ fn failed_master_ip<'m>(channel: &str, message: &'m str) -> Option<&'m str> {
 
 /// One timeline per fault start, in order.
 pub fn check(history: &History) -> Vec<FailoverTimeline> {
-    history
-        .faults()
-        .filter(|f| f.phase == FaultPhase::Start)
-        .map(|fault| {
-            let t0 = fault.at;
-            let ip = fault
-                .addr
-                .rsplit_once(':')
-                .map_or(fault.addr.as_str(), |(h, _)| h);
-            // Events are matched to the fault by the node they are about, so faults that overlap
-            // (a replica and then the master, say) each get their own milestones.
-            let first_sentinel =
-                |channel: &str, about: for<'m> fn(&str, &'m str) -> Option<&'m str>| {
-                    history
-                        .sentinel_events()
-                        .filter(|e| e.at >= t0 && e.channel == channel)
-                        .find(|e| about(&e.channel, &e.message) == Some(ip))
-                };
-            let switch = first_sentinel("+switch-master", failed_master_ip);
-            let new_master = switch.and_then(|e| {
-                let parts: Vec<&str> = e.message.split_whitespace().collect();
-                (parts.len() == 5).then(|| format!("{}:{}", parts[3], parts[4]))
-            });
-            // Only a failover of this node has a new master to succeed on.
-            let app_first_success = switch.and_then(|_| {
-                history
-                    .store_events()
-                    .filter(|e| e.at >= t0 && e.event == "first_success" && e.master != fault.addr)
-                    .map(|e| e.at)
-                    .min()
-            });
+    let mut timelines = Timelines::new(
+        history
+            .records
+            .iter()
+            .filter(|r| !matches!(r, Record::Operation(_)))
+            .cloned(),
+    );
+    for op in history.operations() {
+        timelines.observe(op);
+    }
+    timelines.finish()
+}
 
-            let mut recovered: BTreeMap<u32, Micros> = BTreeMap::new();
-            let mut users = std::collections::BTreeSet::new();
-            for op in history.operations() {
-                users.insert(op.user);
-                for attempt in op
-                    .attempts
-                    .iter()
-                    .filter(|a| a.started_at >= t0 && a.succeeded())
-                {
-                    let best = recovered.entry(op.user).or_insert(attempt.ended_at);
-                    *best = (*best).min(attempt.ended_at);
-                }
+/// [`check`] in two steps, for histories too long to hold: first every record but the operations
+/// (faults, sentinel and store events, a few hundred), then the operations one at a time in any
+/// order.
+#[derive(Debug)]
+pub struct Timelines {
+    context: History,
+    /// Each fault start's time, and each user's first success that began after it.
+    recovered: Vec<(Micros, BTreeMap<u32, Micros>)>,
+    users: BTreeSet<u32>,
+}
+
+impl Timelines {
+    /// Takes every record that is not an operation.
+    pub fn new(context: impl IntoIterator<Item = Record>) -> Self {
+        let context = History {
+            records: context.into_iter().collect(),
+        };
+        let recovered = context
+            .faults()
+            .filter(|f| f.phase == FaultPhase::Start)
+            .map(|f| (f.at, BTreeMap::new()))
+            .collect();
+        Self {
+            context,
+            recovered,
+            users: BTreeSet::new(),
+        }
+    }
+
+    /// Takes one operation.
+    pub fn observe(&mut self, op: &Operation) {
+        self.users.insert(op.user);
+        for (t0, recovered) in &mut self.recovered {
+            let first = op
+                .attempts
+                .iter()
+                .filter(|a| a.started_at >= *t0 && a.succeeded())
+                .map(|a| a.ended_at)
+                .min();
+            if let Some(at) = first {
+                let best = recovered.entry(op.user).or_insert(at);
+                *best = (*best).min(at);
             }
-            let node_event = |phase: FaultPhase| {
-                history
-                    .faults()
-                    .find(|f| f.at >= t0 && f.node == fault.node && f.phase == phase)
-                    .map(|f| ms_after(t0, f.at))
-            };
-            let all_recovered = recovered.len() == users.len();
-            FailoverTimeline {
-                fault: fault.fault.clone(),
-                node: fault.node.clone(),
-                addr: fault.addr.clone(),
-                fault_at_s: t0 as f64 / 1e6,
-                sdown_ms: first_sentinel("+sdown", subject_ip).map(|e| ms_after(t0, e.at)),
-                odown_ms: first_sentinel("+odown", subject_ip).map(|e| ms_after(t0, e.at)),
-                elected_leader_ms: first_sentinel("+elected-leader", failed_master_ip)
-                    .map(|e| ms_after(t0, e.at)),
-                promoted_ms: first_sentinel("+promoted-slave", failed_master_ip)
-                    .map(|e| ms_after(t0, e.at)),
-                switch_master_ms: switch.map(|e| ms_after(t0, e.at)),
-                new_master,
-                app_first_success_ms: app_first_success.map(|at| ms_after(t0, at)),
-                first_user_success_ms: recovered.values().min().map(|&at| ms_after(t0, at)),
-                last_user_success_ms: recovered
-                    .values()
-                    .max()
-                    .filter(|_| all_recovered)
-                    .map(|&at| ms_after(t0, at)),
-                healed_ms: node_event(FaultPhase::Heal),
-                demoted_ms: first_sentinel("+convert-to-slave", subject_ip)
-                    .map(|e| ms_after(t0, e.at)),
-                settled_ms: node_event(FaultPhase::Rejoined),
-                users_recovered: recovered.len(),
-                users: users.len(),
-            }
-        })
-        .collect()
+        }
+    }
+
+    /// The timelines.
+    pub fn finish(self) -> Vec<FailoverTimeline> {
+        let history = &self.context;
+        let users = &self.users;
+        history
+            .faults()
+            .filter(|f| f.phase == FaultPhase::Start)
+            .zip(&self.recovered)
+            .map(|(fault, (_, recovered))| timeline_of(history, fault, recovered, users))
+            .collect()
+    }
+}
+
+fn timeline_of(
+    history: &History,
+    fault: &FaultEvent,
+    recovered: &BTreeMap<u32, Micros>,
+    users: &BTreeSet<u32>,
+) -> FailoverTimeline {
+    let t0 = fault.at;
+    let ip = fault
+        .addr
+        .rsplit_once(':')
+        .map_or(fault.addr.as_str(), |(h, _)| h);
+    // Events are matched to the fault by the node they are about, so faults that overlap
+    // (a replica and then the master, say) each get their own milestones.
+    let first_sentinel = |channel: &str, about: for<'m> fn(&str, &'m str) -> Option<&'m str>| {
+        history
+            .sentinel_events()
+            .filter(|e| e.at >= t0 && e.channel == channel)
+            .find(|e| about(&e.channel, &e.message) == Some(ip))
+    };
+    let switch = first_sentinel("+switch-master", failed_master_ip);
+    let new_master = switch.and_then(|e| {
+        let parts: Vec<&str> = e.message.split_whitespace().collect();
+        (parts.len() == 5).then(|| format!("{}:{}", parts[3], parts[4]))
+    });
+    // Only a failover of this node has a new master to succeed on.
+    let app_first_success = switch.and_then(|_| {
+        history
+            .store_events()
+            .filter(|e| e.at >= t0 && e.event == "first_success" && e.master != fault.addr)
+            .map(|e| e.at)
+            .min()
+    });
+
+    let node_event = |phase: FaultPhase| {
+        history
+            .faults()
+            .find(|f| f.at >= t0 && f.node == fault.node && f.phase == phase)
+            .map(|f| ms_after(t0, f.at))
+    };
+    let all_recovered = recovered.len() == users.len();
+    FailoverTimeline {
+        fault: fault.fault.clone(),
+        node: fault.node.clone(),
+        addr: fault.addr.clone(),
+        fault_at_s: t0 as f64 / 1e6,
+        sdown_ms: first_sentinel("+sdown", subject_ip).map(|e| ms_after(t0, e.at)),
+        odown_ms: first_sentinel("+odown", subject_ip).map(|e| ms_after(t0, e.at)),
+        elected_leader_ms: first_sentinel("+elected-leader", failed_master_ip)
+            .map(|e| ms_after(t0, e.at)),
+        promoted_ms: first_sentinel("+promoted-slave", failed_master_ip)
+            .map(|e| ms_after(t0, e.at)),
+        switch_master_ms: switch.map(|e| ms_after(t0, e.at)),
+        new_master,
+        app_first_success_ms: app_first_success.map(|at| ms_after(t0, at)),
+        first_user_success_ms: recovered.values().min().map(|&at| ms_after(t0, at)),
+        last_user_success_ms: recovered
+            .values()
+            .max()
+            .filter(|_| all_recovered)
+            .map(|&at| ms_after(t0, at)),
+        healed_ms: node_event(FaultPhase::Heal),
+        demoted_ms: first_sentinel("+convert-to-slave", subject_ip).map(|e| ms_after(t0, e.at)),
+        settled_ms: node_event(FaultPhase::Rejoined),
+        users_recovered: recovered.len(),
+        users: users.len(),
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! Errors absorbed by retry versus errors that reached users, and how long users were stuck.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::{by_user, CheckResult, Finding};
-use crate::history::{History, Micros, Outcome};
+use crate::history::{History, Micros, Operation, Outcome};
 
 /// Retry figures of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,54 +27,90 @@ pub struct UserErrors {
 
 /// Counts failed attempts and operations, and measures each user's longest wait for a success.
 pub fn check(history: &History) -> UserErrors {
-    let mut findings = Vec::new();
-    let (mut failed_attempts, mut absorbed_attempts, mut retried_operations) = (0, 0, 0);
-    let mut longest: (Micros, Option<u32>) = (0, None);
-    for (user, ops) in by_user(history) {
-        let mut waiting_since: Option<Micros> = None;
-        for op in &ops {
-            let failed = op.attempts.iter().filter(|a| !a.succeeded()).count() as u64;
-            failed_attempts += failed;
-            let since = *waiting_since.get_or_insert(op.intended_at);
-            match &op.outcome {
-                Outcome::Ok(_) => {
-                    absorbed_attempts += failed;
-                    retried_operations += u64::from(failed > 0);
-                    let waited = op.ended_at.saturating_sub(since);
-                    if waited > longest.0 {
-                        longest = (waited, Some(user));
-                    }
-                    waiting_since = None;
-                }
-                Outcome::Fail { reason, .. } | Outcome::Info { reason } => {
-                    findings.push(Finding {
-                        at: op.ended_at,
-                        user: Some(user),
-                        message: format!(
-                            "operation {} ({:?}) failed after {} attempts: {reason}",
-                            op.id,
-                            op.kind,
-                            op.attempts.len()
-                        ),
-                    });
-                }
-            }
+    let mut checker = UserErrorsChecker::default();
+    for op in by_user(history).values().flatten() {
+        checker.observe(op);
+    }
+    checker.finish()
+}
+
+/// One user's wait for a success.
+#[derive(Debug, Default, Clone, Copy)]
+struct Waiting {
+    /// Intended start of the earliest operation not yet followed by a success.
+    since: Option<Micros>,
+    /// End of the user's last operation.
+    last_end: Micros,
+}
+
+/// [`check`] one operation at a time, each user's in the order the user performed them.
+#[derive(Debug, Default)]
+pub struct UserErrorsChecker {
+    users: HashMap<u32, Waiting>,
+    findings: Vec<Finding>,
+    failed_attempts: u64,
+    absorbed_attempts: u64,
+    retried_operations: u64,
+    longest: (Micros, Option<u32>),
+}
+
+impl UserErrorsChecker {
+    fn longer(&mut self, waited: Micros, user: u32) {
+        // Ties go to the lower user, so the answer does not depend on how users interleave.
+        let tie =
+            waited == self.longest.0 && waited > 0 && self.longest.1.is_some_and(|u| user < u);
+        if waited > self.longest.0 || tie {
+            self.longest = (waited, Some(user));
         }
-        // A user who never recovered waited at least until their last operation ended.
-        if let (Some(since), Some(last)) = (waiting_since, ops.last()) {
-            let waited = last.ended_at.saturating_sub(since);
-            if waited > longest.0 {
-                longest = (waited, Some(user));
+    }
+
+    /// Takes the next operation of its user.
+    pub fn observe(&mut self, op: &Operation) {
+        let user = op.user;
+        let failed = op.attempts.iter().filter(|a| !a.succeeded()).count() as u64;
+        self.failed_attempts += failed;
+        let state = self.users.entry(user).or_default();
+        state.last_end = op.ended_at;
+        let since = *state.since.get_or_insert(op.intended_at);
+        match &op.outcome {
+            Outcome::Ok(_) => {
+                state.since = None;
+                self.absorbed_attempts += failed;
+                self.retried_operations += u64::from(failed > 0);
+                self.longer(op.ended_at.saturating_sub(since), user);
+            }
+            Outcome::Fail { reason, .. } | Outcome::Info { reason } => {
+                self.findings.push(Finding {
+                    at: op.ended_at,
+                    user: Some(user),
+                    message: format!(
+                        "operation {} ({:?}) failed after {} attempts: {reason}",
+                        op.id,
+                        op.kind,
+                        op.attempts.len()
+                    ),
+                });
             }
         }
     }
-    UserErrors {
-        visible: CheckResult::from_findings("user-visible-errors", findings),
-        failed_attempts,
-        absorbed_attempts,
-        retried_operations,
-        longest_unavailable: longest.0,
-        longest_unavailable_user: longest.1,
+
+    /// The result.
+    pub fn finish(mut self) -> UserErrors {
+        // A user who never recovered waited at least until their last operation ended.
+        let unrecovered: Vec<(u32, Waiting)> = self.users.iter().map(|(u, w)| (*u, *w)).collect();
+        for (user, waiting) in unrecovered {
+            if let Some(since) = waiting.since {
+                self.longer(waiting.last_end.saturating_sub(since), user);
+            }
+        }
+        UserErrors {
+            visible: CheckResult::from_findings("user-visible-errors", self.findings),
+            failed_attempts: self.failed_attempts,
+            absorbed_attempts: self.absorbed_attempts,
+            retried_operations: self.retried_operations,
+            longest_unavailable: self.longest.0,
+            longest_unavailable_user: self.longest.1,
+        }
     }
 }
 

@@ -6,8 +6,7 @@
 use std::fmt::Write as _;
 
 use super::plots::{self, milestones, PlotError};
-use super::RunReport;
-use crate::history::History;
+use super::{RunReport, Samples};
 
 /// Escapes text for HTML element content and attribute values.
 fn escape(text: &str) -> String {
@@ -36,7 +35,7 @@ fn ms(v: Option<f64>) -> String {
 }
 
 /// The page's HTML.
-pub(super) fn render(report: &RunReport, history: &History) -> Result<String, PlotError> {
+pub(super) fn render(report: &RunReport, samples: &Samples) -> Result<String, PlotError> {
     let mut page = String::new();
     let verdict = if report.passed { "passed" } else { "failed" };
     // Writing to a String cannot fail.
@@ -87,8 +86,8 @@ pub(super) fn render(report: &RunReport, history: &History) -> Result<String, Pl
         e.longest_unavailable as f64 / 1e3
     );
     for (title, svg) in [
-        ("latency", plots::latency_over_time(history)?),
-        ("throughput", plots::throughput(history)?),
+        ("latency", plots::latency_over_time(samples)?),
+        ("throughput", plots::throughput(samples)?),
         ("failover", plots::failover_timeline(&report.failovers)?),
     ] {
         let _ = write!(page, "<figure class=\"plot\" id=\"{title}\">{svg}</figure>");

@@ -7,8 +7,9 @@ use std::io::Write;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use super::samples::Samples;
 use crate::checker::timeline::FailoverTimeline;
-use crate::history::{History, Micros, OpKind, Operation};
+use crate::history::Micros;
 
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -62,42 +63,20 @@ impl Latency {
     }
 
     /// Request latency: each HTTP attempt, send to answer.
-    pub fn of_requests(history: &History) -> Self {
-        Self::from_micros(
-            history
-                .operations()
-                .flat_map(|op| &op.attempts)
-                .map(|a| a.ended_at.saturating_sub(a.started_at)),
-        )
+    pub fn of_requests(samples: &Samples) -> Self {
+        Self::from_micros(samples.attempts.iter().map(|a| u64::from(a.latency)))
     }
 
     /// Operation latency: from the intended start to the last attempt's end, retries included.
-    pub fn of_operations(history: &History) -> Self {
-        Self::from_micros(history.operations().map(operation_micros))
+    pub fn of_operations(samples: &Samples) -> Self {
+        Self::from_micros(samples.ops.iter().map(|o| u64::from(o.latency)))
     }
 }
 
 /// How late an operation may start and still count as on time. Tokio's timer ticks every
 /// millisecond, so every start is up to about a millisecond late; lateness beyond this means the
-/// load generator could not keep to its schedule.
+/// load generator could not keep to its schedule: every user was busy, or the machine too slow.
 pub const LATE_AFTER_MICROS: Micros = 10_000;
-
-/// Operations whose first attempt started more than [`LATE_AFTER_MICROS`] after it was due: every
-/// user was busy, or the machine was too slow.
-pub fn late_starts(history: &History) -> u64 {
-    history
-        .operations()
-        .filter(|op| {
-            op.attempts
-                .first()
-                .is_some_and(|a| a.started_at > op.intended_at + LATE_AFTER_MICROS)
-        })
-        .count() as u64
-}
-
-fn operation_micros(op: &Operation) -> u64 {
-    op.ended_at.saturating_sub(op.intended_at)
-}
 
 /// A part of the run, by when an operation was due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,30 +155,23 @@ pub struct PhaseLatency {
     pub latency: Latency,
 }
 
-fn kind_name(kind: &OpKind) -> &'static str {
-    match kind {
-        OpKind::Login => "login",
-        OpKind::Write { .. } => "write",
-        OpKind::Read => "read",
-    }
-}
-
-/// The kinds reported per phase.
+/// The kinds reported per phase: every operation, then each kind.
 const KINDS: [&str; 4] = ["all", "login", "write", "read"];
 
 fn histograms(
-    history: &History,
+    samples: &Samples,
     bounds: &PhaseBounds,
 ) -> Vec<(Phase, &'static str, Histogram<u64>)> {
     let mut out = Vec::new();
     for phase in Phase::ALL {
-        for kind in KINDS {
-            let samples = history
-                .operations()
-                .filter(|op| bounds.phase_of(op.intended_at) == phase)
-                .filter(|op| kind == "all" || kind_name(&op.kind) == kind)
-                .map(operation_micros);
-            if let Some(hist) = histogram_of(samples).filter(|h| !h.is_empty()) {
+        for (k, kind) in KINDS.into_iter().enumerate() {
+            let values = samples
+                .ops
+                .iter()
+                .filter(|o| bounds.phase_of(o.intended_at) == phase)
+                .filter(|o| k == 0 || usize::from(o.kind) + 1 == k)
+                .map(|o| u64::from(o.latency));
+            if let Some(hist) = histogram_of(values).filter(|h| !h.is_empty()) {
                 out.push((phase, kind, hist));
             }
         }
@@ -208,8 +180,8 @@ fn histograms(
 }
 
 /// Operation latency per phase and kind; phases and kinds with no operation are left out.
-pub fn by_phase(history: &History, bounds: &PhaseBounds) -> Vec<PhaseLatency> {
-    histograms(history, bounds)
+pub fn by_phase(samples: &Samples, bounds: &PhaseBounds) -> Vec<PhaseLatency> {
+    histograms(samples, bounds)
         .into_iter()
         .map(|(phase, kind, hist)| PhaseLatency {
             phase,
@@ -221,13 +193,13 @@ pub fn by_phase(history: &History, bounds: &PhaseBounds) -> Vec<PhaseLatency> {
 
 /// Writes one `<phase>-<kind>.hgrm` per phase and kind into `dir`; returns the files written.
 pub fn write_hgrm_files(
-    history: &History,
+    samples: &Samples,
     bounds: &PhaseBounds,
     dir: &std::path::Path,
 ) -> std::io::Result<Vec<std::path::PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
-    for (phase, kind, hist) in histograms(history, bounds) {
+    for (phase, kind, hist) in histograms(samples, bounds) {
         let path = dir.join(format!("{}-{kind}.hgrm", phase.name()));
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
         write_hgrm(&hist, &mut file)?;

@@ -3,8 +3,9 @@
 
 use plotters::prelude::*;
 
+use super::Samples;
 use crate::checker::timeline::FailoverTimeline;
-use crate::history::{FaultPhase, History, Micros};
+use crate::history::{FaultPhase, Micros};
 
 /// Above this many requests, the latency plot shows the slowest request of each pixel column
 /// instead of every request, so a long run still makes a page a browser opens.
@@ -42,8 +43,8 @@ fn seconds(at: Micros) -> f64 {
 }
 
 /// Each fault's window: its start paired with the next heal of the same fault on the same node.
-pub fn fault_windows(history: &History, end_s: f64) -> Vec<FaultWindow> {
-    let faults: Vec<_> = history.faults().collect();
+pub fn fault_windows(samples: &Samples, end_s: f64) -> Vec<FaultWindow> {
+    let faults = &samples.faults;
     faults
         .iter()
         .enumerate()
@@ -61,13 +62,9 @@ pub fn fault_windows(history: &History, end_s: f64) -> Vec<FaultWindow> {
         .collect()
 }
 
-/// The run's end: the last thing the history saw.
-pub fn end_of(history: &History) -> f64 {
-    history
-        .operations()
-        .map(|op| op.ended_at)
-        .max()
-        .map_or(1.0, seconds)
+/// The run's end: when its last operation ended, at least a second in.
+pub fn end_of(samples: &Samples) -> f64 {
+    seconds(samples.end()).max(1.0)
 }
 
 const SHADE: RGBAColor = RGBAColor(220, 50, 47, 0.15);
@@ -75,15 +72,15 @@ const OK: RGBColor = RGBColor(38, 139, 210);
 const FAILED: RGBColor = RGBColor(220, 50, 47);
 
 /// Every request's latency (log scale) over time, failed ones in red, fault windows shaded.
-pub fn latency_over_time(history: &History) -> Result<String, PlotError> {
+pub fn latency_over_time(samples: &Samples) -> Result<String, PlotError> {
     let err = plot_error("latency");
-    let end_s = end_of(history);
-    let mut points: Vec<(f64, f64, bool)> = history
-        .operations()
-        .flat_map(|op| &op.attempts)
+    let end_s = end_of(samples);
+    let mut points: Vec<(f64, f64, bool)> = samples
+        .attempts
+        .iter()
         .map(|a| {
-            let ms = a.ended_at.saturating_sub(a.started_at) as f64 / 1e3;
-            (seconds(a.started_at), ms.max(0.01), a.succeeded())
+            let ms = f64::from(a.latency) / 1e3;
+            (seconds(a.started_at), ms.max(0.01), a.ok)
         })
         .collect();
     if points.len() > MAX_POINTS {
@@ -107,7 +104,7 @@ pub fn latency_over_time(history: &History) -> Result<String, PlotError> {
             .y_desc("ms (log scale)")
             .draw()
             .map_err(&err)?;
-        for window in fault_windows(history, end_s) {
+        for window in fault_windows(samples, end_s) {
             chart
                 .draw_series([Rectangle::new(
                     [(window.from_s, 0.01), (window.until_s, y_max)],
@@ -146,14 +143,14 @@ fn slowest_per_column(points: &[(f64, f64, bool)], end_s: f64) -> Vec<(f64, f64,
 }
 
 /// Successful and failed HTTP attempts per second, by when they ended.
-pub fn throughput(history: &History) -> Result<String, PlotError> {
+pub fn throughput(samples: &Samples) -> Result<String, PlotError> {
     let err = plot_error("throughput");
-    let end_s = end_of(history);
+    let end_s = end_of(samples);
     let bins = end_s.ceil().max(1.0) as usize;
     let (mut ok, mut failed) = (vec![0u32; bins], vec![0u32; bins]);
-    for a in history.operations().flat_map(|op| &op.attempts) {
-        let bin = (seconds(a.ended_at) as usize).min(bins - 1);
-        if a.succeeded() {
+    for a in &samples.attempts {
+        let bin = (seconds(a.ended_at()) as usize).min(bins - 1);
+        if a.ok {
             ok[bin] += 1;
         } else {
             failed[bin] += 1;
@@ -177,7 +174,7 @@ pub fn throughput(history: &History) -> Result<String, PlotError> {
             .y_desc("requests / s")
             .draw()
             .map_err(&err)?;
-        for window in fault_windows(history, end_s) {
+        for window in fault_windows(samples, end_s) {
             chart
                 .draw_series([Rectangle::new(
                     [(window.from_s, 0.0), (window.until_s, y_max)],

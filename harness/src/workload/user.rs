@@ -41,6 +41,8 @@ pub(super) struct VirtualUser {
     /// Set after an idle spell: the user's first request back is a read of what it had written.
     returning: bool,
     writes: u64,
+    /// Appends attempted since the last login.
+    writes_in_session: u64,
     /// Operations done so far.
     steps: u64,
 }
@@ -77,6 +79,7 @@ impl VirtualUser {
             logged_in: false,
             returning: false,
             writes: 0,
+            writes_in_session: 0,
             steps: 0,
         }
     }
@@ -110,12 +113,15 @@ impl VirtualUser {
     }
 
     fn next_kind(&mut self, step: u64) -> OpKind {
-        if !self.logged_in {
+        let session_full = self.spec.relogin_after > 0
+            && self.writes_in_session >= u64::from(self.spec.relogin_after);
+        if !self.logged_in || session_full {
             OpKind::Login
         } else if std::mem::take(&mut self.returning) {
             OpKind::Read
         } else if writes_at(self.spec.write_every, step) {
             self.writes += 1;
+            self.writes_in_session += 1;
             OpKind::Write {
                 value: format!("{}-{}", user_name(self.id), self.writes),
             }
@@ -241,7 +247,10 @@ impl VirtualUser {
             tokio::time::sleep(self.spec.retry.backoff).await;
         };
         match (&kind, &outcome) {
-            (OpKind::Login, Outcome::Ok(_)) => self.logged_in = true,
+            (OpKind::Login, Outcome::Ok(_)) => {
+                self.logged_in = true;
+                self.writes_in_session = 0;
+            }
             (
                 _,
                 Outcome::Fail {
