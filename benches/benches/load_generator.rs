@@ -98,6 +98,7 @@ fn main() {
         let (ops, elapsed) = tokio::task::spawn_blocking(move || {
             let own = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
+                .thread_name("load-generator")
                 .enable_all()
                 .build()
                 .expect("the load generator's runtime");

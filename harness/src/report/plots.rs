@@ -83,16 +83,19 @@ pub fn latency_over_time(samples: &Samples) -> Result<String, PlotError> {
             (seconds(a.started_at), ms.max(0.01), a.ok)
         })
         .collect();
-    if points.len() > MAX_POINTS {
+    let caption = if points.len() > MAX_POINTS {
         points = slowest_per_column(&points, end_s);
-    }
+        "Request latency (the slowest request of each pixel column)"
+    } else {
+        "Request latency"
+    };
     let y_max = points.iter().map(|p| p.1).fold(1.0, f64::max) * 2.0;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, 380)).into_drawing_area();
         root.fill(&WHITE).map_err(&err)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption("Request latency", ("sans-serif", 18))
+            .caption(caption, ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(64)
