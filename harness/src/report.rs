@@ -241,20 +241,17 @@ impl RunReport {
             )?;
         }
         for p in &self.phase_latency {
-            let l = &p.latency;
-            writeln!(
+            write!(
                 out,
-                "    {:<7} {:<6}        {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+                "    {:<7} {:<6}        {:>7}",
                 p.phase.name(),
                 p.kind,
-                l.count,
-                l.p50_ms,
-                l.p90_ms,
-                l.p99_ms,
-                l.p999_ms,
-                l.p9999_ms,
-                l.max_ms
+                p.latency.count
             )?;
+            for ms in p.latency.columns() {
+                write!(out, " {ms:>8.2}")?;
+            }
+            writeln!(out)?;
         }
         for check in [&self.survival, &self.lost_writes, &self.user_errors.visible] {
             for finding in check.findings.iter().take(5) {

@@ -1,4 +1,7 @@
-//! Checkers: pure functions from a [`History`] to findings and a verdict.
+//! Checkers: pure functions from a [`History`] to findings and a verdict. Each also comes as a
+//! struct that takes operations one at a time and keeps per-user state only, so a run's history
+//! is checked as it is read back from disk (`crate::assess`); `check` feeds it a history in
+//! memory.
 //!
 //! They never touch the network, so they are tested with hand-built histories. A checker that finds
 //! what it is looking for says `Invalid`; whether that fails the run is for the scenario's

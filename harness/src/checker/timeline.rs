@@ -224,6 +224,15 @@ mod tests {
     use crate::checker::fixtures::{history_of, UserScript};
     use crate::history::{FaultEvent, Record, SentinelEvent, StoreEvent};
 
+    fn sentinel(at: Micros, channel: &str, message: &str) -> Record {
+        Record::Sentinel(SentinelEvent {
+            at,
+            sentinel: "sentinel-1".into(),
+            channel: channel.into(),
+            message: message.into(),
+        })
+    }
+
     #[test]
     fn measures_each_milestone_from_the_kill() {
         let mut u1 = UserScript::new(1);
@@ -231,14 +240,6 @@ mod tests {
         u1.login().idle(20_000).read(&[], 0); // its read ends at 24 ms
         u2.login().idle(30_000).read(&[], 0); // its read ends at 34 ms
         let mut history = history_of(&[&u1, &u2]);
-        let sentinel = |at, channel: &str, message: &str| {
-            Record::Sentinel(SentinelEvent {
-                at,
-                sentinel: "sentinel-1".into(),
-                channel: channel.into(),
-                message: message.into(),
-            })
-        };
         history.records.extend([
             Record::Fault(FaultEvent {
                 at: 10_000,
@@ -293,14 +294,6 @@ mod tests {
                 phase: FaultPhase::Start,
                 node: node.into(),
                 addr: addr.into(),
-            })
-        };
-        let sentinel = |at, channel: &str, message: &str| {
-            Record::Sentinel(SentinelEvent {
-                at,
-                sentinel: "sentinel-1".into(),
-                channel: channel.into(),
-                message: message.into(),
             })
         };
         history.records.extend([

@@ -58,6 +58,18 @@ impl Latency {
         }
     }
 
+    /// p50, p90, p99, p99.9, p99.99 and max, in that order, as tables show them.
+    pub fn columns(&self) -> [f64; 6] {
+        [
+            self.p50_ms,
+            self.p90_ms,
+            self.p99_ms,
+            self.p999_ms,
+            self.p9999_ms,
+            self.max_ms,
+        ]
+    }
+
     pub(crate) fn from_micros(samples: impl Iterator<Item = u64>) -> Self {
         histogram_of(samples).map_or_else(Self::default, |h| Self::of_histogram(&h))
     }
