@@ -14,6 +14,7 @@
 //! - [`assess`]: a history into a report: checkers, verdict, latency.
 //! - [`report`]: terminal summary, `report.json`, latency per phase and `.hgrm` spectra.
 //! - [`compare`]: two runs side by side.
+//! - [`leftovers`]: what killed runs left, and `failover-drill clean`.
 //! - [`progress`]: what a running drill tells the person watching it.
 //! - [`run`]: orders the phases; owns nothing else.
 
@@ -23,6 +24,7 @@ pub mod checker;
 pub mod cluster;
 pub mod compare;
 pub mod history;
+pub mod leftovers;
 pub mod monitor;
 pub mod nemesis;
 pub mod progress;

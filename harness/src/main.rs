@@ -8,9 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use failover_drill::compare;
+use failover_drill::cluster::engine;
 use failover_drill::run::{run, RunOptions};
 use failover_drill::scenario::{self, Scenario};
+use failover_drill::{compare, leftovers};
 
 /// Chaos / failover drills for web sessions kept in Redis behind Sentinel.
 #[derive(Debug, Parser)]
@@ -39,6 +40,16 @@ enum Command {
     },
     /// List the named scenarios, one line each.
     List,
+    /// Remove what killed runs left: containers, networks and host rules labelled as the
+    /// harness's. Runs remove their own on every exit they live through; this is for SIGKILL.
+    Clean {
+        /// Only this run's (its id, as in its directory name).
+        #[arg(long)]
+        run: Option<String>,
+        /// List what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Compare two runs: percentiles, recovery times and loss side by side, with the ratio b/a.
     Compare {
         /// The first run: its directory (holding report.json) or its report.json.
@@ -78,6 +89,24 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let width = all.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
             for (name, description) in all {
                 println!("{name:width$}  {description}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Clean { run, dry_run } => {
+            let docker = engine::connect().await?;
+            let found = leftovers::find(&docker, run.as_deref()).await?;
+            if found.is_empty() {
+                println!("nothing left by failover-drill runs");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let verb = if dry_run { "would remove" } else { "removing" };
+            for line in found.describe() {
+                println!("{verb} {line}");
+            }
+            if !dry_run {
+                leftovers::remove(&docker, &found)
+                    .await
+                    .context("some leftovers could not be removed; run `failover-drill clean` again, or remove them with docker and iptables")?;
             }
             Ok(ExitCode::SUCCESS)
         }

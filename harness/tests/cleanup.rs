@@ -1,5 +1,6 @@
 //! Nothing is left behind: not after Ctrl-C in the middle of a failover, a partition, a freeze or a
-//! slow link (whose rule is on the host), not after a panic with a cluster up.
+//! slow link (whose rule is on the host), not after a panic with a cluster up; and what a
+//! SIGKILLed run leaves, `failover-drill clean` removes.
 
 mod common;
 
@@ -10,10 +11,17 @@ use std::time::Duration;
 use failover_drill::cluster::{engine, Cluster};
 use failover_drill::scenario::Topology;
 
-/// Starts `scenario` with the CLI, sends SIGINT once its fault started, and checks that the CLI
-/// exits 130 leaving no container, network or host rule of any run.
-async fn interrupt_during_fault(scenario: &str) {
-    let _serial = common::one_cluster_at_a_time().await;
+fn drill(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_failover-drill"))
+        .args(args)
+        .output()
+        .expect("run the CLI")
+}
+
+/// A CLI run of `scenario` that has reached its fault, and a thread draining its stderr.
+fn start_until_fault(
+    scenario: &str,
+) -> (std::process::Child, std::thread::JoinHandle<Vec<String>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_failover-drill"))
         .args(["run", scenario, "--out"])
         .arg(common::out_dir())
@@ -39,6 +47,14 @@ async fn interrupt_during_fault(scenario: &str) {
     );
     // Keep reading so the CLI's progress lines never meet a closed pipe.
     let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    (child, rest)
+}
+
+/// Starts `scenario` with the CLI, sends SIGINT once its fault started, and checks that the CLI
+/// exits 130 leaving no container, network or host rule of any run.
+async fn interrupt_during_fault(scenario: &str) {
+    let _serial = common::one_cluster_at_a_time().await;
+    let (mut child, rest) = start_until_fault(scenario);
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -72,6 +88,39 @@ async fn ctrl_c_while_the_master_is_paused_removes_everything() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_while_the_master_is_slow_removes_the_host_rule() {
     interrupt_during_fault("slow-master").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_removes_what_a_sigkilled_run_left() {
+    let _serial = common::one_cluster_at_a_time().await;
+    // SIGKILL during the slow link: nothing in the run gets to clean up, not even its host rule.
+    let (mut child, rest) = start_until_fault("slow-master");
+    child.kill().expect("SIGKILL the CLI");
+    child.wait().expect("the CLI is gone");
+    drop(rest.join());
+    let left = common::leftovers(None).await;
+    assert!(left.iter().any(|l| l.starts_with("container")), "{left:#?}");
+    assert!(left.iter().any(|l| l.starts_with("host rule")), "{left:#?}");
+
+    let listed = drill(&["clean", "--dry-run"]);
+    assert!(listed.status.success());
+    assert_eq!(
+        common::leftovers(None).await,
+        left,
+        "a dry run removes nothing"
+    );
+
+    let cleaned = drill(&["clean"]);
+    let said = String::from_utf8_lossy(&cleaned.stdout);
+    assert!(
+        cleaned.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&cleaned.stderr)
+    );
+    assert!(said.contains("removing container"), "{said}");
+    assert_eq!(common::leftovers(None).await, Vec::<String>::new());
+    let again = drill(&["clean"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing left"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,6 +19,7 @@ use super::delay_proxy::{DelayProxy, UPSTREAM_MARK};
 use super::NemesisError;
 use crate::cluster::node::{self, Node};
 use crate::cluster::Cluster;
+use crate::leftovers::RULE_TAG;
 
 /// Latency in force on the host's link to one node.
 #[derive(Debug)]
@@ -52,7 +53,7 @@ fn redirect_rule(node: &Node, run_id: &str, proxy_port: u16) -> Vec<String> {
         "-m",
         "comment",
         "--comment",
-        &format!("failover-drill:{run_id}"),
+        &format!("{RULE_TAG}{run_id}"),
         "-j",
         "REDIRECT",
         "--to-ports",

@@ -1,0 +1,196 @@
+//! What runs left behind, found by label, and its removal: `failover-drill clean`. Every run
+//! removes what it started, also on panic and Ctrl-C; this is for a run that could not, because
+//! it was SIGKILLed or the machine went down. Containers and networks carry the
+//! `failover-drill.run` label; the latency fault's host rule carries a `failover-drill:<run>`
+//! comment. Partition rules live in a node's own network namespace and go with its container.
+
+use std::collections::HashMap;
+
+use bollard::query_parameters::{
+    ListContainersOptions, ListNetworksOptions, RemoveContainerOptionsBuilder,
+};
+use bollard::Docker;
+
+use crate::cluster::{ClusterError, RUN_LABEL};
+
+/// The comment on every host rule a run adds, followed by the run's id.
+pub const RULE_TAG: &str = "failover-drill:";
+
+/// Things a run left, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Leftovers {
+    /// Containers, with their state (`running`, `paused`, `exited`).
+    pub containers: Vec<(String, String, String)>,
+    /// Networks.
+    pub networks: Vec<String>,
+    /// Host iptables rules, as `iptables -t nat -S` prints them.
+    pub host_rules: Vec<String>,
+}
+
+impl Leftovers {
+    /// Nothing left.
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty() && self.networks.is_empty() && self.host_rules.is_empty()
+    }
+
+    /// One line each, for people.
+    pub fn describe(&self) -> Vec<String> {
+        let containers = self
+            .containers
+            .iter()
+            .map(|(_, name, state)| format!("container {name} ({state})"));
+        let networks = self.networks.iter().map(|n| format!("network {n}"));
+        let rules = self.host_rules.iter().map(|r| format!("host rule: {r}"));
+        containers.chain(networks).chain(rules).collect()
+    }
+}
+
+fn docker_error(action: &str) -> impl Fn(bollard::errors::Error) -> ClusterError + '_ {
+    move |e| ClusterError::Docker {
+        action: action.to_owned(),
+        detail: e.to_string(),
+    }
+}
+
+fn label_filter(run: Option<&str>) -> HashMap<String, Vec<String>> {
+    let label = run.map_or_else(|| RUN_LABEL.to_owned(), |id| format!("{RUN_LABEL}={id}"));
+    HashMap::from([("label".to_owned(), vec![label])])
+}
+
+/// The host's rules tagged for `run` (or for any run), from `iptables -t nat -S OUTPUT`; none
+/// when iptables is missing, since then no run can have added one.
+pub fn host_rules(run: Option<&str>) -> Vec<String> {
+    let tag = format!("{RULE_TAG}{}", run.unwrap_or(""));
+    let Ok(out) = std::process::Command::new("iptables")
+        .args(["-w", "-t", "nat", "-S", "OUTPUT"])
+        .output()
+    else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|rule| rule.starts_with("-A ") && rule.contains(&tag))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// What runs (or one run) left.
+pub async fn find(docker: &Docker, run: Option<&str>) -> Result<Leftovers, ClusterError> {
+    let containers = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(label_filter(run)),
+            ..Default::default()
+        }))
+        .await
+        .map_err(docker_error("list containers"))?;
+    let networks = docker
+        .list_networks(Some(ListNetworksOptions {
+            filters: Some(label_filter(run)),
+        }))
+        .await
+        .map_err(docker_error("list networks"))?;
+    Ok(Leftovers {
+        containers: containers
+            .into_iter()
+            .map(|c| {
+                let name = c
+                    .names
+                    .and_then(|n| n.into_iter().next())
+                    .unwrap_or_default()
+                    .trim_start_matches('/')
+                    .to_owned();
+                let state = c.state.map(|s| s.to_string()).unwrap_or_default();
+                (c.id.unwrap_or_default(), name, state)
+            })
+            .collect(),
+        networks: networks.into_iter().filter_map(|n| n.name).collect(),
+        host_rules: host_rules(run),
+    })
+}
+
+/// Removes everything in `leftovers`: containers (paused ones are resumed first, as the engine
+/// will not remove a frozen process), then networks, then host rules. Tries everything and
+/// reports the first failure.
+pub async fn remove(docker: &Docker, leftovers: &Leftovers) -> Result<(), ClusterError> {
+    let mut first_error = None;
+    for (id, name, state) in &leftovers.containers {
+        if state == "paused" {
+            if let Err(e) = docker.unpause_container(id).await {
+                first_error.get_or_insert(docker_error("unpause")(e));
+            }
+        }
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
+        if let Err(e) = docker.remove_container(id, Some(options)).await {
+            first_error.get_or_insert(ClusterError::Docker {
+                action: format!("remove container {name}"),
+                detail: e.to_string(),
+            });
+        }
+    }
+    for network in &leftovers.networks {
+        if let Err(e) = docker.remove_network(network).await {
+            first_error.get_or_insert(ClusterError::Docker {
+                action: format!("remove network {network}"),
+                detail: e.to_string(),
+            });
+        }
+    }
+    for rule in &leftovers.host_rules {
+        let mut args = vec!["-w".to_owned(), "-t".to_owned(), "nat".to_owned()];
+        args.extend(delete_args(rule));
+        let removed = std::process::Command::new("iptables").args(&args).output();
+        if !removed.as_ref().is_ok_and(|o| o.status.success()) {
+            first_error.get_or_insert(ClusterError::Docker {
+                action: format!("remove host rule '{rule}'"),
+                detail: removed.map_or_else(
+                    |e| e.to_string(),
+                    |o| String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+                ),
+            });
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// `iptables -D` arguments for a rule as `-S` prints it (`-A OUTPUT ...`), quotes removed.
+fn delete_args(rule: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in rule.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    if words.first().map(String::as_str) == Some("-A") {
+        words[0] = "-D".to_owned();
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_printed_rule_becomes_its_deletion() {
+        let rule = r#"-A OUTPUT -d 10.255.0.1/32 -p tcp -m tcp --dport 6379 -m comment --comment "failover-drill:abc" -j REDIRECT --to-ports 5555"#;
+        let args = delete_args(rule);
+        assert_eq!(args[..3], ["-D", "OUTPUT", "-d"]);
+        assert!(args.contains(&"failover-drill:abc".to_owned()));
+        assert_eq!(args.last().map(String::as_str), Some("5555"));
+    }
+}
