@@ -5,6 +5,7 @@
 //!
 //! It owns HTTP load. It must not judge what it sees: a 401 is recorded, not interpreted.
 
+mod agent;
 mod arrivals;
 mod closed;
 mod open;
@@ -16,19 +17,20 @@ use std::time::{Duration, Instant};
 
 use crate::history::Recorder;
 use crate::scenario::{LoadModel, Workload};
+use agent::{Agent, Target};
 use arrivals::Arrivals;
 use user::VirtualUser;
 
 /// What can stop the workload.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
-    /// The HTTP client could not be built.
-    #[error("cannot build the HTTP client of virtual user {user}: {source}")]
-    Client {
-        /// The user.
-        user: u32,
-        /// Why.
-        source: reqwest::Error,
+    /// An app instance's base URL cannot be used by the probe client.
+    #[error("cannot send probe requests to app URL `{url}`: {reason}")]
+    AppUrl {
+        /// The URL.
+        url: String,
+        /// Why, and how it should be written.
+        reason: String,
     },
     /// A virtual user's task panicked or was cancelled: a bug in the harness, not in the app.
     #[error("a virtual user stopped unexpectedly ({detail}); this is a failover-drill bug, please report it")]
@@ -62,25 +64,32 @@ fn users(
     recorder: &Recorder,
 ) -> Result<Vec<VirtualUser>, WorkloadError> {
     let op_ids = Arc::new(AtomicU64::new(1));
-    let base_urls: Arc<[String]> = base_urls.into();
-    (1..=spec.users)
+    let targets: Arc<[Target]> = base_urls
+        .iter()
+        .map(|url| {
+            Target::parse(url).map_err(|e| WorkloadError::AppUrl {
+                url: url.clone(),
+                reason: e.to_string(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    if targets.is_empty() {
+        return Err(WorkloadError::AppUrl {
+            url: String::new(),
+            reason: "no app instance to send requests to".into(),
+        });
+    }
+    Ok((1..=spec.users)
         .map(|id| {
-            let client = reqwest::Client::builder()
-                .cookie_store(true)
-                .timeout(spec.request_timeout)
-                .connect_timeout(Duration::from_secs(1))
-                .build()
-                .map_err(|source| WorkloadError::Client { user: id, source })?;
-            Ok(VirtualUser::new(
+            VirtualUser::new(
                 id,
-                client,
-                base_urls.clone(),
+                Agent::new(targets.clone(), spec.request_timeout),
                 spec.clone(),
                 recorder.clone(),
                 op_ids.clone(),
-            ))
+            )
         })
-        .collect()
+        .collect())
 }
 
 /// Runs the workload from `start` until its duration has passed and every request already

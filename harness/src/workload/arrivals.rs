@@ -35,16 +35,21 @@ impl Arrivals {
     }
 }
 
+impl Arrivals {
+    /// When the next arrival is due, without taking it; `None` once the schedule has run out.
+    pub(super) fn peek(&self) -> Option<Duration> {
+        let t = self.due(self.next as f64);
+        (t.is_finite() && t < self.duration_s).then(|| Duration::from_secs_f64(t))
+    }
+}
+
 impl Iterator for Arrivals {
     type Item = Duration;
 
     fn next(&mut self) -> Option<Duration> {
-        let t = self.due(self.next as f64);
-        if !(t.is_finite() && t < self.duration_s) {
-            return None;
-        }
+        let due = self.peek()?;
         self.next += 1;
-        Some(Duration::from_secs_f64(t))
+        Some(due)
     }
 }
 

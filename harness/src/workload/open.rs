@@ -2,15 +2,25 @@
 //! one goes to the user who has waited longest with nothing in flight, so no session ever has two
 //! requests at once. When every user is busy, a request waits for one and starts late; its latency
 //! still counts from when it was due, so a stall shows in full rather than thinning the load.
+//!
+//! Free users queue, first come first served, on the schedule's lock; the one holding it waits for
+//! the next arrival, takes it and lets the next user in. No task hands work to another: at high
+//! rates the generator's CPU goes to the requests, not to scheduling them.
 
 use std::time::Instant;
 
-use tokio::sync::mpsc;
+use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
 use super::arrivals::Arrivals;
 use super::user::VirtualUser;
 use super::{Outcome, WorkloadError};
+
+/// The arrivals not yet taken, and how many came due but could not start before the end.
+struct Schedule {
+    arrivals: Arrivals,
+    not_started: u64,
+}
 
 /// Runs `users` against `arrivals` from `start` until `end`; returns the operations performed
 /// and the requests that came due but had not started by `end`.
@@ -20,66 +30,62 @@ pub(super) async fn run(
     start: Instant,
     end: Instant,
 ) -> Result<Outcome, WorkloadError> {
-    let (free, mut next_free) = mpsc::unbounded_channel::<VirtualUser>();
-    for user in users {
-        // The receiver lives until the end of this function.
-        let _ = free.send(user);
-    }
+    let schedule = std::sync::Arc::new(Mutex::new(Schedule {
+        arrivals,
+        not_started: 0,
+    }));
     let mut running: JoinSet<u64> = JoinSet::new();
-    let mut performed = 0;
-    let mut arrivals = arrivals;
-    while let Some(offset) = arrivals.next() {
+    for user in users {
+        running.spawn(run_user(user, schedule.clone(), start, end));
+    }
+    let mut operations = 0;
+    while let Some(done) = running.join_next().await {
+        operations += done.map_err(WorkloadError::from_join)?;
+    }
+    let not_started = schedule.lock().await.not_started;
+    Ok(Outcome {
+        operations,
+        not_started,
+    })
+}
+
+/// One user's turn after turn at the schedule until it runs out; returns the user's operations.
+async fn run_user(
+    mut user: VirtualUser,
+    schedule: std::sync::Arc<Mutex<Schedule>>,
+    start: Instant,
+    end: Instant,
+) -> u64 {
+    let idle = user.idle_window(start);
+    let mut operations = 0;
+    loop {
+        let mut turn = schedule.lock().await;
+        let Some(offset) = turn.arrivals.peek() else {
+            break;
+        };
         let due = start + offset;
+        if let Some((from, until)) = idle {
+            if due >= from && due < until {
+                // This user sits the window out; the arrival goes to the next one in the queue.
+                drop(turn);
+                user.come_back();
+                tokio::time::sleep_until(until.min(end).into()).await;
+                continue;
+            }
+        }
+        if Instant::now() >= end {
+            // Every user was busy until the end: this arrival and the rest never started.
+            let left = turn.arrivals.by_ref().count() as u64;
+            turn.not_started += left;
+            break;
+        }
+        turn.arrivals.next();
         if due > Instant::now() {
             tokio::time::sleep_until(due.into()).await;
         }
-        let waited = tokio::time::timeout_at(end.into(), async {
-            loop {
-                let mut user = next_free.recv().await?;
-                match user.idle_window(start) {
-                    Some((from, until)) if due >= from && due < until => {
-                        // Back in the pool when its window closes.
-                        let free = free.clone();
-                        user.come_back();
-                        running.spawn(async move {
-                            tokio::time::sleep_until(until.into()).await;
-                            let _ = free.send(user);
-                            0
-                        });
-                    }
-                    _ => return Some(user),
-                }
-            }
-        })
-        .await;
-        let Ok(Some(mut user)) = waited else {
-            // The workload ended with every user still busy: this request and the rest never
-            // started.
-            let not_started = 1 + arrivals.count() as u64;
-            while let Some(done) = running.join_next().await {
-                performed += done.map_err(WorkloadError::from_join)?;
-            }
-            return Ok(Outcome {
-                operations: performed,
-                not_started,
-            });
-        };
-
-        let free = free.clone();
-        running.spawn(async move {
-            user.operate_next(due).await;
-            let _ = free.send(user);
-            1
-        });
-        while let Some(done) = running.try_join_next() {
-            performed += done.map_err(WorkloadError::from_join)?;
-        }
+        drop(turn);
+        user.operate_next(due).await;
+        operations += 1;
     }
-    while let Some(done) = running.join_next().await {
-        performed += done.map_err(WorkloadError::from_join)?;
-    }
-    Ok(Outcome {
-        operations: performed,
-        not_started: 0,
-    })
+    operations
 }

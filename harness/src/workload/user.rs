@@ -7,8 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use reqwest::StatusCode;
+use hyper::{Method, StatusCode};
 use serde::Deserialize;
+
+use super::agent::{Agent, Call, Failure};
 
 use crate::history::{
     user_name, Attempt, AttemptResult, OkValue, OpKind, Operation, Outcome, Record, Recorder,
@@ -30,10 +32,10 @@ struct SessionBody {
 /// One virtual user.
 pub(super) struct VirtualUser {
     pub(super) id: u32,
-    client: reqwest::Client,
-    /// Every app instance; requests go round-robin, as behind a load balancer without stickiness,
-    /// so an instance still on an old master is read from by users who wrote through another.
-    base_urls: Arc<[String]>,
+    /// Reaches every app instance; requests go round-robin, as behind a load balancer without
+    /// stickiness, so an instance still on an old master is read from by users who wrote through
+    /// another.
+    agent: Agent,
     spec: Workload,
     recorder: Recorder,
     op_ids: Arc<AtomicU64>,
@@ -63,16 +65,14 @@ enum Answer {
 impl VirtualUser {
     pub(super) fn new(
         id: u32,
-        client: reqwest::Client,
-        base_urls: Arc<[String]>,
+        agent: Agent,
         spec: Workload,
         recorder: Recorder,
         op_ids: Arc<AtomicU64>,
     ) -> Self {
         Self {
             id,
-            client,
-            base_urls,
+            agent,
             spec,
             recorder,
             op_ids,
@@ -130,30 +130,32 @@ impl VirtualUser {
         }
     }
 
-    async fn send(&self, kind: &OpKind, url: &str) -> reqwest::Result<reqwest::Response> {
+    fn call(&self, kind: &OpKind) -> Call<'static> {
+        let json = |body: serde_json::Value| Some(body.to_string().into_bytes());
         match kind {
-            OpKind::Login => {
-                self.client
-                    .post(format!("{url}/login"))
-                    .json(&serde_json::json!({ "user": user_name(self.id) }))
-                    .send()
-                    .await
-            }
-            OpKind::Write { value } => {
-                self.client
-                    .post(format!("{url}/session/items"))
-                    .json(&serde_json::json!({ "value": value }))
-                    .send()
-                    .await
-            }
-            OpKind::Read => self.client.get(format!("{url}/session")).send().await,
+            OpKind::Login => Call {
+                method: Method::POST,
+                path: "/login",
+                json: json(serde_json::json!({ "user": user_name(self.id) })),
+            },
+            OpKind::Write { value } => Call {
+                method: Method::POST,
+                path: "/session/items",
+                json: json(serde_json::json!({ "value": value })),
+            },
+            OpKind::Read => Call {
+                method: Method::GET,
+                path: "/session",
+                json: None,
+            },
         }
     }
 
-    async fn attempt(&self, kind: &OpKind, url: &str) -> (AttemptResult, Answer) {
-        let response = match self.send(kind, url).await {
-            Ok(r) => r,
-            Err(e) if e.is_timeout() => {
+    async fn attempt(&mut self, kind: &OpKind, instance: usize) -> (AttemptResult, Answer) {
+        let call = self.call(kind);
+        let reply = match self.agent.exchange(instance, call).await {
+            Ok(reply) => reply,
+            Err(Failure::Timeout) => {
                 return (
                     AttemptResult::Timeout,
                     Answer::Unknown {
@@ -161,8 +163,7 @@ impl VirtualUser {
                     },
                 )
             }
-            Err(e) => {
-                let message = e.to_string();
+            Err(Failure::Transport(message)) => {
                 return (
                     AttemptResult::Transport {
                         message: message.clone(),
@@ -171,7 +172,7 @@ impl VirtualUser {
                 );
             }
         };
-        let status = response.status();
+        let status = reply.status;
         if !status.is_success() {
             let refused = Answer::Refused {
                 reason: format!("HTTP {status}"),
@@ -185,18 +186,21 @@ impl VirtualUser {
                 refused,
             );
         }
-        let value = match kind {
-            OpKind::Login => Ok(OkValue::LoggedIn),
-            OpKind::Write { .. } => response
-                .json::<VersionBody>()
-                .await
-                .map(|b| OkValue::Written { version: b.version }),
-            OpKind::Read => response.json::<SessionBody>().await.map(|b| OkValue::Read {
-                user: b.user,
-                items: b.items,
-                version: b.version,
-            }),
-        };
+        let value = reply.body.and_then(|body| {
+            let parsed = match kind {
+                OpKind::Login => Ok(OkValue::LoggedIn),
+                OpKind::Write { .. } => serde_json::from_slice::<VersionBody>(&body)
+                    .map(|b| OkValue::Written { version: b.version }),
+                OpKind::Read => {
+                    serde_json::from_slice::<SessionBody>(&body).map(|b| OkValue::Read {
+                        user: b.user,
+                        items: b.items,
+                        version: b.version,
+                    })
+                }
+            };
+            parsed.map_err(|e| e.to_string())
+        });
         let ok = AttemptResult::Ok {
             status: status.as_u16(),
         };
@@ -217,9 +221,8 @@ impl VirtualUser {
         let mut attempts = Vec::new();
         let outcome = loop {
             let instance = (u64::from(self.id) + step + attempts.len() as u64) as usize;
-            let url = self.base_urls[instance % self.base_urls.len()].clone();
             let started_at = self.recorder.now();
-            let (result, answer) = self.attempt(&kind, &url).await;
+            let (result, answer) = self.attempt(&kind, instance % self.agent.instances()).await;
             attempts.push(Attempt {
                 started_at,
                 ended_at: self.recorder.now(),
