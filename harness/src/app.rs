@@ -97,6 +97,7 @@ impl AppUnderTest {
         let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
         let mut config = StoreConfig::new(sentinels, master_name);
         config.retry_deadline = spec.store_retry_deadline;
+        config.mutant = spec.mutant;
         if spec.wait_replicas > 0 {
             config.durability = Durability::Wait {
                 replicas: spec.wait_replicas,

@@ -182,6 +182,7 @@ fn assess_passes<E>(
             operations,
             lost_sessions: survival.count,
             user_visible_errors: user_errors.visible.count,
+            retried_errors: user_errors.absorbed_attempts,
             lost_writes: lost_writes.count,
             switch_master_messages,
         },

@@ -37,6 +37,10 @@ enum Command {
         /// Print only the summary, no progress.
         #[arg(long)]
         quiet: bool,
+        /// TEST ONLY: give the sample app's store a known bug (pinned, no-retry, stale-read,
+        /// lossy-ack) and see the drill fail it; overrides the scenario's [app] mutant.
+        #[arg(long, value_name = "MUTANT")]
+        mutant: Option<sample_app::store::Mutant>,
     },
     /// List the named scenarios, one line each.
     List,
@@ -120,8 +124,12 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             scenario,
             out,
             quiet,
+            mutant,
         } => {
-            let scenario = Scenario::find(&scenario, &dir)?;
+            let mut scenario = Scenario::find(&scenario, &dir)?;
+            if mutant.is_some() {
+                scenario.app.mutant = mutant;
+            }
             let options = RunOptions {
                 out_dir: out,
                 progress: !quiet,

@@ -61,6 +61,15 @@ fn known_list(known: &[String]) -> String {
     }
 }
 
+/// Most replicas a topology may have.
+pub const MAX_REPLICAS: u32 = 8;
+/// Most sentinels a topology may have.
+pub const MAX_SENTINELS: u32 = 9;
+/// Most virtual users.
+pub const MAX_USERS: u32 = 10_000;
+/// Highest arrival rate, requests per second: well past what one machine's generator reaches.
+pub const MAX_RATE: f64 = 1_000_000.0;
+
 /// A named, runnable drill: topology + app + workload + schedule + expectations.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -175,6 +184,28 @@ pub struct AppSpec {
     /// App instances sharing the store, each with its own connections and `+switch-master`
     /// listeners; users' requests go round-robin over them.
     pub instances: u32,
+    /// TEST ONLY: run the sample app's store with a known bug (`pinned`, `no-retry`, `stale-read`,
+    /// `lossy-ack`) to see the drill fail it. Absent for a real drill.
+    #[serde(with = "mutant_name", skip_serializing_if = "Option::is_none")]
+    pub mutant: Option<sample_app::store::Mutant>,
+}
+
+/// A store mutant as its name in a scenario file.
+mod mutant_name {
+    use sample_app::store::Mutant;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(m: &Option<Mutant>, s: S) -> Result<S::Ok, S::Error> {
+        match m {
+            Some(m) => s.serialize_str(m.name()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Mutant>, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map(Some).map_err(serde::de::Error::custom)
+    }
 }
 
 impl Default for AppSpec {
@@ -186,6 +217,7 @@ impl Default for AppSpec {
             wait_replicas: 0,
             wait_timeout: Duration::from_millis(250),
             instances: 1,
+            mutant: None,
         }
     }
 }
@@ -291,6 +323,11 @@ pub struct Expectations {
     pub lost_sessions: u64,
     /// Most operations that may still fail after the client's retries.
     pub user_visible_errors: u64,
+    /// Most error answers the client saw within operations its retries then completed: an error
+    /// page the user reloaded past, as in a store that does not retry itself. Absent: reported,
+    /// never failing the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retried_errors: Option<u64>,
     /// Acknowledged writes that may go missing: `"report"` or a number.
     pub lost_writes: LostWrites,
     /// Whether the run must, must not, or may fail over.
@@ -314,6 +351,7 @@ impl Default for Expectations {
         Self {
             lost_sessions: 0,
             user_visible_errors: 0,
+            retried_errors: None,
             lost_writes: LostWrites::Report,
             failover: FailoverExpectation::Any,
         }
@@ -419,8 +457,18 @@ impl Scenario {
                 "must be at least 1: with no replica there is nothing to fail over to".into(),
             );
         }
-        if t.sentinels == 0 {
-            return invalid("topology.sentinels", "must be at least 1".into());
+        // Upper bounds keep a typo from starting dozens of containers or millions of users.
+        if t.replicas > MAX_REPLICAS {
+            return invalid(
+                "topology.replicas",
+                format!("{} is more than {MAX_REPLICAS}", t.replicas),
+            );
+        }
+        if t.sentinels == 0 || t.sentinels > MAX_SENTINELS {
+            return invalid(
+                "topology.sentinels",
+                format!("{} is not between 1 and {MAX_SENTINELS}", t.sentinels),
+            );
         }
         if t.quorum == 0 || t.quorum > t.sentinels {
             return invalid(
@@ -434,23 +482,29 @@ impl Scenario {
         if t.down_after < Duration::from_millis(100) {
             return invalid("topology.down_after", "must be at least 100ms".into());
         }
-        if w.users == 0 {
-            return invalid("workload.users", "must be at least 1".into());
+        if w.users == 0 || w.users > MAX_USERS {
+            return invalid(
+                "workload.users",
+                format!("{} is not between 1 and {MAX_USERS}", w.users),
+            );
         }
-        if !(w.rate.is_finite() && w.rate > 0.0) {
+        if !(w.rate.is_finite() && w.rate > 0.0 && w.rate <= MAX_RATE) {
             return invalid(
                 "workload.rate",
-                format!("{} is not a positive rate", w.rate),
+                format!(
+                    "{} is not a rate above 0 and at most {MAX_RATE} requests per second",
+                    w.rate
+                ),
             );
         }
         if let Some(ramp_to) = w.ramp_to {
             if w.model == LoadModel::Closed {
                 return invalid("workload.ramp_to", "a ramp needs model = \"open\"".into());
             }
-            if !(ramp_to.is_finite() && ramp_to > 0.0) {
+            if !(ramp_to.is_finite() && ramp_to > 0.0 && ramp_to <= MAX_RATE) {
                 return invalid(
                     "workload.ramp_to",
-                    format!("{ramp_to} is not a positive rate"),
+                    format!("{ramp_to} is not a rate above 0 and at most {MAX_RATE}"),
                 );
             }
         }

@@ -24,6 +24,8 @@ pub struct Counts {
     pub lost_sessions: u64,
     /// Operations failed after retries.
     pub user_visible_errors: u64,
+    /// Failed attempts within operations that a client retry completed.
+    pub retried_errors: u64,
     /// Acknowledged writes missing later.
     pub lost_writes: u64,
     /// `+switch-master` messages, from every sentinel.
@@ -57,6 +59,13 @@ pub fn judge(expectations: &Expectations, counts: Counts) -> Vec<ExpectationResu
             counts.user_visible_errors,
         ),
     ];
+    if let Some(bound) = expectations.retried_errors {
+        results.push(at_most(
+            "user-visible errors a client retry got past",
+            bound,
+            counts.retried_errors,
+        ));
+    }
     let switches = counts.switch_master_messages;
     match expectations.failover {
         FailoverExpectation::Any => {}
@@ -92,6 +101,7 @@ mod tests {
             operations: 10,
             lost_sessions: 1,
             user_visible_errors: 0,
+            retried_errors: 3,
             lost_writes: 7,
             switch_master_messages: 0,
         };
@@ -107,5 +117,15 @@ mod tests {
         assert!(!strict_results[3].passed, "no +switch-master was counted");
         assert!(!strict_results[4].passed, "7 lost writes exceed 0");
         assert!(!judge(&strict, Counts::default())[0].passed);
+        let no_error_page = Expectations {
+            retried_errors: Some(0),
+            ..Expectations::default()
+        };
+        let retried = judge(&no_error_page, counts);
+        assert_eq!(
+            retried[3].expectation,
+            "user-visible errors a client retry got past <= 0"
+        );
+        assert!(!retried[3].passed, "3 retried errors exceed 0");
     }
 }

@@ -84,6 +84,78 @@ fn a_malformed_file_names_line_and_field() {
 }
 
 #[test]
+fn bad_values_name_their_field_and_start_nothing() {
+    let dir = std::env::temp_dir().join(format!("fd-cli-values-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let fault = "[[faults]]\nkind = \"kill\"\nat = \"2s\"\nduration = \"1s\"\n";
+    let cases: [(&str, String, &str); 9] = [
+        (
+            "zero-rate",
+            "[workload]\nrate = 0.0\n".into(),
+            "workload.rate",
+        ),
+        (
+            "negative-rate",
+            "[workload]\nrate = -5.0\n".into(),
+            "workload.rate",
+        ),
+        (
+            "huge-rate",
+            "[workload]\nrate = 1e9\n".into(),
+            "workload.rate",
+        ),
+        (
+            "no-users",
+            "[workload]\nusers = 0\n".into(),
+            "workload.users",
+        ),
+        (
+            "long",
+            "[workload]\nduration = \"2h\"\n".into(),
+            "workload.duration",
+        ),
+        (
+            "sentinels",
+            "[topology]\nsentinels = 50\nquorum = 2\n".into(),
+            "topology.sentinels",
+        ),
+        (
+            "unknown-kind",
+            fault.replace("\"kill\"", "\"explode\""),
+            "explode",
+        ),
+        (
+            "late-fault",
+            format!(
+                "[workload]\nduration = \"5s\"\n{}",
+                fault.replace("2s", "9s")
+            ),
+            "faults[0].at",
+        ),
+        ("mutant", "[app]\nmutant = \"pinnned\"\n".into(), "pinnned"),
+    ];
+    for (name, body, field) in cases {
+        let file = dir.join(format!("{name}.toml"));
+        std::fs::write(&file, format!("name = \"{name}\"\n{body}")).expect("write");
+        // An unreachable engine: a file that got past validation would fail on it instead, with
+        // another message, and nothing could be started by mistake.
+        let out = drill(
+            &["run", file.to_str().expect("utf-8 path"), "--quiet"],
+            &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+        );
+        let msg = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{name}: {msg}");
+        assert!(msg.contains(field), "{name}: no '{field}' in: {msg}");
+        assert!(
+            !msg.contains("Docker engine"),
+            "{name} got past validation: {msg}"
+        );
+        assert!(!msg.contains("panicked"), "{name}: {msg}");
+    }
+    std::fs::remove_dir_all(dir).expect("clean up");
+}
+
+#[test]
 fn a_missing_redis_binary_says_what_to_install() {
     let out = drill(
         &["run", "kill-master", "--quiet"],

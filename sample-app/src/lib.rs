@@ -52,10 +52,21 @@ async fn store_failure_as_unavailable(metrics: Arc<Metrics>, mut res: Response) 
     res
 }
 
+/// The `no-retry` mutant's app answers a store failure as an Express error handler does: 500,
+/// without `Retry-After`.
+async fn as_error_handler_would(answers_500: bool, mut res: Response) -> Response {
+    if answers_500 && res.status() == StatusCode::SERVICE_UNAVAILABLE {
+        *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        res.headers_mut().remove(header::RETRY_AFTER);
+    }
+    res
+}
+
 /// The router, with sessions kept in `store` for `session_ttl`.
 pub fn app(store: SentinelStore, session_ttl: std::time::Duration) -> Router {
     let session_ttl = time::Duration::try_from(session_ttl).unwrap_or(time::Duration::MAX);
     let metrics = store.metrics().clone();
+    let answers_500 = store.mutant() == Some(store::Mutant::NoRetry);
     let sessions = SessionManagerLayer::new(store)
         // The harness talks plain HTTP on loopback; a Secure cookie would never be sent back.
         .with_secure(false)
@@ -68,6 +79,9 @@ pub fn app(store: SentinelStore, session_ttl: std::time::Duration) -> Router {
         .layer(sessions)
         .layer(axum::middleware::map_response(move |res: Response| {
             store_failure_as_unavailable(for_mapping.clone(), res)
+        }))
+        .layer(axum::middleware::map_response(move |res: Response| {
+            as_error_handler_would(answers_500, res)
         }))
         .route("/healthz", get(routes::health_show))
         .route("/metrics", get(routes::metrics_show))

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use sample_app::store::{parse_addr_list, Durability, NodeAddr, SentinelStore, StoreConfig};
+use sample_app::store::{
+    parse_addr_list, Durability, Mutant, NodeAddr, SentinelStore, StoreConfig,
+};
 
 /// An axum app whose sessions live in Redis found through Sentinel.
 #[derive(Debug, Parser)]
@@ -33,6 +35,10 @@ struct Args {
     /// Seconds of inactivity after which a session expires.
     #[arg(long, env = "SESSION_TTL_SECS", default_value_t = 3600)]
     session_ttl_secs: u64,
+    /// TEST ONLY: give the store a known bug (pinned, no-retry, stale-read, lossy-ack) to show that
+    /// a failover drill catches it. Never set in a real deployment.
+    #[arg(long, env = "STORE_MUTANT")]
+    mutant: Option<Mutant>,
 }
 
 #[tokio::main]
@@ -54,6 +60,10 @@ async fn main() -> anyhow::Result<()> {
             replicas: args.wait_replicas,
             timeout: Duration::from_millis(args.wait_timeout_ms),
         };
+    }
+    config.mutant = args.mutant;
+    if let Some(mutant) = args.mutant {
+        tracing::warn!(%mutant, "the store runs with a deliberate bug (test-only --mutant)");
     }
     let store = SentinelStore::new(config, Default::default());
     let router = sample_app::app(store, Duration::from_secs(args.session_ttl_secs));

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::NodeAddr;
+use super::{Mutant, NodeAddr};
 
 /// How the store finds the master and how long it keeps trying.
 #[derive(Debug, Clone)]
@@ -28,6 +28,9 @@ pub struct StoreConfig {
     pub key_prefix: String,
     /// When a write counts as done.
     pub durability: Durability,
+    /// Test-only: a known bug the store exhibits, so a harness can be shown to catch it. `None`
+    /// (the default) in any real use.
+    pub mutant: Option<Mutant>,
 }
 
 /// When the store reports a write as done.
@@ -60,6 +63,7 @@ impl StoreConfig {
             backoff_max: Duration::from_millis(400),
             key_prefix: "session:".to_owned(),
             durability: Durability::Async,
+            mutant: None,
         }
     }
 }

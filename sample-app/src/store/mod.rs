@@ -11,6 +11,8 @@
 //! - `switch_listener`: `+switch-master` subscriptions that move the store early.
 //! - `session_store`: the `tower_sessions::SessionStore` implementation.
 //! - [`events`]: what an observer can learn about master changes.
+//! - [`mutant`]: deliberately broken behaviours, for testing a harness.
+//! - `stale_read`: the `stale-read` mutant's replica connection.
 //!
 //! # Lifting it into an app
 //! ```no_run
@@ -27,7 +29,9 @@ mod backoff;
 pub mod config;
 mod discovery;
 pub mod events;
+pub mod mutant;
 mod session_store;
+mod stale_read;
 mod switch_listener;
 
 use std::future::Future;
@@ -42,6 +46,7 @@ pub use addr::{parse_addr_list, AddrParseError, NodeAddr};
 pub use config::{Durability, StoreConfig};
 pub use discovery::DiscoveryError;
 pub use events::{StoreEvent, StoreEventKind, StoreEventSink};
+pub use mutant::Mutant;
 
 use crate::metrics::Metrics;
 use backoff::Backoff;
@@ -93,6 +98,10 @@ pub(crate) struct Inner {
     /// began retries at once, so an announcement between two waits is not lost.
     switches: AtomicU64,
     events: Option<StoreEventSink>,
+    /// `stale-read`: the replica sessions are read from, once connected.
+    replica: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    /// `lossy-ack`: saves taken so far.
+    saves: AtomicU64,
 }
 
 /// A cheaply cloneable handle to the store; see the module documentation.
@@ -167,6 +176,8 @@ impl SentinelStore {
             switched: Notify::new(),
             switches: AtomicU64::new(0),
             events,
+            replica: tokio::sync::Mutex::new(None),
+            saves: AtomicU64::new(0),
         });
         let listeners = switch_listener::spawn(Arc::downgrade(&inner), &sentinels);
         Self {
@@ -178,6 +189,11 @@ impl SentinelStore {
     /// The store's counters.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.inner.metrics
+    }
+
+    /// The known bug this store was made to have, if any (test-only).
+    pub fn mutant(&self) -> Option<Mutant> {
+        self.inner.config.mutant
     }
 
     /// Runs `command` on the master, re-resolving and retrying on failover errors until the retry
@@ -237,6 +253,9 @@ impl SentinelStore {
                     err
                 }
             };
+            if inner.config.mutant == Some(Mutant::NoRetry) {
+                return Err(unavailable(error));
+            }
             let delay = backoff.next_delay();
             if Instant::now() + delay >= deadline {
                 return Err(unavailable(error));
@@ -326,6 +345,9 @@ impl Inner {
 
     /// Drops the link if it is still the one from `generation`.
     fn invalidate(&self, generation: u64) {
+        if self.config.mutant == Some(Mutant::Pinned) {
+            return;
+        }
         let mut link = lock(&self.link);
         if link.as_ref().is_some_and(|l| l.generation == generation) {
             *link = None;
@@ -340,6 +362,9 @@ impl Inner {
                 master: master.clone(),
             },
         );
+        if self.config.mutant == Some(Mutant::Pinned) {
+            return;
+        }
         {
             let mut link = lock(&self.link);
             if link.as_ref().is_some_and(|l| l.addr != master) {

@@ -6,7 +6,8 @@ use redis::AsyncCommands;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use super::{Durability, SentinelStore, StoreError, NOT_REPLICATED};
+use super::mutant::LOSSY_ACK_DROP_EVERY;
+use super::{Durability, Mutant, SentinelStore, StoreError, NOT_REPLICATED};
 use crate::metrics::Metrics;
 
 fn backend(err: StoreError) -> session_store::Error {
@@ -78,18 +79,37 @@ impl SessionStore for SentinelStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        if self.inner.config.mutant == Some(Mutant::LossyAck) {
+            let saves = self
+                .inner
+                .saves
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1;
+            if !saves.is_multiple_of(LOSSY_ACK_DROP_EVERY) {
+                let (store, record) = (self.clone(), record.clone());
+                tokio::spawn(async move { store.set_record(&record, false).await });
+            }
+            return Ok(());
+        }
         self.set_record(record, false).await.map(|_| ())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let key = self.key(id);
-        let value: Option<String> = self
-            .run(|mut conn| {
-                let key = key.clone();
-                async move { conn.get(key).await }
-            })
-            .await
-            .map_err(backend)?;
+        let from_replica = match self.inner.config.mutant {
+            Some(Mutant::StaleRead) => self.inner.read_from_replica(&key).await,
+            _ => None,
+        };
+        let value: Option<String> = match from_replica {
+            Some(value) => value,
+            None => self
+                .run(|mut conn| {
+                    let key = key.clone();
+                    async move { conn.get(key).await }
+                })
+                .await
+                .map_err(backend)?,
+        };
         value
             .map(|v| serde_json::from_str(&v))
             .transpose()

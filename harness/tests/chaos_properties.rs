@@ -1,0 +1,171 @@
+//! Random fault schedules against real containers: proptest draws one or two faults (kind, target,
+//! start, duration, within bounds a correct store survives) and runs each schedule as a scenario
+//! whose expectations are the property: no lost session, no user-visible error. A failing
+//! schedule is shrunk to a minimal one and printed as a scenario file, ready to commit under
+//! `scenarios/`.
+//!
+//! - `FAILOVER_DRILL_CHAOS_CASES`: schedules to run (default 2; each is a real drill of 15-35 s).
+//! - `FAILOVER_DRILL_CHAOS_SEED`: the seed (default 1, so CI runs the same schedules every time);
+//!   the same seed draws the same schedules.
+//! - `FAILOVER_DRILL_CHAOS_SHRINK`: most shrink steps after a failure (default 6), each a drill.
+
+mod common;
+
+use std::time::Duration;
+
+use failover_drill::run::{run, RunOptions};
+use failover_drill::scenario::{
+    Cut, FailoverExpectation, FaultKind, FaultSpec, LostWrites, Scenario, Target,
+};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+
+fn env_or(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a whole number, not '{v}'")),
+        Err(_) => default,
+    }
+}
+
+/// One fault that starts at `at`: what, whom, how long.
+fn fault(at: Duration) -> impl Strategy<Value = FaultSpec> {
+    let kind = prop_oneof![
+        Just((FaultKind::Kill, None)),
+        Just((FaultKind::Stop, None)),
+        Just((FaultKind::Pause, None)),
+        Just((FaultKind::Partition, Some(Cut::All))),
+        Just((FaultKind::Partition, Some(Cut::App))),
+        Just((FaultKind::Reset, Some(Cut::App))),
+        Just((FaultKind::ManualFailover, None)),
+    ];
+    let target = prop_oneof![
+        3 => Just(Target::Master),
+        1 => Just(Target::Replica),
+        1 => Just(Target::Sentinel),
+    ];
+    (kind, target, 1_000u64..4_000).prop_map(move |((kind, cut), target, ms)| {
+        let manual = kind == FaultKind::ManualFailover;
+        FaultSpec {
+            kind,
+            target: if manual { Target::Master } else { target },
+            at,
+            duration: if manual {
+                Duration::ZERO
+            } else {
+                // Whole 100 ms steps keep the printed scenario readable.
+                Duration::from_millis(ms / 100 * 100)
+            },
+            cut,
+            latency: None,
+        }
+    })
+}
+
+/// One or two faults, the second after the first has healed and the cluster has had time to
+/// settle, so every schedule is one a correct store must survive.
+fn schedule() -> impl Strategy<Value = Vec<FaultSpec>> {
+    let first = fault(Duration::from_secs(3));
+    (first, proptest::option::of(4_000u64..8_000)).prop_flat_map(|(first, gap)| {
+        let end = first.at + first.duration;
+        match gap {
+            None => Just(vec![first]).boxed(),
+            Some(gap) => fault(end + Duration::from_millis(gap / 100 * 100))
+                .prop_map(move |second| vec![first.clone(), second])
+                .boxed(),
+        }
+    })
+}
+
+fn describe(f: &FaultSpec) -> String {
+    let cut = f.cut.map(|c| format!(" cut {c:?}")).unwrap_or_default();
+    format!(
+        "{} {}{cut} at {:?} for {:?}",
+        f.kind.name(),
+        String::from(f.target.clone()),
+        f.at,
+        f.duration
+    )
+}
+
+fn scenario_of(faults: Vec<FaultSpec>, seed: u64) -> Scenario {
+    let mut scenario = common::scenario("kill-master");
+    scenario.name = format!("chaos-seed-{seed}");
+    scenario.description = "a random fault schedule proptest found failing".into();
+    let end = faults
+        .iter()
+        .map(|f| f.at + f.duration)
+        .max()
+        .unwrap_or_default();
+    scenario.workload.duration = end + Duration::from_secs(6);
+    scenario.faults = faults;
+    scenario.expectations.failover = FailoverExpectation::Any;
+    scenario.expectations.lost_writes = LostWrites::Report;
+    scenario
+}
+
+#[test]
+fn a_correct_store_survives_random_fault_schedules() {
+    let seed = env_or("FAILOVER_DRILL_CHAOS_SEED", 1);
+    let cases = env_or("FAILOVER_DRILL_CHAOS_CASES", 2) as u32;
+    let shrink = env_or("FAILOVER_DRILL_CHAOS_SHRINK", 6) as u32;
+    println!("chaos schedules: seed {seed}, {cases} cases (FAILOVER_DRILL_CHAOS_SEED, _CASES)");
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    let config = Config {
+        cases,
+        max_shrink_iters: shrink,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let options = RunOptions {
+        out_dir: common::out_dir(),
+        progress: false,
+    };
+    let result = runner.run(&schedule(), |faults| {
+        let scenario = scenario_of(faults, seed);
+        let drawn: Vec<String> = scenario.faults.iter().map(describe).collect();
+        println!("schedule: {}", drawn.join("; then "));
+        let report = runtime
+            .block_on(run(&scenario, &options))
+            .map_err(|e| TestCaseError::fail(format!("the run could not be made: {e}")))?;
+        let leftovers = runtime.block_on(common::leftovers(Some(&report.run_id)));
+        prop_assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+        let failed: Vec<String> = report
+            .expectations
+            .iter()
+            .filter(|e| !e.passed)
+            .map(|e| format!("{} (was {})", e.expectation, e.actual))
+            .collect();
+        prop_assert!(
+            failed.is_empty(),
+            "{}: {}",
+            report.run_dir.display(),
+            failed.join(", ")
+        );
+        Ok(())
+    });
+    match result {
+        Ok(()) => {}
+        Err(TestError::Fail(reason, faults)) => {
+            let scenario = scenario_of(faults, seed);
+            let text = toml::to_string(&scenario).unwrap_or_else(|e| format!("({e})"));
+            let path = common::out_dir().join(format!("{}.toml", scenario.name));
+            let _ = std::fs::create_dir_all(common::out_dir());
+            let _ = std::fs::write(&path, &text);
+            panic!(
+                "the smallest failing schedule ({reason}), also in {}:\n\n{text}",
+                path.display()
+            );
+        }
+        Err(TestError::Abort(reason)) => panic!("proptest gave up: {reason}"),
+    }
+}

@@ -1,0 +1,79 @@
+//! Deliberately broken store behaviours, for testing a harness: a failover drill that cannot tell
+//! these from the correct store proves nothing. Test-only; never set one in a deployed app.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A known bug the store can be made to have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mutant {
+    /// Resolves the master once, at the first command, and never again: no re-discovery after an
+    /// error, `+switch-master` ignored.
+    Pinned,
+    /// Re-resolves after an error but does not retry: the first store error of a request is
+    /// answered 500, as an Express error handler would.
+    NoRetry,
+    /// Reads sessions from a replica, which can serve an older session than the master holds.
+    StaleRead,
+    /// Answers a session save before it is stored, and drops one save in [`LOSSY_ACK_DROP_EVERY`].
+    LossyAck,
+}
+
+/// `lossy-ack` drops every this-many-th save.
+pub const LOSSY_ACK_DROP_EVERY: u64 = 10;
+
+impl Mutant {
+    /// Every mutant, in the order they are documented.
+    pub const ALL: [Mutant; 4] = [
+        Mutant::Pinned,
+        Mutant::NoRetry,
+        Mutant::StaleRead,
+        Mutant::LossyAck,
+    ];
+
+    /// Its name in flags and scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mutant::Pinned => "pinned",
+            Mutant::NoRetry => "no-retry",
+            Mutant::StaleRead => "stale-read",
+            Mutant::LossyAck => "lossy-ack",
+        }
+    }
+}
+
+impl fmt::Display for Mutant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is no mutant's.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown store mutant '{0}': use one of pinned, no-retry, stale-read, lossy-ack")]
+pub struct UnknownMutant(String);
+
+impl FromStr for Mutant {
+    type Err = UnknownMutant;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Mutant::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| UnknownMutant(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_ones_list_the_choices() {
+        for m in Mutant::ALL {
+            assert_eq!(m.name().parse::<Mutant>().ok(), Some(m));
+        }
+        let err = "pinnned".parse::<Mutant>().expect_err("a typo");
+        assert!(err.to_string().contains("no-retry"), "{err}");
+    }
+}
