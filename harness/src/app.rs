@@ -1,10 +1,14 @@
 //! The app under test: the sample app, run inside the harness process on a loopback port, with its
-//! store's master changes fed into the history.
+//! store's master changes fed into the history; or any app started from a command line
+//! ([`external`]).
 //!
 //! It owns starting, health-waiting, reading `/metrics` and stopping the app. It must not drive load.
 
+pub mod external;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use sample_app::store::{Durability, NodeAddr, SentinelStore, StoreConfig, StoreEventKind};
@@ -38,15 +42,42 @@ pub enum AppError {
     /// The HTTP client could not be built.
     #[error("cannot build an HTTP client: {0}")]
     Client(#[from] reqwest::Error),
+    /// The app command could not be started.
+    #[error("cannot start the app command `{command}`: {source}")]
+    Spawn {
+        /// The command line.
+        command: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file for the app's output could not be created.
+    #[error("cannot create the app's log {path}: {source}")]
+    Log {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The app command exited before it became healthy.
+    #[error("{0}")]
+    Exited(String),
 }
 
 /// A running app.
 pub struct AppUnderTest {
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
-    shutdown: Option<oneshot::Sender<()>>,
-    server: JoinHandle<std::io::Result<()>>,
-    forwarder: JoinHandle<()>,
+    running: Running,
+}
+
+/// How the app runs.
+enum Running {
+    InProcess {
+        shutdown: Option<oneshot::Sender<()>>,
+        server: JoinHandle<std::io::Result<()>>,
+        forwarder: JoinHandle<()>,
+    },
+    External(external::ExternalApp),
 }
 
 /// The app's port, taken before anything else starts so a busy port fails the run at once.
@@ -125,23 +156,63 @@ impl AppUnderTest {
                 }));
             }
         });
-        let app = Self {
+        let mut app = Self {
             base_url: format!("http://{local}"),
-            shutdown: Some(shutdown_tx),
-            server,
-            forwarder,
+            running: Running::InProcess {
+                shutdown: Some(shutdown_tx),
+                server,
+                forwarder,
+            },
         };
-        app.wait_healthy(spec.health_timeout).await?;
+        app.wait_healthy(spec).await?;
         Ok(app)
     }
 
-    async fn wait_healthy(&self, timeout: Duration) -> Result<(), AppError> {
+    /// Starts `spec.command` as instance `instance`, listening on `port`, with its output in
+    /// `log`, and waits until it is healthy.
+    pub async fn start_external(
+        port: BoundPort,
+        spec: &AppSpec,
+        command: &str,
+        sentinels: &[NodeAddr],
+        master_name: &str,
+        (instance, run_id): (u32, &str),
+        log: PathBuf,
+    ) -> Result<Self, AppError> {
+        // The app binds the port itself; the harness held it only to fail early when it is taken.
+        let port_number = port.local.port();
+        drop(port);
+        let process = external::ExternalApp::spawn(external::Launch {
+            command,
+            extra_env: &spec.env,
+            port: port_number,
+            sentinels,
+            master_name,
+            instance,
+            run_id,
+            log,
+        })?;
+        let mut app = Self {
+            base_url: format!("http://127.0.0.1:{port_number}"),
+            running: Running::External(process),
+        };
+        app.wait_healthy(spec).await?;
+        Ok(app)
+    }
+
+    async fn wait_healthy(&mut self, spec: &AppSpec) -> Result<(), AppError> {
+        let timeout = spec.health_timeout;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(1))
             .build()?;
-        let url = format!("{}/healthz", self.base_url);
+        let url = format!("{}{}", self.base_url, spec.health_path);
         let deadline = Instant::now() + timeout;
         loop {
+            if let Running::External(process) = &mut self.running {
+                if let Some(why) = process.exited() {
+                    return Err(AppError::Exited(why));
+                }
+            }
             let last = match client.get(&url).send().await {
                 Ok(res) if res.status().is_success() => return Ok(()),
                 Ok(res) => format!("HTTP {}", res.status()),
@@ -172,20 +243,36 @@ impl AppUnderTest {
         text.await.map(|t| parse_prometheus(&t)).unwrap_or_default()
     }
 
-    /// Stops the server and waits for in-flight requests.
+    /// Stops the server and waits for in-flight requests; an external app gets SIGTERM, then
+    /// SIGKILL after a grace period.
     pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+        match &mut self.running {
+            Running::InProcess {
+                shutdown,
+                server,
+                forwarder,
+            } => {
+                if let Some(tx) = shutdown.take() {
+                    let _ = tx.send(());
+                }
+                let _ = server.await;
+                forwarder.abort();
+            }
+            Running::External(process) => process.stop().await,
         }
-        let _ = (&mut self.server).await;
-        self.forwarder.abort();
     }
 }
 
-impl Drop for AppUnderTest {
+impl Drop for Running {
     fn drop(&mut self) {
-        self.server.abort();
-        self.forwarder.abort();
+        // An external app's own drop kills its process group.
+        if let Running::InProcess {
+            server, forwarder, ..
+        } = self
+        {
+            server.abort();
+            forwarder.abort();
+        }
     }
 }
 

@@ -2,7 +2,8 @@
 //! removes what it started, also on panic and Ctrl-C; this is for a run that could not, because
 //! it was SIGKILLed or the machine went down. Containers and networks carry the
 //! `failover-drill.run` label; the latency fault's host rule carries a `failover-drill:<run>`
-//! comment. Partition rules live in a node's own network namespace and go with its container.
+//! comment; an app started from a command line carries `FAILOVER_DRILL_RUN=<run>` in its
+//! environment. Partition rules live in a node's own network namespace and go with its container.
 
 use std::collections::HashMap;
 
@@ -25,12 +26,17 @@ pub struct Leftovers {
     pub networks: Vec<String>,
     /// Host iptables rules, as `iptables -t nat -S` prints them.
     pub host_rules: Vec<String>,
+    /// App processes started from a command line: pid and command line.
+    pub app_processes: Vec<(u32, String)>,
 }
 
 impl Leftovers {
     /// Nothing left.
     pub fn is_empty(&self) -> bool {
-        self.containers.is_empty() && self.networks.is_empty() && self.host_rules.is_empty()
+        self.containers.is_empty()
+            && self.networks.is_empty()
+            && self.host_rules.is_empty()
+            && self.app_processes.is_empty()
     }
 
     /// One line each, for people.
@@ -41,7 +47,15 @@ impl Leftovers {
             .map(|(_, name, state)| format!("container {name} ({state})"));
         let networks = self.networks.iter().map(|n| format!("network {n}"));
         let rules = self.host_rules.iter().map(|r| format!("host rule: {r}"));
-        containers.chain(networks).chain(rules).collect()
+        let apps = self
+            .app_processes
+            .iter()
+            .map(|(pid, cmd)| format!("app process {pid}: {cmd}"));
+        containers
+            .chain(networks)
+            .chain(rules)
+            .chain(apps)
+            .collect()
     }
 }
 
@@ -72,6 +86,36 @@ pub fn host_rules(run: Option<&str>) -> Vec<String> {
         .filter(|rule| rule.starts_with("-A ") && rule.contains(&tag))
         .map(str::to_owned)
         .collect()
+}
+
+/// Processes whose environment holds `FAILOVER_DRILL_RUN=<run>` (or any run's), from `/proc`.
+pub fn app_processes(run: Option<&str>) -> Vec<(u32, String)> {
+    let wanted = format!("{}={}", crate::app::external::env::RUN, run.unwrap_or(""));
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found: Vec<(u32, String)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            let tagged = environ.split(|b| *b == 0).any(|var| {
+                let var = String::from_utf8_lossy(var);
+                match run {
+                    Some(_) => var == wanted,
+                    None => var.starts_with(&wanted),
+                }
+            });
+            if !tagged || pid == std::process::id() {
+                return None;
+            }
+            let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            Some((pid, cmdline.trim().to_owned()))
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// What runs (or one run) left.
@@ -106,6 +150,7 @@ pub async fn find(docker: &Docker, run: Option<&str>) -> Result<Leftovers, Clust
             .collect(),
         networks: networks.into_iter().filter_map(|n| n.name).collect(),
         host_rules: host_rules(run),
+        app_processes: app_processes(run),
     })
 }
 
@@ -150,6 +195,19 @@ pub async fn remove(docker: &Docker, leftovers: &Leftovers) -> Result<(), Cluste
                     |e| e.to_string(),
                     |o| String::from_utf8_lossy(&o.stderr).trim().to_owned(),
                 ),
+            });
+        }
+    }
+    for (pid, cmdline) in &leftovers.app_processes {
+        let killed = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .output();
+        // A process that exited meanwhile is gone, as wanted.
+        let gone = !std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if !gone && !killed.as_ref().is_ok_and(|o| o.status.success()) {
+            first_error.get_or_insert(ClusterError::Docker {
+                action: format!("kill app process {pid} ({cmdline})"),
+                detail: "kill failed".into(),
             });
         }
     }

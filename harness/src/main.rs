@@ -41,6 +41,12 @@ enum Command {
         /// lossy-ack) and see the drill fail it; overrides the scenario's [app] mutant.
         #[arg(long, value_name = "MUTANT")]
         mutant: Option<sample_app::store::Mutant>,
+        /// Drill this app instead of the in-process sample app: a command line run with `sh -c`,
+        /// told where to listen and where the sentinels are in FAILOVER_DRILL_LISTEN,
+        /// FAILOVER_DRILL_PORT, FAILOVER_DRILL_SENTINELS, FAILOVER_DRILL_MASTER_NAME and
+        /// FAILOVER_DRILL_INSTANCE; overrides the scenario's [app] command.
+        #[arg(long, value_name = "COMMAND")]
+        app_cmd: Option<String>,
     },
     /// List the named scenarios, one line each.
     List,
@@ -125,11 +131,16 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             quiet,
             mutant,
+            app_cmd,
         } => {
             let mut scenario = Scenario::find(&scenario, &dir)?;
             if mutant.is_some() {
                 scenario.app.mutant = mutant;
             }
+            if app_cmd.is_some() {
+                scenario.app.command = app_cmd;
+            }
+            scenario.validate(std::path::Path::new("the command line"))?;
             let options = RunOptions {
                 out_dir: out,
                 progress: !quiet,

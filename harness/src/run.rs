@@ -135,15 +135,32 @@ async fn drive(
     let monitor = SentinelMonitor::start(cluster.nodes_of(NodeKind::Sentinel), &recorder).await?;
     let mut apps = Vec::new();
     for (instance, port) in (0u32..).zip(ports) {
-        let app = AppUnderTest::start_in_process(
-            port,
-            &scenario.app,
-            cluster.sentinel_addrs(),
-            cluster.master_name(),
-            recorder.clone(),
-            instance,
-        )
-        .await?;
+        let app = match &scenario.app.command {
+            None => {
+                AppUnderTest::start_in_process(
+                    port,
+                    &scenario.app,
+                    cluster.sentinel_addrs(),
+                    cluster.master_name(),
+                    recorder.clone(),
+                    instance,
+                )
+                .await?
+            }
+            Some(command) => {
+                progress(&format!("starting the app: {command}"));
+                AppUnderTest::start_external(
+                    port,
+                    &scenario.app,
+                    command,
+                    &cluster.sentinel_addrs(),
+                    cluster.master_name(),
+                    (instance, cluster.run_id()),
+                    run_dir.join(format!("app-{instance}.log")),
+                )
+                .await?
+            }
+        };
         apps.push(app);
     }
     let base_urls: Vec<String> = apps.iter().map(|a| a.base_url.clone()).collect();

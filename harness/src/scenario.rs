@@ -188,6 +188,15 @@ pub struct AppSpec {
     /// `lossy-ack`) to see the drill fail it. Absent for a real drill.
     #[serde(with = "mutant_name", skip_serializing_if = "Option::is_none")]
     pub mutant: Option<sample_app::store::Mutant>,
+    /// Run this command line (with `sh -c`) as the app instead of the in-process sample app; it
+    /// is told where to listen and where the sentinels are in `FAILOVER_DRILL_*` variables.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// Extra environment variables for `command`.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// The path that answers 2xx once the app is ready.
+    pub health_path: String,
 }
 
 /// A store mutant as its name in a scenario file.
@@ -218,6 +227,9 @@ impl Default for AppSpec {
             wait_timeout: Duration::from_millis(250),
             instances: 1,
             mutant: None,
+            command: None,
+            env: std::collections::BTreeMap::new(),
+            health_path: "/healthz".to_owned(),
         }
     }
 }
@@ -438,7 +450,9 @@ impl Scenario {
         })
     }
 
-    fn validate(&self, path: &Path) -> Result<(), ScenarioError> {
+    /// Checks every field and the fields that depend on each other; errors name `path` and the
+    /// field. Parsing does this; call it again after changing a parsed scenario.
+    pub fn validate(&self, path: &Path) -> Result<(), ScenarioError> {
         let invalid = |field: &str, message: String| {
             Err(ScenarioError::Invalid {
                 path: path.to_owned(),
@@ -516,6 +530,20 @@ impl Scenario {
         }
         if !(1..=8).contains(&self.app.instances) {
             return invalid("app.instances", "must be between 1 and 8".into());
+        }
+        if let Some(command) = &self.app.command {
+            if command.trim().is_empty() {
+                return invalid("app.command", "must not be empty".into());
+            }
+            if self.app.mutant.is_some() {
+                return invalid(
+                    "app.mutant",
+                    "applies to the in-process sample app; give an external sample app --mutant in app.command".into(),
+                );
+            }
+        }
+        if !self.app.health_path.starts_with('/') {
+            return invalid("app.health_path", "must start with /".into());
         }
         if let Some(idle) = &w.idle {
             if idle.users == 0 || idle.users > w.users {

@@ -15,9 +15,10 @@ use std::time::Duration;
 
 use failover_drill::run::{run, RunOptions};
 use failover_drill::scenario::{
-    Cut, FailoverExpectation, FaultKind, FaultSpec, LostWrites, Scenario, Target,
+    Cut, FailoverExpectation, FaultKind, FaultSpec, LostWrites, Persistence, Scenario, Target,
 };
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -92,7 +93,8 @@ fn describe(f: &FaultSpec) -> String {
 fn scenario_of(faults: Vec<FaultSpec>, seed: u64) -> Scenario {
     let mut scenario = common::scenario("kill-master");
     scenario.name = format!("chaos-seed-{seed}");
-    scenario.description = "a random fault schedule proptest found failing".into();
+    scenario.description =
+        format!("a random fault schedule drawn with FAILOVER_DRILL_CHAOS_SEED={seed} that failed");
     let end = faults
         .iter()
         .map(|f| f.at + f.duration)
@@ -100,17 +102,18 @@ fn scenario_of(faults: Vec<FaultSpec>, seed: u64) -> Scenario {
         .unwrap_or_default();
     scenario.workload.duration = end + Duration::from_secs(6);
     scenario.faults = faults;
+    // Without persistence a master killed for less than Sentinel needs to fail over (about 2 s)
+    // restarts empty, its replicas copy the empty data set and every session is gone: the first
+    // schedule this test found (a kill of 1 s). That is Redis's documented hazard, not the store's
+    // bug, so the schedules run with the append-only file on.
+    scenario.topology.persistence = Persistence::Aof;
     scenario.expectations.failover = FailoverExpectation::Any;
+    scenario.expectations.retried_errors = None;
     scenario.expectations.lost_writes = LostWrites::Report;
     scenario
 }
 
-#[test]
-fn a_correct_store_survives_random_fault_schedules() {
-    let seed = env_or("FAILOVER_DRILL_CHAOS_SEED", 1);
-    let cases = env_or("FAILOVER_DRILL_CHAOS_CASES", 2) as u32;
-    let shrink = env_or("FAILOVER_DRILL_CHAOS_SHRINK", 6) as u32;
-    println!("chaos schedules: seed {seed}, {cases} cases (FAILOVER_DRILL_CHAOS_SEED, _CASES)");
+fn runner(seed: u64, cases: u32, shrink: u32) -> TestRunner {
     let mut key = [0u8; 32];
     key[..8].copy_from_slice(&seed.to_le_bytes());
     let config = Config {
@@ -119,8 +122,38 @@ fn a_correct_store_survives_random_fault_schedules() {
         failure_persistence: None,
         ..Config::default()
     };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key));
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key))
+}
+
+/// The schedules `runner` draws for `cases` cases, without running them.
+fn drawn(seed: u64, cases: u32) -> Vec<Vec<String>> {
+    let mut runner = runner(seed, cases, 0);
+    (0..cases)
+        .map(|_| {
+            schedule()
+                .new_tree(&mut runner)
+                .expect("a schedule")
+                .current()
+                .iter()
+                .map(describe)
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_same_seed_draws_the_same_schedules() {
+    assert_eq!(drawn(7, 5), drawn(7, 5));
+    assert_ne!(drawn(7, 5), drawn(8, 5), "another seed, other schedules");
+}
+
+#[test]
+fn a_correct_store_survives_random_fault_schedules() {
+    let seed = env_or("FAILOVER_DRILL_CHAOS_SEED", 1);
+    let cases = env_or("FAILOVER_DRILL_CHAOS_CASES", 2) as u32;
+    let shrink = env_or("FAILOVER_DRILL_CHAOS_SHRINK", 6) as u32;
+    println!("chaos schedules: seed {seed}, {cases} cases (FAILOVER_DRILL_CHAOS_SEED, _CASES)");
+    let mut runner = runner(seed, cases, shrink);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -154,3 +154,26 @@ async fn a_panic_with_a_cluster_up_removes_it() {
     }
     assert_eq!(left, Vec::<String>::new());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_kills_an_app_process_a_killed_run_left() {
+    // What an app started with --app-cmd looks like once the run that started it was SIGKILLed.
+    let mut orphan = std::process::Command::new("sleep")
+        .arg("300")
+        .env("FAILOVER_DRILL_RUN", "orphan-test")
+        .spawn()
+        .expect("start a stand-in app");
+    let found = failover_drill::leftovers::app_processes(Some("orphan-test"));
+    assert_eq!(
+        found.iter().map(|(pid, _)| *pid).collect::<Vec<_>>(),
+        vec![orphan.id()],
+        "{found:?}"
+    );
+    let cleaned = drill(&["clean", "--run", "orphan-test"]);
+    let said = String::from_utf8_lossy(&cleaned.stdout);
+    assert!(cleaned.status.success(), "{said}");
+    assert!(said.contains("app process"), "{said}");
+    let status = orphan.wait().expect("the stand-in is reaped");
+    assert!(!status.success(), "killed, not exited: {status}");
+    assert!(failover_drill::leftovers::app_processes(Some("orphan-test")).is_empty());
+}

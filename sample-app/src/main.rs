@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use sample_app::store::{
-    parse_addr_list, Durability, Mutant, NodeAddr, SentinelStore, StoreConfig,
-};
+use sample_app::store::{Durability, Mutant, NodeAddr, SentinelStore, StoreConfig};
 
 /// An axum app whose sessions live in Redis found through Sentinel.
 #[derive(Debug, Parser)]
@@ -18,7 +16,7 @@ struct Args {
     #[arg(long, env = "SAMPLE_APP_LISTEN", default_value = "127.0.0.1:3000")]
     listen: SocketAddr,
     /// Sentinel addresses, comma-separated `host:port`.
-    #[arg(long, env = "SENTINEL_ADDRS", value_parser = parse_addr_list)]
+    #[arg(long, env = "SENTINEL_ADDRS", value_delimiter = ',')]
     sentinels: Vec<NodeAddr>,
     /// Master name the sentinels monitor.
     #[arg(long, env = "MASTER_NAME", default_value = "mymaster")]

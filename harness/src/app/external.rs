@@ -1,0 +1,152 @@
+//! An app under test started from a command line: any language, any framework. The harness runs
+//! it with `sh -c` in a process group of its own, tells it where to listen and where the sentinels
+//! are through environment variables, sends its output to a file in the run directory, and stops
+//! the whole group at the end, or kills it if the run is dropped (panic, Ctrl-C).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use sample_app::store::NodeAddr;
+use tokio::process::{Child, Command};
+
+use super::AppError;
+
+/// How long a stopped app has to exit after SIGTERM before its group is killed.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// What the harness tells the app, as environment variables.
+pub mod env {
+    /// `127.0.0.1:<port>`: the address to listen on.
+    pub const LISTEN: &str = "FAILOVER_DRILL_LISTEN";
+    /// The port alone.
+    pub const PORT: &str = "FAILOVER_DRILL_PORT";
+    /// The sentinels, comma-separated `host:port`.
+    pub const SENTINELS: &str = "FAILOVER_DRILL_SENTINELS";
+    /// The master name the sentinels monitor.
+    pub const MASTER_NAME: &str = "FAILOVER_DRILL_MASTER_NAME";
+    /// Which instance this is, from 0, when a scenario runs several.
+    pub const INSTANCE: &str = "FAILOVER_DRILL_INSTANCE";
+    /// The run's id: `failover-drill clean` finds the processes of a killed run by it.
+    pub const RUN: &str = "FAILOVER_DRILL_RUN";
+}
+
+/// Where to start one instance of the app, and with what.
+pub(crate) struct Launch<'a> {
+    pub(crate) command: &'a str,
+    pub(crate) extra_env: &'a BTreeMap<String, String>,
+    pub(crate) port: u16,
+    pub(crate) sentinels: &'a [NodeAddr],
+    pub(crate) master_name: &'a str,
+    pub(crate) instance: u32,
+    pub(crate) run_id: &'a str,
+    pub(crate) log: PathBuf,
+}
+
+/// A running app process group.
+pub(crate) struct ExternalApp {
+    child: Child,
+    /// The process group, the shell's pid.
+    group: u32,
+    log: PathBuf,
+    stopped: bool,
+}
+
+impl ExternalApp {
+    /// Starts the command; it is not yet known to be healthy.
+    pub(crate) fn spawn(launch: Launch<'_>) -> Result<Self, AppError> {
+        let log = std::fs::File::create(&launch.log).map_err(|source| AppError::Log {
+            path: launch.log.clone(),
+            source,
+        })?;
+        let err_log = log.try_clone().map_err(|source| AppError::Log {
+            path: launch.log.clone(),
+            source,
+        })?;
+        let sentinels: Vec<String> = launch.sentinels.iter().map(ToString::to_string).collect();
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(launch.command)
+            .envs(launch.extra_env)
+            .env(env::LISTEN, format!("127.0.0.1:{}", launch.port))
+            .env(env::PORT, launch.port.to_string())
+            .env(env::SENTINELS, sentinels.join(","))
+            .env(env::MASTER_NAME, launch.master_name)
+            .env(env::INSTANCE, launch.instance.to_string())
+            .env(env::RUN, launch.run_id)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err_log)
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| AppError::Spawn {
+                command: launch.command.to_owned(),
+                source,
+            })?;
+        let group = child.id().ok_or_else(|| AppError::Spawn {
+            command: launch.command.to_owned(),
+            source: std::io::Error::other("the process exited at once"),
+        })?;
+        Ok(Self {
+            child,
+            group,
+            log: launch.log,
+            stopped: false,
+        })
+    }
+
+    /// `Some(why)` if the process has exited, with the end of its output.
+    pub(crate) fn exited(&mut self) -> Option<String> {
+        let status = self.child.try_wait().ok().flatten()?;
+        Some(format!(
+            "the app command exited ({status}) before it became healthy; the end of its output \
+             ({}):\n{}",
+            self.log.display(),
+            tail(&self.log, 10)
+        ))
+    }
+
+    /// SIGTERM to the group, then SIGKILL if it has not exited within the grace period.
+    pub(crate) async fn stop(&mut self) {
+        signal_group(self.group, "TERM");
+        if tokio::time::timeout(STOP_GRACE, self.child.wait())
+            .await
+            .is_err()
+        {
+            signal_group(self.group, "KILL");
+            let _ = self.child.wait().await;
+        }
+        // Children the app left behind in its group go with it.
+        signal_group(self.group, "KILL");
+        self.stopped = true;
+    }
+}
+
+impl Drop for ExternalApp {
+    fn drop(&mut self) {
+        if !self.stopped {
+            signal_group(self.group, "KILL");
+        }
+    }
+}
+
+/// Sends `signal` to every process of `group`. Through kill(1): the crate forbids unsafe code,
+/// and a group that is already gone is no error worth reporting.
+fn signal_group(group: u32, signal: &str) {
+    let _ = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg("--")
+        .arg(format!("-{group}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// The last `lines` lines of the file at `path`.
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

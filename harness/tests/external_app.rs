@@ -1,0 +1,93 @@
+//! The app under test as a separate process started from a command line: the sample app's own
+//! binary passes kill-master the way the in-process one does, and a command that dies or never
+//! becomes healthy gets one clear error with nothing left running.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use failover_drill::run::{run, RunError, RunOptions};
+
+/// The sample app's binary, built by `cargo test --workspace` for the sample app's own CLI tests.
+fn sample_app_binary() -> PathBuf {
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("a target directory")
+        .to_owned();
+    ["debug", "release"]
+        .iter()
+        .map(|profile| target.join(profile).join("sample-app"))
+        .find(|p| p.is_file())
+        .expect(
+            "no sample-app binary: run `cargo build -p sample-app` (or `cargo test --workspace`)",
+        )
+}
+
+fn options() -> RunOptions {
+    RunOptions {
+        out_dir: common::out_dir(),
+        progress: true,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_master_passes_with_the_sample_app_as_a_process() {
+    let _serial = common::one_cluster_at_a_time().await;
+    let mut scenario = common::scenario("kill-master");
+    scenario.app.command = Some(format!(
+        "exec {} --listen $FAILOVER_DRILL_LISTEN --sentinels $FAILOVER_DRILL_SENTINELS \
+         --master-name $FAILOVER_DRILL_MASTER_NAME",
+        sample_app_binary().display()
+    ));
+    let report = run(&scenario, &options()).await.expect("run completes");
+    report
+        .write_summary(&mut std::io::stdout())
+        .expect("summary");
+
+    assert!(report.passed, "{:?}", report.expectations);
+    let failover = &report.failovers[0];
+    assert_eq!(failover.users_recovered, failover.users);
+    assert!(
+        report.app_metrics["sample_app_store_retries_total"] > 0.0,
+        "the process's own counters were read"
+    );
+    let log = std::fs::read_to_string(report.run_dir.join("app-0.log")).expect("the app's log");
+    assert!(log.contains("listening on"), "{log}");
+    assert_eq!(
+        common::leftovers(Some(&report.run_id)).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_that_exits_or_never_answers_gets_one_clear_error() {
+    let _serial = common::one_cluster_at_a_time().await;
+    let mut scenario = common::scenario("kill-master");
+    scenario.app.command = Some("echo cannot reach the database >&2; exit 3".into());
+    let err = run(&scenario, &options()).await.expect_err("the app exits");
+    let msg = err.to_string();
+    assert!(
+        matches!(err, RunError::App(_)) && msg.contains("exit status: 3"),
+        "{msg}"
+    );
+    assert!(msg.contains("cannot reach the database"), "{msg}");
+
+    // The test's pid in the sleep's length finds the process if it outlived the run.
+    let marker = std::process::id();
+    scenario.app.command = Some(format!("exec sleep 6{marker}"));
+    scenario.app.health_timeout = Duration::from_secs(1);
+    let err = run(&scenario, &options()).await.expect_err("never healthy");
+    let msg = err.to_string();
+    assert!(msg.contains("did not become healthy"), "{msg}");
+    let ps = std::process::Command::new("pgrep")
+        .args(["-f", &format!("sleep 6{marker}")])
+        .output()
+        .expect("pgrep");
+    assert!(
+        ps.stdout.is_empty(),
+        "the app process outlived the run: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
+    assert_eq!(common::leftovers(None).await, Vec::<String>::new());
+}
