@@ -1,6 +1,7 @@
 //! Nothing is left behind: not after Ctrl-C in the middle of a failover, a partition, a freeze or a
-//! slow link (whose rule is on the host), not after a panic with a cluster up; and what a
-//! SIGKILLed run leaves, `failover-drill clean` removes.
+//! slow link (whose rule is on the host), not after SIGTERM with an app started from a command
+//! line, not after a panic with a cluster up; and what a SIGKILLed run leaves, `failover-drill
+//! clean` removes.
 
 mod common;
 
@@ -21,10 +22,12 @@ fn drill(args: &[&str]) -> std::process::Output {
 /// A CLI run of `scenario` that has reached its fault, and a thread draining its stderr.
 fn start_until_fault(
     scenario: &str,
+    extra: &[String],
 ) -> (std::process::Child, std::thread::JoinHandle<Vec<String>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_failover-drill"))
         .args(["run", scenario, "--out"])
         .arg(common::out_dir())
+        .args(extra)
         .arg("--scenarios-dir")
         .arg(common::scenarios_dir())
         .stdout(Stdio::null())
@@ -50,15 +53,16 @@ fn start_until_fault(
     (child, rest)
 }
 
-/// Starts `scenario` with the CLI, sends SIGINT once its fault started, and checks that the CLI
-/// exits 130 leaving no container, network or host rule of any run.
-async fn interrupt_during_fault(scenario: &str) {
+/// Starts `scenario` with the CLI and `extra` arguments, sends `signal` once its fault started,
+/// and checks that the CLI exits 130 leaving no container, network, host rule or app process of
+/// any run.
+async fn interrupt_during_fault(scenario: &str, signal: &str, extra: &[String]) {
     let _serial = common::one_cluster_at_a_time().await;
-    let (mut child, rest) = start_until_fault(scenario);
+    let (mut child, rest) = start_until_fault(scenario, extra);
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
-        .expect("send SIGINT");
+        .expect("send the signal");
     assert!(status.success());
     let exit = child.wait().expect("CLI exits");
     let rest = rest.join().expect("stderr reader");
@@ -72,29 +76,38 @@ async fn interrupt_during_fault(scenario: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_while_the_master_is_dead_removes_everything() {
-    interrupt_during_fault("kill-master").await;
+    interrupt_during_fault("kill-master", "INT", &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_during_a_partition_removes_everything() {
-    interrupt_during_fault("split-brain").await;
+    interrupt_during_fault("split-brain", "INT", &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_while_the_master_is_paused_removes_everything() {
-    interrupt_during_fault("pause-master").await;
+    interrupt_during_fault("pause-master", "INT", &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_while_the_master_is_slow_removes_the_host_rule() {
-    interrupt_during_fault("slow-master").await;
+    interrupt_during_fault("slow-master", "INT", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_an_external_app_removes_it_too() {
+    let app = format!(
+        "exec {} --listen $FAILOVER_DRILL_LISTEN --sentinels $FAILOVER_DRILL_SENTINELS",
+        common::sample_app_binary().display()
+    );
+    interrupt_during_fault("kill-master", "TERM", &["--app-cmd".to_owned(), app]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_removes_what_a_sigkilled_run_left() {
     let _serial = common::one_cluster_at_a_time().await;
     // SIGKILL during the slow link: nothing in the run gets to clean up, not even its host rule.
-    let (mut child, rest) = start_until_fault("slow-master");
+    let (mut child, rest) = start_until_fault("slow-master", &[]);
     child.kill().expect("SIGKILL the CLI");
     child.wait().expect("the CLI is gone");
     drop(rest.join());

@@ -4,25 +4,9 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use failover_drill::run::{run, RunError, RunOptions};
-
-/// The sample app's binary, built by `cargo test --workspace` for the sample app's own CLI tests.
-fn sample_app_binary() -> PathBuf {
-    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("a target directory")
-        .to_owned();
-    ["debug", "release"]
-        .iter()
-        .map(|profile| target.join(profile).join("sample-app"))
-        .find(|p| p.is_file())
-        .expect(
-            "no sample-app binary: run `cargo build -p sample-app` (or `cargo test --workspace`)",
-        )
-}
 
 fn options() -> RunOptions {
     RunOptions {
@@ -38,7 +22,7 @@ async fn kill_master_passes_with_the_sample_app_as_a_process() {
     scenario.app.command = Some(format!(
         "exec {} --listen $FAILOVER_DRILL_LISTEN --sentinels $FAILOVER_DRILL_SENTINELS \
          --master-name $FAILOVER_DRILL_MASTER_NAME",
-        sample_app_binary().display()
+        common::sample_app_binary().display()
     ));
     let report = run(&scenario, &options()).await.expect("run completes");
     report

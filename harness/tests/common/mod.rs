@@ -36,3 +36,18 @@ pub async fn leftovers(run_id: Option<&str>) -> Vec<String> {
         .expect("list leftovers")
         .describe()
 }
+
+/// The sample app's binary, built by `cargo test --workspace` for the sample app's own CLI tests.
+pub fn sample_app_binary() -> PathBuf {
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("a target directory")
+        .to_owned();
+    ["debug", "release"]
+        .iter()
+        .map(|profile| target.join(profile).join("sample-app"))
+        .find(|p| p.is_file())
+        .expect(
+            "no sample-app binary: run `cargo build -p sample-app` (or `cargo test --workspace`)",
+        )
+}
