@@ -189,7 +189,7 @@ pub async fn remove(docker: &Docker, leftovers: &Leftovers) -> Result<(), Cluste
         args.extend(delete_args(rule));
         let removed = std::process::Command::new("iptables").args(&args).output();
         if !removed.as_ref().is_ok_and(|o| o.status.success()) {
-            first_error.get_or_insert(ClusterError::Docker {
+            first_error.get_or_insert(ClusterError::Host {
                 action: format!("remove host rule '{rule}'"),
                 detail: removed.map_or_else(
                     |e| e.to_string(),
@@ -205,9 +205,12 @@ pub async fn remove(docker: &Docker, leftovers: &Leftovers) -> Result<(), Cluste
         // A process that exited meanwhile is gone, as wanted.
         let gone = !std::path::Path::new(&format!("/proc/{pid}")).exists();
         if !gone && !killed.as_ref().is_ok_and(|o| o.status.success()) {
-            first_error.get_or_insert(ClusterError::Docker {
+            first_error.get_or_insert(ClusterError::Host {
                 action: format!("kill app process {pid} ({cmdline})"),
-                detail: "kill failed".into(),
+                detail: killed.map_or_else(
+                    |e| e.to_string(),
+                    |o| String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+                ),
             });
         }
     }

@@ -76,6 +76,14 @@ pub enum ClusterError {
         /// What the node last reported.
         report: String,
     },
+    /// Removing something a run left on the host (a rule, an app process) failed.
+    #[error("cannot {action} on this host: {detail}")]
+    Host {
+        /// What the harness tried.
+        action: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// A Docker call failed.
     #[error("docker: cannot {action}: {detail}")]
     Docker {
