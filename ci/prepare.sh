@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs and starts what failover-drill needs on a Debian machine: a Docker engine (Debian's
 # docker.io), iptables for partition and latency faults, chromium for the test that renders the
-# HTML report, and redis-server (the harness builds its Redis image from that binary when no registry
-# image can be pulled). Does nothing that is already done.
+# HTML report, redis-server (the harness builds its Redis image from that binary when no registry
+# image can be pulled, and the process backend runs it directly), and python3 with redis-py for the
+# Python example app. Does nothing that is already done.
 set -euo pipefail
 
 missing=()
@@ -39,4 +40,11 @@ if ! docker info >/dev/null 2>&1; then
     tail -n 30 /var/log/failover-drill-dockerd.log >&2
     exit 1
   fi
+fi
+
+if ! python3 -c 'import redis' >/dev/null 2>&1; then
+  echo "installing redis-py for the Python example app" >&2
+  # Debian's own python3 refuses a global pip install without --break-system-packages.
+  python3 -m pip install -q redis 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages redis
 fi

@@ -11,7 +11,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use failover_drill::cluster::{engine, Cluster};
+use failover_drill::cluster::{engine, Backend, Cluster};
 use failover_drill::history::Recorder;
 use failover_drill::scenario::{LoadModel, Topology, Workload};
 use sample_app::store::{SentinelStore, StoreConfig};
@@ -74,9 +74,15 @@ async fn generate(url: &str, users: u32, rate: f64, name: &str) -> Generated {
             .expect("the load generator's runtime");
         own.block_on(async {
             let started = Instant::now();
-            let outcome = failover_drill::workload::run(&workload, &[url], &recorder, started)
-                .await
-                .expect("the workload runs");
+            let outcome = failover_drill::workload::run(
+                &workload,
+                &Default::default(),
+                &[url],
+                &recorder,
+                started,
+            )
+            .await
+            .expect("the workload runs");
             (outcome, started.elapsed().as_secs_f64())
         })
     })
@@ -120,7 +126,7 @@ fn main() {
             ..Topology::default()
         };
         let docker = engine::connect().await.expect("a Docker engine (see README)");
-        let cluster = Cluster::start(docker, &topology, "bench-loadgen", &|m| eprintln!("{m}"))
+        let cluster = Cluster::start(Backend::Docker(docker), &topology, "bench-loadgen", &|m| eprintln!("{m}"))
             .await
             .expect("the cluster starts");
         let store = SentinelStore::new(

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use failover_drill::cluster::node::NodeKind;
-use failover_drill::cluster::{engine, Cluster};
+use failover_drill::cluster::{engine, Backend, Cluster};
 use failover_drill::scenario::Topology;
 use futures::StreamExt;
 use sample_app::store::{SentinelStore, StoreConfig};
@@ -45,9 +45,11 @@ fn start_cluster(rt: &Runtime, topology: &Topology, name: &str) -> Cluster {
         let docker = engine::connect()
             .await
             .expect("a Docker engine (see README)");
-        Cluster::start(docker, topology, name, &|msg| eprintln!("{msg}"))
-            .await
-            .expect("the cluster starts")
+        Cluster::start(Backend::Docker(docker), topology, name, &|msg| {
+            eprintln!("{msg}")
+        })
+        .await
+        .expect("the cluster starts")
     })
 }
 

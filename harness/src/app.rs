@@ -11,7 +11,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use sample_app::store::{Durability, NodeAddr, SentinelStore, StoreConfig, StoreEventKind};
+use sample_app::store::{
+    Durability, NodeAddr, Password, SentinelStore, StoreConfig, StoreEventKind,
+};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -113,20 +115,32 @@ impl BoundPort {
     }
 }
 
+/// How the app reaches the session store: the sentinels, the master name, and the password when
+/// the nodes require one.
+#[derive(Debug, Clone)]
+pub struct StoreAccess {
+    /// Sentinel addresses.
+    pub sentinels: Vec<NodeAddr>,
+    /// The master name they monitor.
+    pub master_name: String,
+    /// The sentinels' and nodes' password.
+    pub password: Option<Password>,
+}
+
 impl AppUnderTest {
-    /// Starts the sample app in-process on `port`, pointed at `sentinels`, and waits until it is
+    /// Starts the sample app in-process on `port`, pointed at the store, and waits until it is
     /// healthy.
     pub async fn start_in_process(
         port: BoundPort,
         spec: &AppSpec,
-        sentinels: Vec<NodeAddr>,
-        master_name: &str,
+        store: &StoreAccess,
         recorder: Recorder,
         instance: u32,
     ) -> Result<Self, AppError> {
         let BoundPort { listener, local } = port;
         let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel();
-        let mut config = StoreConfig::new(sentinels, master_name);
+        let mut config = StoreConfig::new(store.sentinels.clone(), store.master_name.clone());
+        config.password = store.password.clone();
         config.retry_deadline = spec.store_retry_deadline;
         config.mutant = spec.mutant;
         if spec.wait_replicas > 0 {
@@ -174,8 +188,7 @@ impl AppUnderTest {
         port: BoundPort,
         spec: &AppSpec,
         command: &str,
-        sentinels: &[NodeAddr],
-        master_name: &str,
+        store: &StoreAccess,
         (instance, run_id): (u32, &str),
         log: PathBuf,
     ) -> Result<Self, AppError> {
@@ -186,8 +199,7 @@ impl AppUnderTest {
             command,
             extra_env: &spec.env,
             port: port_number,
-            sentinels,
-            master_name,
+            store,
             instance,
             run_id,
             log,

@@ -2,8 +2,10 @@
 //! removes what it started, also on panic and Ctrl-C; this is for a run that could not, because
 //! it was SIGKILLed or the machine went down. Containers and networks carry the
 //! `failover-drill.run` label; the latency fault's host rule carries a `failover-drill:<run>`
-//! comment; an app started from a command line carries `FAILOVER_DRILL_RUN=<run>` in its
-//! environment. Partition rules live in a node's own network namespace and go with its container.
+//! comment; an app started from a command line and a node of the process backend carry
+//! `FAILOVER_DRILL_RUN=<run>` in their environment, and the process backend's nodes keep their
+//! files in `$TMPDIR/failover-drill-<run>`. Partition rules live in a node's own network namespace
+//! and go with its container.
 
 use std::collections::HashMap;
 
@@ -26,8 +28,11 @@ pub struct Leftovers {
     pub networks: Vec<String>,
     /// Host iptables rules, as `iptables -t nat -S` prints them.
     pub host_rules: Vec<String>,
-    /// App processes started from a command line: pid and command line.
-    pub app_processes: Vec<(u32, String)>,
+    /// Processes a run started (apps from a command line, nodes of the process backend): pid and
+    /// command line.
+    pub processes: Vec<(u32, String)>,
+    /// The process backend's node directories.
+    pub work_dirs: Vec<std::path::PathBuf>,
 }
 
 impl Leftovers {
@@ -36,7 +41,8 @@ impl Leftovers {
         self.containers.is_empty()
             && self.networks.is_empty()
             && self.host_rules.is_empty()
-            && self.app_processes.is_empty()
+            && self.processes.is_empty()
+            && self.work_dirs.is_empty()
     }
 
     /// One line each, for people.
@@ -47,14 +53,19 @@ impl Leftovers {
             .map(|(_, name, state)| format!("container {name} ({state})"));
         let networks = self.networks.iter().map(|n| format!("network {n}"));
         let rules = self.host_rules.iter().map(|r| format!("host rule: {r}"));
-        let apps = self
-            .app_processes
+        let processes = self
+            .processes
             .iter()
-            .map(|(pid, cmd)| format!("app process {pid}: {cmd}"));
+            .map(|(pid, cmd)| format!("process {pid}: {cmd}"));
+        let dirs = self
+            .work_dirs
+            .iter()
+            .map(|d| format!("directory {}", d.display()));
         containers
             .chain(networks)
             .chain(rules)
-            .chain(apps)
+            .chain(processes)
+            .chain(dirs)
             .collect()
     }
 }
@@ -88,9 +99,22 @@ pub fn host_rules(run: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// Processes whose environment holds `FAILOVER_DRILL_RUN=<run>` (or any run's), from `/proc`.
-pub fn app_processes(run: Option<&str>) -> Vec<(u32, String)> {
+/// Processes of `run` (or of any run): those with `FAILOVER_DRILL_RUN=<run>` in their environment
+/// (apps started from a command line), and those working in the run's directory (the process
+/// backend's nodes, whose environment Redis overwrites with its process title).
+pub fn processes(run: Option<&str>) -> Vec<(u32, String)> {
     let wanted = format!("{}={}", crate::app::external::env::RUN, run.unwrap_or(""));
+    let work_dir = std::env::temp_dir().join(format!(
+        "{}{}",
+        crate::cluster::process::WORK_DIR_PREFIX,
+        run.unwrap_or("")
+    ));
+    let in_work_dir = |cwd: &std::path::Path| match run {
+        Some(_) => cwd.starts_with(&work_dir),
+        None => cwd
+            .to_string_lossy()
+            .starts_with(&*work_dir.to_string_lossy()),
+    };
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -98,7 +122,10 @@ pub fn app_processes(run: Option<&str>) -> Vec<(u32, String)> {
         .filter_map(Result::ok)
         .filter_map(|entry| {
             let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            if pid == std::process::id() {
+                return None;
+            }
+            let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
             let tagged = environ.split(|b| *b == 0).any(|var| {
                 let var = String::from_utf8_lossy(var);
                 match run {
@@ -106,7 +133,9 @@ pub fn app_processes(run: Option<&str>) -> Vec<(u32, String)> {
                     None => var.starts_with(&wanted),
                 }
             });
-            if !tagged || pid == std::process::id() {
+            let working_there =
+                std::fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| in_work_dir(&cwd));
+            if !tagged && !working_there {
                 return None;
             }
             let cmdline = std::fs::read(entry.path().join("cmdline")).ok()?;
@@ -118,8 +147,44 @@ pub fn app_processes(run: Option<&str>) -> Vec<(u32, String)> {
     found
 }
 
-/// What runs (or one run) left.
-pub async fn find(docker: &Docker, run: Option<&str>) -> Result<Leftovers, ClusterError> {
+/// The process backend's node directories of `run` (or of any run).
+pub fn work_dirs(run: Option<&str>) -> Vec<std::path::PathBuf> {
+    let prefix = format!(
+        "{}{}",
+        crate::cluster::process::WORK_DIR_PREFIX,
+        run.unwrap_or("")
+    );
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return Vec::new();
+    };
+    let mut found: Vec<_> = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            e.path().is_dir()
+                && match run {
+                    Some(_) => name == prefix,
+                    None => name.starts_with(&prefix),
+                }
+        })
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found
+}
+
+/// What runs (or one run) left; containers and networks only when there is an engine to ask.
+pub async fn find(docker: Option<&Docker>, run: Option<&str>) -> Result<Leftovers, ClusterError> {
+    let mut found = Leftovers {
+        host_rules: host_rules(run),
+        processes: processes(run),
+        work_dirs: work_dirs(run),
+        ..Leftovers::default()
+    };
+    let Some(docker) = docker else {
+        return Ok(found);
+    };
     let containers = docker
         .list_containers(Some(ListContainersOptions {
             all: true,
@@ -134,30 +199,77 @@ pub async fn find(docker: &Docker, run: Option<&str>) -> Result<Leftovers, Clust
         }))
         .await
         .map_err(docker_error("list networks"))?;
-    Ok(Leftovers {
-        containers: containers
-            .into_iter()
-            .map(|c| {
-                let name = c
-                    .names
-                    .and_then(|n| n.into_iter().next())
-                    .unwrap_or_default()
-                    .trim_start_matches('/')
-                    .to_owned();
-                let state = c.state.map(|s| s.to_string()).unwrap_or_default();
-                (c.id.unwrap_or_default(), name, state)
-            })
-            .collect(),
-        networks: networks.into_iter().filter_map(|n| n.name).collect(),
-        host_rules: host_rules(run),
-        app_processes: app_processes(run),
-    })
+    found.containers = containers
+        .into_iter()
+        .map(|c| {
+            let name = c
+                .names
+                .and_then(|n| n.into_iter().next())
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_owned();
+            let state = c.state.map(|s| s.to_string()).unwrap_or_default();
+            (c.id.unwrap_or_default(), name, state)
+        })
+        .collect();
+    found.networks = networks.into_iter().filter_map(|n| n.name).collect();
+    Ok(found)
 }
 
 /// Removes everything in `leftovers`: containers (paused ones are resumed first, as the engine
 /// will not remove a frozen process), then networks, then host rules. Tries everything and
 /// reports the first failure.
-pub async fn remove(docker: &Docker, leftovers: &Leftovers) -> Result<(), ClusterError> {
+pub async fn remove(docker: Option<&Docker>, leftovers: &Leftovers) -> Result<(), ClusterError> {
+    let mut first_error = None;
+    if let Some(docker) = docker {
+        if let Err(e) = remove_from_engine(docker, leftovers).await {
+            first_error.get_or_insert(e);
+        }
+    }
+    for rule in &leftovers.host_rules {
+        let mut args = vec!["-w".to_owned(), "-t".to_owned(), "nat".to_owned()];
+        args.extend(delete_args(rule));
+        let removed = std::process::Command::new("iptables").args(&args).output();
+        if !removed.as_ref().is_ok_and(|o| o.status.success()) {
+            first_error.get_or_insert(ClusterError::Host {
+                action: format!("remove host rule '{rule}'"),
+                detail: removed.map_or_else(
+                    |e| e.to_string(),
+                    |o| String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+                ),
+            });
+        }
+    }
+    // Processes before their directories: a node still running would write into its own.
+    for (pid, cmdline) in &leftovers.processes {
+        let killed = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .output();
+        // A process that exited meanwhile is gone, as wanted.
+        let gone = !std::path::Path::new(&format!("/proc/{pid}")).exists();
+        if !gone && !killed.as_ref().is_ok_and(|o| o.status.success()) {
+            first_error.get_or_insert(ClusterError::Host {
+                action: format!("kill process {pid} ({cmdline})"),
+                detail: killed.map_or_else(
+                    |e| e.to_string(),
+                    |o| String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+                ),
+            });
+        }
+    }
+    for dir in &leftovers.work_dirs {
+        if let Err(e) = std::fs::remove_dir_all(dir) {
+            first_error.get_or_insert(ClusterError::Host {
+                action: format!("remove {}", dir.display()),
+                detail: e.to_string(),
+            });
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Removes the containers (resuming paused ones first) and then the networks.
+async fn remove_from_engine(docker: &Docker, leftovers: &Leftovers) -> Result<(), ClusterError> {
     let mut first_error = None;
     for (id, name, state) in &leftovers.containers {
         if state == "paused" {
@@ -181,36 +293,6 @@ pub async fn remove(docker: &Docker, leftovers: &Leftovers) -> Result<(), Cluste
             first_error.get_or_insert(ClusterError::Docker {
                 action: format!("remove network {network}"),
                 detail: e.to_string(),
-            });
-        }
-    }
-    for rule in &leftovers.host_rules {
-        let mut args = vec!["-w".to_owned(), "-t".to_owned(), "nat".to_owned()];
-        args.extend(delete_args(rule));
-        let removed = std::process::Command::new("iptables").args(&args).output();
-        if !removed.as_ref().is_ok_and(|o| o.status.success()) {
-            first_error.get_or_insert(ClusterError::Host {
-                action: format!("remove host rule '{rule}'"),
-                detail: removed.map_or_else(
-                    |e| e.to_string(),
-                    |o| String::from_utf8_lossy(&o.stderr).trim().to_owned(),
-                ),
-            });
-        }
-    }
-    for (pid, cmdline) in &leftovers.app_processes {
-        let killed = std::process::Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .output();
-        // A process that exited meanwhile is gone, as wanted.
-        let gone = !std::path::Path::new(&format!("/proc/{pid}")).exists();
-        if !gone && !killed.as_ref().is_ok_and(|o| o.status.success()) {
-            first_error.get_or_insert(ClusterError::Host {
-                action: format!("kill app process {pid} ({cmdline})"),
-                detail: killed.map_or_else(
-                    |e| e.to_string(),
-                    |o| String::from_utf8_lossy(&o.stderr).trim().to_owned(),
-                ),
             });
         }
     }

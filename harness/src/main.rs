@@ -47,11 +47,21 @@ enum Command {
         /// FAILOVER_DRILL_INSTANCE; overrides the scenario's [app] command.
         #[arg(long, value_name = "COMMAND")]
         app_cmd: Option<String>,
+        /// Where the Redis nodes run: docker, process (local redis-server processes on loopback
+        /// ports; no partition, reset or latency faults), or auto (Docker when an engine answers,
+        /// else processes, with a notice); overrides the scenario's topology.backend.
+        #[arg(long, value_name = "BACKEND")]
+        backend: Option<failover_drill::scenario::BackendChoice>,
+        /// Require a password on every node and sentinel (made up for the run, or taken from
+        /// FAILOVER_DRILL_REDIS_PASSWORD); the app gets it in FAILOVER_DRILL_REDIS_PASSWORD.
+        #[arg(long)]
+        require_password: bool,
     },
     /// List the named scenarios, one line each.
     List,
     /// Remove what killed runs left: containers, networks and host rules labelled as the
-    /// harness's. Runs remove their own on every exit they live through; this is for SIGKILL.
+    /// harness's, processes tagged with a run, and the process backend's directories. Runs remove
+    /// their own on every exit they live through; this is for SIGKILL.
     Clean {
         /// Only this run's (its id, as in its directory name).
         #[arg(long)]
@@ -103,8 +113,15 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Clean { run, dry_run } => {
-            let docker = engine::connect().await?;
-            let found = leftovers::find(&docker, run.as_deref()).await?;
+            let docker = match engine::connect().await {
+                Ok(docker) => Some(docker),
+                Err(e @ failover_drill::cluster::ClusterError::EngineUnreachable { .. }) => {
+                    eprintln!("{e}\nlooking only for processes, directories and host rules");
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let found = leftovers::find(docker.as_ref(), run.as_deref()).await?;
             if found.is_empty() {
                 println!("nothing left by failover-drill runs");
                 return Ok(ExitCode::SUCCESS);
@@ -114,7 +131,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{verb} {line}");
             }
             if !dry_run {
-                leftovers::remove(&docker, &found)
+                leftovers::remove(docker.as_ref(), &found)
                     .await
                     .context("some leftovers could not be removed; run `failover-drill clean` again, or remove them with docker and iptables")?;
             }
@@ -132,6 +149,8 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             quiet,
             mutant,
             app_cmd,
+            backend,
+            require_password,
         } => {
             let mut scenario = Scenario::find(&scenario, &dir)?;
             if mutant.is_some() {
@@ -140,6 +159,10 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             if app_cmd.is_some() {
                 scenario.app.command = app_cmd;
             }
+            if let Some(backend) = backend {
+                scenario.topology.backend = backend;
+            }
+            scenario.topology.require_password |= require_password;
             scenario.validate(std::path::Path::new("the command line"))?;
             let options = RunOptions {
                 out_dir: out,
@@ -148,10 +171,10 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = tokio::select! {
                 report = run(&scenario, &options) => report?,
                 signal = interrupted() => {
-                    // Dropping the run's future removed its containers and network.
+                    // Dropping the run's future removed its nodes and their network or directory.
                     let _ = writeln!(
                         std::io::stderr(),
-                        "{signal}: run stopped; its containers and network were removed"
+                        "{signal}: run stopped; its nodes and app processes were removed"
                     );
                     return Ok(ExitCode::from(130));
                 }

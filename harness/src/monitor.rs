@@ -39,11 +39,7 @@ impl SentinelMonitor {
                 sentinel: sentinel.name.clone(),
                 detail,
             };
-            let client = redis::Client::open(redis::ConnectionAddr::Tcp(
-                sentinel.addr.host.clone(),
-                sentinel.addr.port,
-            ))
-            .map_err(|e| fail(e.to_string()))?;
+            let client = sentinel.client().map_err(fail)?;
             let mut pubsub = client
                 .get_async_pubsub()
                 .await

@@ -31,11 +31,19 @@ impl Progress {
         }
     }
 
+    /// Something the person must know even with progress off, like a changed choice.
+    pub fn notice(&self, msg: &str) {
+        self.print(msg);
+    }
+
     /// One step of the run, timestamped from its start.
     pub fn line(&self, msg: &str) {
-        if !self.enabled {
-            return;
+        if self.enabled {
+            self.print(msg);
         }
+    }
+
+    fn print(&self, msg: &str) {
         let line = format!("[{:6.1}s] {msg}", self.began.elapsed().as_secs_f64());
         match self.bar.lock().ok().as_deref().and_then(Option::as_ref) {
             Some(bar) => bar.println(line),

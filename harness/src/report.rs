@@ -71,7 +71,7 @@ pub struct RunReport {
     pub run_dir: PathBuf,
     /// Where it ran.
     pub machine: Machine,
-    /// The Redis image.
+    /// What the nodes ran on: `image <name>`, or `local processes of <binary> <version>`.
     pub image: String,
     /// Seconds from the first container to a ready cluster.
     pub cluster_startup_s: f64,
@@ -145,7 +145,7 @@ impl RunReport {
         writeln!(out, "scenario {}: {verdict}", self.scenario)?;
         writeln!(
             out,
-            "  machine: {} cores, kernel {}; image {}; cluster ready in {:.1} s",
+            "  machine: {} cores, kernel {}; nodes on {}; cluster ready in {:.1} s",
             self.machine.cores, self.machine.kernel, self.image, self.cluster_startup_s
         )?;
         writeln!(

@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::app::{AppError, AppUnderTest, BoundPort};
+use crate::app::{AppError, AppUnderTest, BoundPort, StoreAccess};
 use crate::assess::{assess_file, AssessError, RunFacts};
 use crate::cluster::node::NodeKind;
-use crate::cluster::{engine, Cluster, ClusterError};
+use crate::cluster::{backend, Cluster, ClusterError};
 use crate::history::Recorder;
 use crate::monitor::{MonitorError, SentinelMonitor};
 use crate::nemesis::NemesisError;
@@ -82,20 +82,23 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
     let watcher = Progress::new(options.progress);
     let progress = |msg: &str| watcher.line(msg);
     // Everything that can fail without side effects comes before the run directory and the cluster.
+    let backend = backend::choose(scenario.topology.backend, &scenario.faults, &|msg| {
+        watcher.notice(msg);
+    })
+    .await?;
     crate::nemesis::check_privileges(&scenario.faults)?;
     let ports = BoundPort::bind_all(&scenario.app).await?;
-    let docker = engine::connect().await?;
     let run_id = new_run_id();
     let run_dir = options.out_dir.join(format!("{}-{run_id}", scenario.name));
     std::fs::create_dir_all(&run_dir).map_err(io_error(&run_dir))?;
     progress(&format!("run {run_id}: writing to {}", run_dir.display()));
-    let cluster = Cluster::start(docker, &scenario.topology, &run_id, &progress).await?;
+    let cluster = Cluster::start(backend, &scenario.topology, &run_id, &progress).await?;
     progress(&format!(
         "cluster ready in {:.1}s",
         cluster.startup.as_secs_f64()
     ));
     let driven = drive(scenario, ports, &cluster, &run_dir, &watcher).await;
-    let image = cluster.image.to_string();
+    let image = cluster.runs_on.clone();
     let startup = cluster.startup;
     progress("removing the cluster");
     let removed = cluster.shutdown().await;
@@ -133,6 +136,11 @@ async fn drive(
     let history_path = run_dir.join("history.jsonl");
     let (recorder, writer) = Recorder::create(&history_path).map_err(io_error(&history_path))?;
     let monitor = SentinelMonitor::start(cluster.nodes_of(NodeKind::Sentinel), &recorder).await?;
+    let store = StoreAccess {
+        sentinels: cluster.sentinel_addrs(),
+        master_name: cluster.master_name().to_owned(),
+        password: cluster.password().cloned(),
+    };
     let mut apps = Vec::new();
     for (instance, port) in (0u32..).zip(ports) {
         let app = match &scenario.app.command {
@@ -140,8 +148,7 @@ async fn drive(
                 AppUnderTest::start_in_process(
                     port,
                     &scenario.app,
-                    cluster.sentinel_addrs(),
-                    cluster.master_name(),
+                    &store,
                     recorder.clone(),
                     instance,
                 )
@@ -153,8 +160,7 @@ async fn drive(
                     port,
                     &scenario.app,
                     command,
-                    &cluster.sentinel_addrs(),
-                    cluster.master_name(),
+                    &store,
                     (instance, cluster.run_id()),
                     run_dir.join(format!("app-{instance}.log")),
                 )
@@ -177,7 +183,7 @@ async fn drive(
     let (ops, faults) = {
         let work = async {
             tokio::join!(
-                workload::run(w, &base_urls, &recorder, start),
+                workload::run(w, &scenario.app.contract, &base_urls, &recorder, start),
                 crate::nemesis::run_schedule(&scenario.faults, cluster, &recorder, start, progress),
             )
         };

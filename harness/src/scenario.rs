@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod contract;
 mod fault;
+pub use contract::{HttpContract, Route};
 pub use fault::{Cut, FaultKind, FaultSpec, Target};
 
 /// What can be wrong with a scenario or its name.
@@ -129,6 +131,14 @@ pub struct Topology {
     /// A registry image to use instead of building one from the local `redis-server`; when it is
     /// neither present nor pullable the local build is used.
     pub image: Option<String>,
+    /// Where the nodes run: `docker` (containers on a network of the run's own), `process`
+    /// (local redis-server processes on loopback ports), or `auto` (Docker when an engine answers,
+    /// else processes, with a notice).
+    pub backend: BackendChoice,
+    /// Sentinels and data nodes require a password (`requirepass`, `masterauth`, sentinel
+    /// `auth-pass`). It is made up for the run, or taken from `FAILOVER_DRILL_REDIS_PASSWORD`, and
+    /// reaches the app only through its environment.
+    pub require_password: bool,
     /// Longest wait for replication links and sentinel discovery before the run gives up.
     #[serde(with = "humantime_serde")]
     pub ready_timeout: Duration,
@@ -148,7 +158,37 @@ impl Default for Topology {
             min_replicas_max_lag: Duration::from_secs(10),
             persistence: Persistence::None,
             image: None,
+            backend: BackendChoice::Auto,
+            require_password: false,
             ready_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Where the nodes of a topology run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendChoice {
+    /// Docker when an engine answers, else local processes (with a notice).
+    #[default]
+    Auto,
+    /// Containers on a network of the run's own; every fault kind works.
+    Docker,
+    /// Local redis-server processes on loopback ports; no partition, reset or latency faults.
+    Process,
+}
+
+impl std::str::FromStr for BackendChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "docker" => Ok(Self::Docker),
+            "process" => Ok(Self::Process),
+            other => Err(format!(
+                "unknown backend '{other}': use auto, docker or process"
+            )),
         }
     }
 }
@@ -197,6 +237,8 @@ pub struct AppSpec {
     pub env: std::collections::BTreeMap<String, String>,
     /// The path that answers 2xx once the app is ready.
     pub health_path: String,
+    /// Routes and JSON fields of the probe requests.
+    pub contract: HttpContract,
 }
 
 /// A store mutant as its name in a scenario file.
@@ -230,6 +272,7 @@ impl Default for AppSpec {
             command: None,
             env: std::collections::BTreeMap::new(),
             health_path: "/healthz".to_owned(),
+            contract: HttpContract::default(),
         }
     }
 }
@@ -544,6 +587,9 @@ impl Scenario {
         }
         if !self.app.health_path.starts_with('/') {
             return invalid("app.health_path", "must start with /".into());
+        }
+        if let Some((field, message)) = self.app.contract.problem() {
+            return invalid(&field, message);
         }
         if let Some(idle) = &w.idle {
             if idle.users == 0 || idle.users > w.users {

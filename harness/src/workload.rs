@@ -9,6 +9,7 @@ mod agent;
 mod arrivals;
 mod closed;
 mod open;
+mod probe;
 mod user;
 
 use std::sync::atomic::AtomicU64;
@@ -16,9 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::history::Recorder;
-use crate::scenario::{LoadModel, Workload};
+use crate::scenario::{HttpContract, LoadModel, Workload};
 use agent::{Agent, Target};
 use arrivals::Arrivals;
+use probe::Probe;
 use user::VirtualUser;
 
 /// What can stop the workload.
@@ -60,6 +62,7 @@ impl WorkloadError {
 
 fn users(
     spec: &Workload,
+    contract: &HttpContract,
     base_urls: &[String],
     recorder: &Recorder,
 ) -> Result<Vec<VirtualUser>, WorkloadError> {
@@ -79,11 +82,18 @@ fn users(
             reason: "no app instance to send requests to".into(),
         });
     }
+    let probe = Arc::new(
+        Probe::new(contract).map_err(|reason| WorkloadError::AppUrl {
+            url: base_urls.join(", "),
+            reason: format!("the HTTP contract cannot be used: {reason}"),
+        })?,
+    );
     Ok((1..=spec.users)
         .map(|id| {
             VirtualUser::new(
                 id,
                 Agent::new(targets.clone(), spec.request_timeout),
+                probe.clone(),
                 spec.clone(),
                 recorder.clone(),
                 op_ids.clone(),
@@ -92,15 +102,16 @@ fn users(
         .collect())
 }
 
-/// Runs the workload from `start` until its duration has passed and every request already
-/// started has ended.
+/// Runs the workload from `start`, with requests shaped by `contract`, until its duration has
+/// passed and every request already started has ended.
 pub async fn run(
     spec: &Workload,
+    contract: &HttpContract,
     base_urls: &[String],
     recorder: &Recorder,
     start: Instant,
 ) -> Result<Outcome, WorkloadError> {
-    let users = users(spec, base_urls, recorder)?;
+    let users = users(spec, contract, base_urls, recorder)?;
     let end = start + spec.duration;
     match spec.model {
         LoadModel::Open => {

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use failover_drill::cluster::{engine, Cluster};
+use failover_drill::cluster::{engine, Backend, Cluster};
 use failover_drill::scenario::Topology;
 
 fn drill(args: &[&str]) -> std::process::Output {
@@ -54,7 +54,7 @@ fn start_until_fault(
 }
 
 /// Starts `scenario` with the CLI and `extra` arguments, sends `signal` once its fault started,
-/// and checks that the CLI exits 130 leaving no container, network, host rule or app process of
+/// and checks that the CLI exits 130 leaving no container, network, host rule, process or node directory of
 /// any run.
 async fn interrupt_during_fault(scenario: &str, signal: &str, extra: &[String]) {
     let _serial = common::one_cluster_at_a_time().await;
@@ -104,6 +104,33 @@ async fn sigterm_with_an_external_app_removes_it_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_on_the_process_backend_while_the_master_is_frozen_removes_everything() {
+    let process = ["--backend".to_owned(), "process".to_owned()];
+    interrupt_during_fault("pause-master", "INT", &process).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_removes_the_node_processes_and_directory_a_sigkilled_run_left() {
+    let _serial = common::one_cluster_at_a_time().await;
+    let process = ["--backend".to_owned(), "process".to_owned()];
+    let (mut child, rest) = start_until_fault("kill-master", &process);
+    child.kill().expect("SIGKILL the CLI");
+    child.wait().expect("the CLI is gone");
+    drop(rest.join());
+    let left = common::leftovers(None).await;
+    let nodes = left
+        .iter()
+        .filter(|l| l.starts_with("process") && l.contains("redis-server"))
+        .count();
+    // The killed master is down; its two replicas and three sentinels are still running.
+    assert_eq!(nodes, 5, "{left:#?}");
+    assert!(left.iter().any(|l| l.starts_with("directory")), "{left:#?}");
+    let cleaned = drill(&["clean"]);
+    assert!(cleaned.status.success());
+    assert_eq!(common::leftovers(None).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_removes_what_a_sigkilled_run_left() {
     let _serial = common::one_cluster_at_a_time().await;
     // SIGKILL during the slow link: nothing in the run gets to clean up, not even its host rule.
@@ -147,7 +174,7 @@ async fn a_panic_with_a_cluster_up_removes_it() {
     };
     let outcome = tokio::spawn(async move {
         let docker = engine::connect().await.expect("docker");
-        let cluster = Cluster::start(docker, &topology, "panic-test", &|_| {})
+        let cluster = Cluster::start(Backend::Docker(docker), &topology, "panic-test", &|_| {})
             .await
             .expect("cluster starts");
         assert!(!common::leftovers(Some("panic-test")).await.is_empty());
@@ -176,7 +203,7 @@ async fn clean_kills_an_app_process_a_killed_run_left() {
         .env("FAILOVER_DRILL_RUN", "orphan-test")
         .spawn()
         .expect("start a stand-in app");
-    let found = failover_drill::leftovers::app_processes(Some("orphan-test"));
+    let found = failover_drill::leftovers::processes(Some("orphan-test"));
     assert_eq!(
         found.iter().map(|(pid, _)| *pid).collect::<Vec<_>>(),
         vec![orphan.id()],
@@ -185,8 +212,8 @@ async fn clean_kills_an_app_process_a_killed_run_left() {
     let cleaned = drill(&["clean", "--run", "orphan-test"]);
     let said = String::from_utf8_lossy(&cleaned.stdout);
     assert!(cleaned.status.success(), "{said}");
-    assert!(said.contains("app process"), "{said}");
+    assert!(said.contains("removing process"), "{said}");
     let status = orphan.wait().expect("the stand-in is reaped");
     assert!(!status.success(), "killed, not exited: {status}");
-    assert!(failover_drill::leftovers::app_processes(Some("orphan-test")).is_empty());
+    assert!(failover_drill::leftovers::processes(Some("orphan-test")).is_empty());
 }

@@ -42,7 +42,7 @@ fn an_unknown_scenario_lists_the_known_ones() {
 #[test]
 fn an_unreachable_engine_says_how_to_start_one() {
     let out = drill(
-        &["run", "kill-master", "--quiet"],
+        &["run", "kill-master", "--quiet", "--backend", "docker"],
         &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
     );
     assert_eq!(out.status.code(), Some(2));
@@ -88,7 +88,7 @@ fn bad_values_name_their_field_and_start_nothing() {
     let dir = std::env::temp_dir().join(format!("fd-cli-values-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let fault = "[[faults]]\nkind = \"kill\"\nat = \"2s\"\nduration = \"1s\"\n";
-    let cases: [(&str, String, &str); 9] = [
+    let cases: [(&str, String, &str); 12] = [
         (
             "zero-rate",
             "[workload]\nrate = 0.0\n".into(),
@@ -133,6 +133,17 @@ fn bad_values_name_their_field_and_start_nothing() {
             "faults[0].at",
         ),
         ("mutant", "[app]\nmutant = \"pinnned\"\n".into(), "pinnned"),
+        (
+            "contract-get-body",
+            "[app.contract]\nappend = { method = \"GET\", path = \"/cart\" }\n".into(),
+            "app.contract.append.method",
+        ),
+        (
+            "contract-path",
+            "[app.contract]\nread = { method = \"GET\", path = \"cart\" }\n".into(),
+            "app.contract.read.path",
+        ),
+        ("backend", "[topology]\nbackend = \"vm\"\n".into(), "vm"),
     ];
     for (name, body, field) in cases {
         let file = dir.join(format!("{name}.toml"));
@@ -140,7 +151,13 @@ fn bad_values_name_their_field_and_start_nothing() {
         // An unreachable engine: a file that got past validation would fail on it instead, with
         // another message, and nothing could be started by mistake.
         let out = drill(
-            &["run", file.to_str().expect("utf-8 path"), "--quiet"],
+            &[
+                "run",
+                file.to_str().expect("utf-8 path"),
+                "--quiet",
+                "--backend",
+                "docker",
+            ],
             &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
         );
         let msg = stderr(&out);

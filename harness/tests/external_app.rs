@@ -75,3 +75,50 @@ async fn an_app_that_exits_or_never_answers_gets_one_clear_error() {
     );
     assert_eq!(common::leftovers(None).await, Vec::<String>::new());
 }
+
+fn python_example() -> failover_drill::scenario::Scenario {
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/python"));
+    let mut scenario =
+        failover_drill::scenario::Scenario::from_file(&dir.join("python-kill-master.toml"))
+            .expect("the example scenario parses");
+    scenario.app.command = Some(format!(
+        "exec python3 {}",
+        dir.join("session_app.py").display()
+    ));
+    scenario
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_app_passes_kill_master_through_its_own_routes() {
+    let _serial = common::one_cluster_at_a_time().await;
+    let report = run(&python_example(), &options())
+        .await
+        .expect("run completes (needs python3 with redis-py: `pip install redis`)");
+    report
+        .write_summary(&mut std::io::stdout())
+        .expect("summary");
+    assert!(report.passed, "{:?}", report.expectations);
+    assert_eq!(
+        report.failovers[0].users_recovered,
+        report.failovers[0].users
+    );
+    assert!(report.operations > 1000, "{}", report.operations);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_python_app_fails_when_probed_on_routes_it_does_not_have() {
+    let _serial = common::one_cluster_at_a_time().await;
+    let mut scenario = python_example();
+    scenario.app.contract = Default::default();
+    scenario.faults.clear();
+    scenario.workload.duration = Duration::from_secs(3);
+    let report = run(&scenario, &options()).await.expect("run completes");
+    assert!(!report.passed);
+    // Every login hits a 404 and reaches the user; nothing is read as a session.
+    assert!(
+        report.user_errors.visible.count > 0,
+        "{:?}",
+        report.user_errors
+    );
+    assert_eq!(report.user_errors.absorbed_attempts, 0);
+}

@@ -7,9 +7,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use sample_app::store::{Durability, Mutant, NodeAddr, SentinelStore, StoreConfig};
+use sample_app::store::{Durability, Mutant, NodeAddr, Password, SentinelStore, StoreConfig};
 
-/// An axum app whose sessions live in Redis found through Sentinel.
+/// The sentinels' and data nodes' password, when they require one.
+const PASSWORD_ENV: &str = "REDIS_PASSWORD";
+
+/// An axum app whose sessions live in Redis found through Sentinel. When the sentinels and data
+/// nodes require a password, it is read from REDIS_PASSWORD.
 #[derive(Debug, Parser)]
 struct Args {
     /// Address to listen on; port 0 picks a free one and prints it.
@@ -52,6 +56,11 @@ async fn main() -> anyhow::Result<()> {
         "no sentinels given: pass --sentinels host:port[,host:port...] or set SENTINEL_ADDRS"
     );
     let mut config = StoreConfig::new(args.sentinels, args.master_name);
+    // Only from the environment: a command-line flag would show the password in `ps`.
+    config.password = std::env::var(PASSWORD_ENV)
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(Password::new);
     config.retry_deadline = Duration::from_millis(args.retry_deadline_ms);
     if args.wait_replicas > 0 {
         config.durability = Durability::Wait {

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use sample_app::store::NodeAddr;
 use tokio::process::{Child, Command};
 
 use super::AppError;
@@ -30,6 +29,8 @@ pub mod env {
     pub const INSTANCE: &str = "FAILOVER_DRILL_INSTANCE";
     /// The run's id: `failover-drill clean` finds the processes of a killed run by it.
     pub const RUN: &str = "FAILOVER_DRILL_RUN";
+    /// The sentinels' and nodes' password, set only when the topology requires one.
+    pub const REDIS_PASSWORD: &str = crate::cluster::PASSWORD_ENV;
 }
 
 /// Where to start one instance of the app, and with what.
@@ -37,8 +38,7 @@ pub(crate) struct Launch<'a> {
     pub(crate) command: &'a str,
     pub(crate) extra_env: &'a BTreeMap<String, String>,
     pub(crate) port: u16,
-    pub(crate) sentinels: &'a [NodeAddr],
-    pub(crate) master_name: &'a str,
+    pub(crate) store: &'a super::StoreAccess,
     pub(crate) instance: u32,
     pub(crate) run_id: &'a str,
     pub(crate) log: PathBuf,
@@ -64,15 +64,22 @@ impl ExternalApp {
             path: launch.log.clone(),
             source,
         })?;
-        let sentinels: Vec<String> = launch.sentinels.iter().map(ToString::to_string).collect();
-        let child = Command::new("sh")
+        let store = launch.store;
+        let sentinels: Vec<String> = store.sentinels.iter().map(ToString::to_string).collect();
+        let mut command = Command::new("sh");
+        // Never on the command line, which `ps` shows to every user.
+        match &store.password {
+            Some(password) => command.env(env::REDIS_PASSWORD, password.expose()),
+            None => command.env_remove(env::REDIS_PASSWORD),
+        };
+        let child = command
             .arg("-c")
             .arg(launch.command)
             .envs(launch.extra_env)
             .env(env::LISTEN, format!("127.0.0.1:{}", launch.port))
             .env(env::PORT, launch.port.to_string())
             .env(env::SENTINELS, sentinels.join(","))
-            .env(env::MASTER_NAME, launch.master_name)
+            .env(env::MASTER_NAME, &store.master_name)
             .env(env::INSTANCE, launch.instance.to_string())
             .env(env::RUN, launch.run_id)
             .stdin(Stdio::null())

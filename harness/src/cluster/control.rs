@@ -1,7 +1,7 @@
 //! Acting on running nodes: asking who is master, killing, stopping, pausing, restarting, and
 //! waiting until a healed node is back in its place.
 
-use super::node::{self, Node, NodeKind, REDIS_PORT};
+use super::node::{Node, NodeKind};
 use super::{readiness, Cluster, ClusterError};
 
 impl Cluster {
@@ -11,7 +11,7 @@ impl Cluster {
         sentinel: &Node,
         subcommand: &str,
     ) -> Result<T, String> {
-        let mut conn = node::connect(&sentinel.addr).await?;
+        let mut conn = sentinel.connect().await?;
         redis::cmd("SENTINEL")
             .arg(subcommand)
             .arg(&self.master_name)
@@ -34,7 +34,7 @@ impl Cluster {
                 Ok(Some((host, port))) => {
                     let named = self
                         .nodes_of(NodeKind::Redis)
-                        .find(|n| n.addr.host == host && port == REDIS_PORT);
+                        .find(|n| n.addr.host == host && n.addr.port == port);
                     match named {
                         Some(node) => match votes.iter_mut().find(|(n, _)| n.name == node.name) {
                             Some((_, count)) => *count += 1,
@@ -61,23 +61,22 @@ impl Cluster {
 
     /// SIGKILLs a node.
     pub async fn kill(&self, node: &Node) -> Result<(), ClusterError> {
-        node.kill(&self.docker).await
+        node.kill().await
     }
 
     /// Stops a node gracefully.
     pub async fn stop(&self, node: &Node) -> Result<(), ClusterError> {
-        node.stop(&self.docker).await
+        node.stop().await
     }
 
     /// Starts a killed or stopped node again at its old address.
     pub async fn restart(&self, node: &Node) -> Result<(), ClusterError> {
-        node.restart(&self.docker, self.network_name(), self.ready_timeout)
-            .await
+        node.restart(self.ready_timeout).await
     }
 
     /// The host PID of a running node, for entering its network namespace.
     pub async fn pid(&self, node: &Node) -> Result<i64, ClusterError> {
-        node.pid(&self.docker).await
+        node.pid().await
     }
 
     /// Waits until a healed node is back in its place: a data node is the master the sentinels

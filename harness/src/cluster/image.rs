@@ -97,7 +97,8 @@ pub async fn ensure(
         })
 }
 
-fn find_binary() -> Result<PathBuf, String> {
+/// The local `redis-server` binary: `FAILOVER_DRILL_REDIS_SERVER`, else the first on `PATH`.
+pub fn find_binary() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os(REDIS_SERVER_ENV) {
         let path = PathBuf::from(path);
         return if path.is_file() {
@@ -176,16 +177,21 @@ fn rootfs_tar(binary: &Path, libraries: &[PathBuf]) -> std::io::Result<Vec<u8>> 
     tar.into_inner()
 }
 
+/// The version `binary --version` prints, like `7.0.15`.
+pub fn binary_version(binary: &Path) -> Result<String, String> {
+    let binary_str = binary.to_string_lossy();
+    let output = run(&binary_str, &["--version"])?;
+    parse_version(&output)
+        .ok_or_else(|| format!("cannot read a version from `{binary_str} --version`: {output}"))
+}
+
 async fn build_local(
     docker: &Docker,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<ImageRef, String> {
     let binary = find_binary()?;
     let binary_str = binary.to_string_lossy().into_owned();
-    let version_output = run(&binary_str, &["--version"])?;
-    let version = parse_version(&version_output).ok_or_else(|| {
-        format!("cannot read a version from `{binary_str} --version`: {version_output}")
-    })?;
+    let version = binary_version(&binary)?;
     let image = ImageRef {
         repo: LOCAL_REPO.to_owned(),
         tag: version,

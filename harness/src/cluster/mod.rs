@@ -1,36 +1,48 @@
 //! The topology of a run: one master, its replicas and the sentinels, as containers on a network of
-//! the run's own, started through testcontainers and removed when the run ends.
+//! the run's own (started through testcontainers) or as local processes on loopback ports, removed
+//! when the run ends; with a password on every node when the topology asks for one.
 //!
-//! It owns the Docker engine, the image, the network and the nodes. It must not know about the app,
-//! the workload or the history.
+//! It owns the Docker engine, the image, the network or the nodes' directory, and the nodes. It
+//! must not know about the app, the workload or the history.
 //!
 //! # Layout
+//! - [`backend`]: choosing Docker or processes, and refusing faults processes cannot take.
 //! - [`engine`]: connecting to Docker, with errors that say what to do.
 //! - [`image`]: the Redis image, built from the local binary when no registry image is there.
 //! - [`network`]: the run's network and its subnet.
-//! - [`node`]: one container: start, kill, restart at the same address.
+//! - [`process`]: one node as a local process, and the run's directory of them.
+//! - [`node`]: one node either way: start, kill, stop, freeze, restart at the same address.
 //! - [`readiness`]: conditions the cluster waits on.
 //!
-//! Containers are removed on [`Cluster::shutdown`] or, on every other path (error, panic, a dropped
-//! future after Ctrl-C), when the [`Cluster`] is dropped. `TESTCONTAINERS_COMMAND=keep` keeps them
-//! for a post-mortem.
+//! Nodes are removed on [`Cluster::shutdown`] or, on every other path (error, panic, a dropped
+//! future after Ctrl-C), when the [`Cluster`] is dropped. `TESTCONTAINERS_COMMAND=keep` keeps
+//! containers for a post-mortem.
 
+pub mod backend;
 mod control;
 pub mod engine;
 pub mod image;
 pub mod network;
 pub mod node;
+pub mod process;
 pub mod readiness;
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
-use sample_app::store::NodeAddr;
+use sample_app::store::{NodeAddr, Password};
 
 use crate::scenario::{Persistence, Topology};
+pub use backend::Backend;
 use image::ImageRef;
 use network::RunNetwork;
-use node::{Node, NodeKind, NodeSpec};
+use node::{Node, NodeKind, NodeSpec, REDIS_PORT, SENTINEL_PORT};
+use process::WorkDir;
+
+/// Environment variable holding the password of a topology with `require_password`; when the
+/// harness's own environment sets it, that password is used instead of one made up for the run.
+pub const PASSWORD_ENV: &str = "FAILOVER_DRILL_REDIS_PASSWORD";
 
 /// Label carrying the run id on every container and network of a run.
 pub const RUN_LABEL: &str = "failover-drill.run";
@@ -98,30 +110,73 @@ pub enum ClusterError {
         /// What each sentinel answered.
         detail: String,
     },
+    /// The backend cannot run what the scenario asks for.
+    #[error("the {backend} backend cannot run this scenario: {detail}")]
+    Unsupported {
+        /// The backend's name.
+        backend: &'static str,
+        /// What it cannot do, and what to do instead.
+        detail: String,
+    },
     /// A fault named a node that does not exist.
     #[error("no node named '{0}' in this topology")]
     UnknownNode(String),
 }
 
+/// Where the nodes of a running topology live, and what goes with them.
+enum Place {
+    Docker {
+        docker: Docker,
+        image: ImageRef,
+        network: Option<RunNetwork>,
+    },
+    Process {
+        binary: PathBuf,
+        /// Loopback ports, one per node in start order.
+        ports: Vec<u16>,
+        work_dir: Option<WorkDir>,
+    },
+}
+
 /// A running topology.
 pub struct Cluster {
-    // Field order is drop order: containers go before the network they are attached to.
+    // Field order is drop order: nodes go before the network or directory they live in.
     nodes: Vec<Node>,
-    network: Option<RunNetwork>,
-    docker: Docker,
+    place: Place,
+    run_id: String,
     master_name: String,
+    password: Option<Password>,
     ready_timeout: Duration,
     rejoin_timeout: Duration,
-    /// The image the nodes run.
-    pub image: ImageRef,
+    /// What the nodes run on: the image, or the local binary of the process backend.
+    pub runs_on: String,
     /// How long start-up took, until every readiness condition held.
     pub startup: Duration,
 }
 
-fn redis_args(topology: &Topology, replica_of: Option<&NodeAddr>) -> Vec<String> {
+/// A node's port and data directory, and the address it binds.
+struct Placement {
+    port: u16,
+    dir: String,
+    /// Local processes listen on loopback only; containers on their own network's address.
+    loopback_only: bool,
+}
+
+/// What a node is at start-up.
+enum Role<'a> {
+    Master,
+    Replica(&'a NodeAddr),
+    Sentinel(&'a NodeAddr),
+}
+
+fn redis_args(
+    topology: &Topology,
+    place: &Placement,
+    replica_of: Option<&NodeAddr>,
+) -> Vec<String> {
     let mut args: Vec<String> = [
         "--port",
-        "6379",
+        &place.port.to_string(),
         "--protected-mode",
         "no",
         "--save",
@@ -129,10 +184,13 @@ fn redis_args(topology: &Topology, replica_of: Option<&NodeAddr>) -> Vec<String>
         "--appendonly",
         "no",
         "--dir",
-        "/data",
+        &place.dir,
     ]
     .map(str::to_owned)
     .to_vec();
+    if place.loopback_only {
+        args.extend(["--bind".to_owned(), "127.0.0.1".to_owned()]);
+    }
     if topology.persistence == Persistence::Aof {
         let aof = ["--appendonly", "yes", "--appendfsync", "everysec"];
         args.extend(aof.map(str::to_owned));
@@ -155,74 +213,157 @@ fn redis_args(topology: &Topology, replica_of: Option<&NodeAddr>) -> Vec<String>
     args
 }
 
-fn sentinel_conf(topology: &Topology, master: &NodeAddr) -> String {
+/// A data node's config file: its password, in a file rather than the command line, which
+/// `ps` and `docker inspect` show.
+fn redis_conf(password: Option<&Password>) -> String {
+    password.map_or_else(String::new, |p| {
+        format!("requirepass {0}\nmasterauth {0}\n", p.expose())
+    })
+}
+
+fn sentinel_conf(
+    topology: &Topology,
+    master: &NodeAddr,
+    place: &Placement,
+    password: Option<&Password>,
+) -> String {
     let name = &topology.master_name;
-    format!(
-        "port 26379\nprotected-mode no\ndir /tmp\n\
+    let mut conf = format!(
+        "port {}\nprotected-mode no\ndir {}\n\
          sentinel monitor {name} {} {} {}\n\
          sentinel down-after-milliseconds {name} {}\n\
          sentinel failover-timeout {name} {}\n\
          sentinel parallel-syncs {name} {}\n",
+        place.port,
+        place.dir,
         master.host,
         master.port,
         topology.quorum,
         topology.down_after.as_millis(),
         topology.failover_timeout.as_millis(),
         topology.parallel_syncs,
-    )
+    );
+    if place.loopback_only {
+        conf.push_str("bind 127.0.0.1\n");
+    }
+    if let Some(p) = password {
+        // Sentinels use their own requirepass towards each other, and auth-pass towards the nodes.
+        conf.push_str(&format!(
+            "requirepass {0}\nsentinel auth-pass {name} {0}\n",
+            p.expose()
+        ));
+    }
+    conf
+}
+
+/// The run's password: the one in the environment, or 128 random bits in hex.
+fn run_password() -> Result<Password, ClusterError> {
+    if let Some(p) = std::env::var(PASSWORD_ENV).ok().filter(|p| !p.is_empty()) {
+        if p.chars().any(|c| c.is_whitespace() || c == '"') {
+            return Err(ClusterError::Host {
+                action: format!("use the password in {PASSWORD_ENV}"),
+                detail: "it contains whitespace or a quote, which a Redis config file cannot hold; choose another".to_owned(),
+            });
+        }
+        return Ok(Password::new(p));
+    }
+    let mut bytes = [0u8; 16];
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| ClusterError::Host {
+            action: "make up a password from /dev/urandom".to_owned(),
+            detail: e.to_string(),
+        })?;
+    Ok(Password::new(
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+    ))
 }
 
 impl Cluster {
-    /// Starts the topology and waits until replication and sentinel discovery are complete.
+    /// Starts the topology on `backend` and waits until replication and sentinel discovery are
+    /// complete.
     pub async fn start(
-        docker: Docker,
+        backend: Backend,
         topology: &Topology,
         run_id: &str,
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<Self, ClusterError> {
         let started = Instant::now();
-        let image = image::ensure(&docker, topology.image.as_deref(), progress).await?;
-        let net_name = format!("fd-{run_id}");
+        let password = topology.require_password.then(run_password).transpose()?;
+        let (place, runs_on) = match backend {
+            Backend::Docker(docker) => {
+                let image = image::ensure(&docker, topology.image.as_deref(), progress).await?;
+                let network = RunNetwork::create(&docker, &format!("fd-{run_id}"), run_id).await?;
+                let runs_on = format!("image {image}");
+                let network = Some(network);
+                (
+                    Place::Docker {
+                        docker,
+                        image,
+                        network,
+                    },
+                    runs_on,
+                )
+            }
+            Backend::Process => {
+                let binary = image::find_binary().map_err(|detail| ClusterError::NodeStart {
+                    node: "redis-1".to_owned(),
+                    detail,
+                })?;
+                let version = image::binary_version(&binary).unwrap_or_else(|e| e);
+                let nodes = 1 + topology.replicas + topology.sentinels;
+                let place = Place::Process {
+                    ports: process::free_ports(nodes as usize)?,
+                    work_dir: Some(WorkDir::create(run_id)?),
+                    binary: binary.clone(),
+                };
+                (
+                    place,
+                    format!("local processes of {} {version}", binary.display()),
+                )
+            }
+        };
         let mut cluster = Self {
             nodes: Vec::new(),
-            network: Some(RunNetwork::create(&docker, &net_name, run_id).await?),
-            docker,
+            place,
+            run_id: run_id.to_owned(),
             master_name: topology.master_name.clone(),
+            password,
             ready_timeout: topology.ready_timeout,
             // Sentinel waits about 8 s of a returning node reporting itself master before it sends
             // REPLICAOF; the resync follows.
             rejoin_timeout: topology.ready_timeout.max(Duration::from_secs(30)),
-            image,
+            runs_on,
             startup: Duration::ZERO,
         };
         progress(&format!(
-            "starting 1 master, {} replicas, {} sentinels ({})",
-            topology.replicas, topology.sentinels, cluster.image
+            "starting 1 master, {} replicas, {} sentinels ({}{})",
+            topology.replicas,
+            topology.sentinels,
+            cluster.runs_on,
+            if cluster.password.is_some() {
+                ", password required"
+            } else {
+                ""
+            }
         ));
-        let master = cluster.add(NodeSpec {
-            name: "redis-1".into(),
-            kind: NodeKind::Redis,
-            args: redis_args(topology, None),
-            sentinel_conf: None,
-        });
-        let master_addr = master.await?;
-        let replicas = futures::future::try_join_all((2..=topology.replicas + 1).map(|i| {
-            cluster.start_node(NodeSpec {
-                name: format!("redis-{i}"),
-                kind: NodeKind::Redis,
-                args: redis_args(topology, Some(&master_addr)),
-                sentinel_conf: None,
-            })
+        let master = cluster
+            .start_node(topology, "redis-1".into(), 0, Role::Master)
+            .await?;
+        let master_addr = master.addr.clone();
+        cluster.nodes.push(master);
+        let replicas = futures::future::try_join_all((1..=topology.replicas).map(|i| {
+            let name = format!("redis-{}", i + 1);
+            cluster.start_node(topology, name, i as usize, Role::Replica(&master_addr))
         }))
         .await;
         cluster.nodes.extend(replicas?);
+        let first_sentinel = 1 + topology.replicas as usize;
         let sentinels = futures::future::try_join_all((1..=topology.sentinels).map(|i| {
-            cluster.start_node(NodeSpec {
-                name: format!("sentinel-{i}"),
-                kind: NodeKind::Sentinel,
-                args: Vec::new(),
-                sentinel_conf: Some(sentinel_conf(topology, &master_addr)),
-            })
+            let slot = first_sentinel + i as usize - 1;
+            let name = format!("sentinel-{i}");
+            cluster.start_node(topology, name, slot, Role::Sentinel(&master_addr))
         }))
         .await;
         cluster.nodes.extend(sentinels?);
@@ -231,26 +372,90 @@ impl Cluster {
         Ok(cluster)
     }
 
-    async fn start_node(&self, spec: NodeSpec) -> Result<Node, ClusterError> {
-        Node::start(
-            &self.docker,
-            spec,
-            &self.image,
-            self.network_name(),
-            self.run_id(),
-        )
-        .await
-    }
-
-    async fn add(&mut self, spec: NodeSpec) -> Result<NodeAddr, ClusterError> {
-        let node = self.start_node(spec).await?;
-        let addr = node.addr.clone();
-        self.nodes.push(node);
-        Ok(addr)
-    }
-
-    fn network_name(&self) -> &str {
-        self.network.as_ref().map_or("", |n| n.name.as_str())
+    /// Starts the node in start-order position `slot`.
+    async fn start_node(
+        &self,
+        topology: &Topology,
+        name: String,
+        slot: usize,
+        role: Role<'_>,
+    ) -> Result<Node, ClusterError> {
+        let kind = match role {
+            Role::Sentinel(_) => NodeKind::Sentinel,
+            Role::Master | Role::Replica(_) => NodeKind::Redis,
+        };
+        let place = match &self.place {
+            Place::Docker { .. } => Placement {
+                port: if kind == NodeKind::Redis {
+                    REDIS_PORT
+                } else {
+                    SENTINEL_PORT
+                },
+                dir: if kind == NodeKind::Redis {
+                    "/data"
+                } else {
+                    "/tmp"
+                }
+                .to_owned(),
+                loopback_only: false,
+            },
+            Place::Process {
+                ports, work_dir, ..
+            } => Placement {
+                port: ports.get(slot).copied().unwrap_or_default(),
+                dir: work_dir
+                    .as_ref()
+                    .map(|w| w.path.join(&name).to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                loopback_only: true,
+            },
+        };
+        let password = self.password.as_ref();
+        let (args, conf) = match role {
+            Role::Master => (redis_args(topology, &place, None), redis_conf(password)),
+            Role::Replica(master) => (
+                redis_args(topology, &place, Some(master)),
+                redis_conf(password),
+            ),
+            Role::Sentinel(master) => (
+                Vec::new(),
+                sentinel_conf(topology, master, &place, password),
+            ),
+        };
+        let spec = NodeSpec {
+            name,
+            kind,
+            args,
+            conf,
+        };
+        match &self.place {
+            Place::Docker {
+                docker,
+                image,
+                network,
+            } => {
+                let network = network.as_ref().map_or("", |n| n.name.as_str());
+                Node::start_container(
+                    docker,
+                    spec,
+                    image,
+                    (network, &self.run_id),
+                    self.password.clone(),
+                )
+                .await
+            }
+            Place::Process { binary, .. } => {
+                Node::start_process(
+                    spec,
+                    binary,
+                    (std::path::Path::new(&place.dir), &self.run_id),
+                    place.port,
+                    self.password.clone(),
+                    self.ready_timeout,
+                )
+                .await
+            }
+        }
     }
 
     async fn wait_ready(&self, topology: &Topology) -> Result<(), ClusterError> {
@@ -289,9 +494,14 @@ impl Cluster {
             .collect()
     }
 
-    /// The run this topology belongs to, as its containers' labels carry it.
+    /// The run this topology belongs to, as its containers' labels and processes carry it.
     pub fn run_id(&self) -> &str {
-        self.network_name().trim_start_matches("fd-")
+        &self.run_id
+    }
+
+    /// The password the nodes require, if they require one: for the app under test only.
+    pub fn password(&self) -> Option<&Password> {
+        self.password.as_ref()
     }
 
     /// The master name the sentinels monitor.
@@ -307,7 +517,8 @@ impl Cluster {
             .ok_or_else(|| ClusterError::UnknownNode(name.to_owned()))
     }
 
-    /// Removes every container, then the network; reports the first failure after trying all.
+    /// Removes every container or process, then the network or the nodes' directory; reports the
+    /// first failure after trying all.
     pub async fn shutdown(mut self) -> Result<(), ClusterError> {
         let mut first_error = None;
         for node in std::mem::take(&mut self.nodes) {
@@ -315,10 +526,17 @@ impl Cluster {
                 first_error.get_or_insert(e);
             }
         }
-        if let Some(network) = self.network.take() {
-            if let Err(e) = network.remove(&self.docker).await {
-                first_error.get_or_insert(e);
-            }
+        let removed = match &mut self.place {
+            Place::Docker {
+                docker, network, ..
+            } => match network.take() {
+                Some(network) => network.remove(docker).await,
+                None => Ok(()),
+            },
+            Place::Process { work_dir, .. } => work_dir.take().map_or(Ok(()), WorkDir::remove),
+        };
+        if let Err(e) = removed {
+            first_error.get_or_insert(e);
         }
         first_error.map_or(Ok(()), Err)
     }
@@ -330,15 +548,30 @@ mod tests {
 
     #[test]
     fn sentinel_config_carries_the_topology() {
-        let conf = sentinel_conf(&Topology::default(), &NodeAddr::new("172.29.3.2", 6379));
+        let place = Placement {
+            port: 26379,
+            dir: "/tmp".into(),
+            loopback_only: false,
+        };
+        let master = NodeAddr::new("172.29.3.2", 6379);
+        let conf = sentinel_conf(&Topology::default(), &master, &place, None);
         assert!(conf.contains("sentinel monitor mymaster 172.29.3.2 6379 2\n"));
         assert!(conf.contains("down-after-milliseconds mymaster 1000\n"));
-        assert!(
-            redis_args(&Topology::default(), Some(&NodeAddr::new("h", 6379))).ends_with(&[
-                "--replicaof".to_owned(),
-                "h".to_owned(),
-                "6379".to_owned()
-            ])
+        assert!(!conf.contains("requirepass") && !conf.contains("bind"));
+        let password = Password::new("pw123");
+        let conf = sentinel_conf(&Topology::default(), &master, &place, Some(&password));
+        assert!(conf.contains("requirepass pw123\nsentinel auth-pass mymaster pw123\n"));
+        assert_eq!(
+            redis_conf(Some(&password)),
+            "requirepass pw123\nmasterauth pw123\n"
         );
+        let args = redis_args(&Topology::default(), &place, None);
+        assert!(!args.iter().any(|a| a.contains("pw123")));
+        assert!(redis_args(
+            &Topology::default(),
+            &place,
+            Some(&NodeAddr::new("h", 6379))
+        )
+        .ends_with(&["--replicaof".to_owned(), "h".to_owned(), "6379".to_owned()]));
     }
 }

@@ -1,5 +1,7 @@
-//! One node of the topology: a redis-server or sentinel container with a stable name and address.
+//! One node of the topology: a redis-server or sentinel with a stable name and address, run as a
+//! container on the run's network or as a local process on a loopback port.
 
+use std::path::Path;
 use std::time::Duration;
 
 use bollard::models::{
@@ -10,20 +12,23 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 use redis::aio::MultiplexedConnection;
-use sample_app::store::NodeAddr;
+use sample_app::store::{NodeAddr, Password};
 use testcontainers::core::WaitFor;
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 use super::image::{ImageRef, SERVER_PATH};
+use super::process::{self, NodeProcess};
 use super::{ClusterError, NODE_LABEL, RUN_LABEL};
 
-/// Port of every Redis data node.
+/// Port of every Redis data node in a container.
 pub const REDIS_PORT: u16 = 6379;
-/// Port of every sentinel.
+/// Port of every sentinel in a container.
 pub const SENTINEL_PORT: u16 = 26379;
-/// Path of a sentinel's configuration file, which Sentinel rewrites as it learns.
-const SENTINEL_CONF: &str = "/etc/sentinel.conf";
+/// Path of a node's configuration file in its container. Sentinel rewrites its own as it learns.
+const CONTAINER_CONF: &str = "/etc/node.conf";
+/// Name of a node's configuration file in its directory, on the process backend.
+const PROCESS_CONF: &str = "node.conf";
 
 /// What a node runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,10 +46,34 @@ pub struct NodeSpec {
     pub name: String,
     /// Data node or sentinel.
     pub kind: NodeKind,
-    /// redis-server arguments (after the config file, for sentinels).
+    /// redis-server arguments after the configuration file.
     pub args: Vec<String>,
-    /// Sentinel configuration file contents.
-    pub sentinel_conf: Option<String>,
+    /// Configuration file contents (the sentinel's whole configuration; a data node's password).
+    pub conf: String,
+}
+
+impl NodeSpec {
+    fn command(&self, conf_path: &str) -> Vec<String> {
+        let mut args = vec![conf_path.to_owned()];
+        if self.kind == NodeKind::Sentinel {
+            args.push("--sentinel".to_owned());
+        }
+        args.extend(self.args.iter().cloned());
+        args
+    }
+}
+
+/// Where a node runs.
+enum Backing {
+    Container(Box<ContainerNode>),
+    Process(Box<NodeProcess>),
+}
+
+/// A container and what acting on it needs.
+struct ContainerNode {
+    container: ContainerAsync<GenericImage>,
+    docker: Docker,
+    network: String,
 }
 
 /// A started node.
@@ -53,11 +82,12 @@ pub struct Node {
     pub name: String,
     /// Data node or sentinel.
     pub kind: NodeKind,
-    /// Address on the run's network; kept across restarts.
+    /// Address the node is reached at; kept across restarts.
     pub addr: NodeAddr,
-    /// The network's gateway: the address the host (and so the app under test) talks from.
+    /// The address the host (and so the app under test) talks to the node from.
     pub gateway: String,
-    container: ContainerAsync<GenericImage>,
+    password: Option<Password>,
+    backing: Backing,
 }
 
 impl std::fmt::Debug for Node {
@@ -75,39 +105,33 @@ fn docker_error<E: std::fmt::Display>(action: String) -> impl FnOnce(E) -> Clust
 
 impl Node {
     /// Starts a container for `spec` on `network` and waits until the server accepts connections.
-    pub async fn start(
+    pub async fn start_container(
         docker: &Docker,
         spec: NodeSpec,
         image: &ImageRef,
-        network: &str,
-        run_id: &str,
+        (network, run_id): (&str, &str),
+        password: Option<Password>,
     ) -> Result<Self, ClusterError> {
         let ready_line = match spec.kind {
             NodeKind::Redis => "Ready to accept connections",
             NodeKind::Sentinel => "+monitor master",
         };
-        let mut args = Vec::new();
-        if let Some(_conf) = &spec.sentinel_conf {
-            args.push(SENTINEL_CONF.to_owned());
-            args.push("--sentinel".to_owned());
-        }
-        args.extend(spec.args.iter().cloned());
-        let mut request = GenericImage::new(&image.repo, &image.tag)
+        let container = GenericImage::new(&image.repo, &image.tag)
             .with_entrypoint(SERVER_PATH)
             .with_wait_for(WaitFor::message_on_stdout(ready_line))
-            .with_cmd(args)
+            .with_cmd(spec.command(CONTAINER_CONF))
             .with_network(network)
             .with_container_name(format!("{network}-{}", spec.name))
             .with_label(RUN_LABEL, run_id)
             .with_label(NODE_LABEL, &spec.name)
-            .with_startup_timeout(Duration::from_secs(30));
-        if let Some(conf) = spec.sentinel_conf {
-            request = request.with_copy_to(SENTINEL_CONF, conf.into_bytes());
-        }
-        let container = request.start().await.map_err(|e| ClusterError::NodeStart {
-            node: spec.name.clone(),
-            detail: e.to_string(),
-        })?;
+            .with_startup_timeout(Duration::from_secs(30))
+            .with_copy_to(CONTAINER_CONF, spec.conf.into_bytes())
+            .start()
+            .await
+            .map_err(|e| ClusterError::NodeStart {
+                node: spec.name.clone(),
+                detail: e.to_string(),
+            })?;
         let inspect = docker
             .inspect_container(container.id(), None::<InspectContainerOptions>)
             .await
@@ -132,67 +156,54 @@ impl Node {
             kind: spec.kind,
             addr: NodeAddr::new(ip, port),
             gateway,
-            container,
+            password,
+            backing: Backing::Container(Box::new(ContainerNode {
+                container,
+                docker: docker.clone(),
+                network: network.to_owned(),
+            })),
         })
     }
 
-    /// Container id.
-    pub fn id(&self) -> &str {
-        self.container.id()
-    }
-
-    /// Sends SIGKILL: the process dies without closing anything cleanly.
-    pub async fn kill(&self, docker: &Docker) -> Result<(), ClusterError> {
-        let options = KillContainerOptionsBuilder::new().signal("SIGKILL").build();
-        docker
-            .kill_container(self.id(), Some(options))
-            .await
-            .map_err(docker_error(format!("kill {}", self.name)))
-    }
-
-    /// Starts a stopped node again at its old address, then waits until it answers `PING`.
-    pub async fn restart(
-        &self,
-        docker: &Docker,
-        network: &str,
+    /// Starts `binary` as a local process listening on `port` of the loopback interface, in
+    /// `dir`, and waits until it answers `PING`.
+    pub async fn start_process(
+        spec: NodeSpec,
+        binary: &Path,
+        (dir, run_id): (&Path, &str),
+        port: u16,
+        password: Option<Password>,
         timeout: Duration,
-    ) -> Result<(), ClusterError> {
-        // The engine would hand out any free address; reconnecting with the old one pinned keeps
-        // the node where the sentinels know it.
-        let disconnect = NetworkDisconnectRequest {
-            container: self.id().to_owned(),
-            force: Some(true),
+    ) -> Result<Self, ClusterError> {
+        std::fs::create_dir_all(dir).map_err(|e| ClusterError::Host {
+            action: format!("create {}", dir.display()),
+            detail: e.to_string(),
+        })?;
+        let conf_path = dir.join(PROCESS_CONF);
+        process::write_private(&conf_path, &spec.conf)?;
+        let args = spec.command(&conf_path.to_string_lossy());
+        let child = NodeProcess::spawn(&spec.name, binary, args, dir, run_id)?;
+        let node = Self {
+            name: spec.name,
+            kind: spec.kind,
+            addr: NodeAddr::new("127.0.0.1", port),
+            gateway: "127.0.0.1".to_owned(),
+            password,
+            backing: Backing::Process(Box::new(child)),
         };
-        docker
-            .disconnect_network(network, disconnect)
-            .await
-            .map_err(docker_error(format!("detach {} from {network}", self.name)))?;
-        let attach = NetworkConnectRequest {
-            container: self.id().to_owned(),
-            endpoint_config: Some(EndpointSettings {
-                ipam_config: Some(EndpointIpamConfig {
-                    ipv4_address: Some(self.addr.host.clone()),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-        };
-        docker
-            .connect_network(network, attach)
-            .await
-            .map_err(docker_error(format!(
-                "attach {} to {network} at {}",
-                self.name, self.addr
-            )))?;
-        self.container
-            .start()
-            .await
-            .map_err(|e| ClusterError::NodeStart {
-                node: self.name.clone(),
-                detail: e.to_string(),
-            })?;
+        node.answers_ping(timeout).await?;
+        Ok(node)
+    }
+
+    /// Waits until the node answers `PING`; a process that exits meanwhile fails at once.
+    async fn answers_ping(&self, timeout: Duration) -> Result<(), ClusterError> {
         super::readiness::until(timeout, &self.name, || async {
-            let mut conn = connect(&self.addr).await?;
+            if let Backing::Process(process) = &self.backing {
+                if let Some(why) = process.exited().await {
+                    return Err(why);
+                }
+            }
+            let mut conn = self.connect().await?;
             redis::cmd("PING")
                 .query_async::<String>(&mut conn)
                 .await
@@ -202,61 +213,179 @@ impl Node {
         .await
     }
 
-    /// Stops the node gracefully: SIGTERM, on which Redis runs `SHUTDOWN`, SIGKILL after 10 s.
-    pub async fn stop(&self, docker: &Docker) -> Result<(), ClusterError> {
-        let options = StopContainerOptionsBuilder::new().t(10).build();
-        docker
-            .stop_container(self.id(), Some(options))
-            .await
-            .map_err(docker_error(format!("stop {}", self.name)))
+    /// A short-timeout connection to the node, authenticated when the topology has a password.
+    pub async fn connect(&self) -> Result<MultiplexedConnection, String> {
+        connect(&self.addr, self.password.as_ref()).await
     }
 
-    /// Freezes every process of the node.
+    /// A client for the node, authenticated when the topology has a password.
+    pub fn client(&self) -> Result<redis::Client, String> {
+        self.addr
+            .client(self.password.as_ref())
+            .map_err(|e| format!("{}: {e}", self.addr))
+    }
+
+    /// Sends SIGKILL: the process dies without closing anything cleanly.
+    pub async fn kill(&self) -> Result<(), ClusterError> {
+        match &self.backing {
+            Backing::Container(c) => {
+                let ContainerNode {
+                    container, docker, ..
+                } = c.as_ref();
+                let options = KillContainerOptionsBuilder::new().signal("SIGKILL").build();
+                docker
+                    .kill_container(container.id(), Some(options))
+                    .await
+                    .map_err(docker_error(format!("kill {}", self.name)))
+            }
+            Backing::Process(process) => {
+                process.kill().await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Starts a stopped node again at its old address, then waits until it answers `PING`.
+    pub async fn restart(&self, timeout: Duration) -> Result<(), ClusterError> {
+        match &self.backing {
+            Backing::Container(c) => {
+                let ContainerNode {
+                    container,
+                    docker,
+                    network,
+                } = c.as_ref();
+                // The engine would hand out any free address; reconnecting with the old one pinned
+                // keeps the node where the sentinels know it.
+                let disconnect = NetworkDisconnectRequest {
+                    container: container.id().to_owned(),
+                    force: Some(true),
+                };
+                docker
+                    .disconnect_network(network, disconnect)
+                    .await
+                    .map_err(docker_error(format!("detach {} from {network}", self.name)))?;
+                let attach = NetworkConnectRequest {
+                    container: container.id().to_owned(),
+                    endpoint_config: Some(EndpointSettings {
+                        ipam_config: Some(EndpointIpamConfig {
+                            ipv4_address: Some(self.addr.host.clone()),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                };
+                docker
+                    .connect_network(network, attach)
+                    .await
+                    .map_err(docker_error(format!(
+                        "attach {} to {network} at {}",
+                        self.name, self.addr
+                    )))?;
+                container
+                    .start()
+                    .await
+                    .map_err(|e| ClusterError::NodeStart {
+                        node: self.name.clone(),
+                        detail: e.to_string(),
+                    })?;
+            }
+            Backing::Process(process) => process.start_again().await?,
+        }
+        self.answers_ping(timeout).await
+    }
+
+    /// Stops the node gracefully: SIGTERM, on which Redis runs `SHUTDOWN`, SIGKILL after 10 s.
+    pub async fn stop(&self) -> Result<(), ClusterError> {
+        match &self.backing {
+            Backing::Container(c) => {
+                let ContainerNode {
+                    container, docker, ..
+                } = c.as_ref();
+                let options = StopContainerOptionsBuilder::new().t(10).build();
+                docker
+                    .stop_container(container.id(), Some(options))
+                    .await
+                    .map_err(docker_error(format!("stop {}", self.name)))
+            }
+            Backing::Process(process) => {
+                process.stop().await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Freezes every process of the node (cgroup freezer for a container, SIGSTOP for a process).
     pub async fn pause(&self) -> Result<(), ClusterError> {
-        self.container
-            .pause()
-            .await
-            .map_err(docker_error(format!("pause {}", self.name)))
+        match &self.backing {
+            Backing::Container(c) => c
+                .container
+                .pause()
+                .await
+                .map_err(docker_error(format!("pause {}", self.name))),
+            Backing::Process(process) => process.freeze(true).await,
+        }
     }
 
     /// Resumes a paused node.
     pub async fn unpause(&self) -> Result<(), ClusterError> {
-        self.container
-            .unpause()
-            .await
-            .map_err(docker_error(format!("resume {}", self.name)))
+        match &self.backing {
+            Backing::Container(c) => c
+                .container
+                .unpause()
+                .await
+                .map_err(docker_error(format!("resume {}", self.name))),
+            Backing::Process(process) => process.freeze(false).await,
+        }
     }
 
-    /// The host PID of the node's main process, whose network namespace is the node's.
-    pub async fn pid(&self, docker: &Docker) -> Result<i64, ClusterError> {
-        let inspect = docker
-            .inspect_container(self.id(), None::<InspectContainerOptions>)
-            .await
-            .map_err(docker_error(format!("inspect {}", self.name)))?;
-        inspect
-            .state
-            .and_then(|s| s.pid)
-            .filter(|pid| *pid > 0)
-            .ok_or_else(|| ClusterError::Docker {
-                action: format!("find the process of {}", self.name),
-                detail: "the container is not running".to_owned(),
-            })
+    /// The host PID of the node's main process; a container's is in the node's network namespace.
+    pub async fn pid(&self) -> Result<i64, ClusterError> {
+        let not_running = || ClusterError::Host {
+            action: format!("find the process of {}", self.name),
+            detail: "the node is not running".to_owned(),
+        };
+        match &self.backing {
+            Backing::Container(c) => {
+                let ContainerNode {
+                    container, docker, ..
+                } = c.as_ref();
+                let inspect = docker
+                    .inspect_container(container.id(), None::<InspectContainerOptions>)
+                    .await
+                    .map_err(docker_error(format!("inspect {}", self.name)))?;
+                inspect
+                    .state
+                    .and_then(|s| s.pid)
+                    .filter(|pid| *pid > 0)
+                    .ok_or_else(not_running)
+            }
+            Backing::Process(process) => process.pid().await.map(i64::from).ok_or_else(not_running),
+        }
     }
 
-    /// Removes the container.
+    /// Removes the container, or kills the process.
     pub async fn remove(self) -> Result<(), ClusterError> {
         let name = self.name;
-        self.container
-            .rm()
-            .await
-            .map_err(docker_error(format!("remove {name}")))
+        match self.backing {
+            Backing::Container(c) => c
+                .container
+                .rm()
+                .await
+                .map_err(docker_error(format!("remove {name}"))),
+            Backing::Process(process) => {
+                process.kill().await;
+                Ok(())
+            }
+        }
     }
 }
 
 /// A short-timeout connection for probing a node.
-pub async fn connect(addr: &NodeAddr) -> Result<MultiplexedConnection, String> {
-    let client = redis::Client::open(redis::ConnectionAddr::Tcp(addr.host.clone(), addr.port))
-        .map_err(|e| e.to_string())?;
+async fn connect(
+    addr: &NodeAddr,
+    password: Option<&Password>,
+) -> Result<MultiplexedConnection, String> {
+    let client = addr.client(password).map_err(|e| e.to_string())?;
     let config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(Duration::from_millis(500)))
         .set_response_timeout(Some(Duration::from_millis(1000)));

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use super::node::{connect, Node};
+use super::node::Node;
 use super::ClusterError;
 
 /// Pause between two checks of a condition.
@@ -42,7 +42,7 @@ pub(crate) fn info_field<'a>(info: &'a str, field: &str) -> Option<&'a str> {
 
 /// Checks that `replica` has its replication link up.
 pub async fn replica_linked(replica: &Node) -> Result<(), String> {
-    let mut conn = connect(&replica.addr).await?;
+    let mut conn = replica.connect().await?;
     let info: String = redis::cmd("INFO")
         .arg("replication")
         .query_async(&mut conn)
@@ -62,7 +62,7 @@ pub async fn sentinel_sees_all(
     replicas: usize,
     others: usize,
 ) -> Result<(), String> {
-    let mut conn = connect(&sentinel.addr).await?;
+    let mut conn = sentinel.connect().await?;
     let fields: Vec<String> = redis::cmd("SENTINEL")
         .arg("MASTER")
         .arg(master_name)

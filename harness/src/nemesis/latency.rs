@@ -17,7 +17,7 @@ use redis::aio::MultiplexedConnection;
 
 use super::delay_proxy::{DelayProxy, UPSTREAM_MARK};
 use super::NemesisError;
-use crate::cluster::node::{self, Node};
+use crate::cluster::node::Node;
 use crate::cluster::Cluster;
 use crate::leftovers::RULE_TAG;
 
@@ -102,7 +102,7 @@ impl SlowLink {
         let rule = redirect_rule(node, cluster.run_id(), proxy.port());
         link.proxy = Some(proxy);
         // Opened before the rule, so it is direct, and spared when the others are closed.
-        let mut control = node::connect(&node.addr).await.map_err(|e| link.error(e))?;
+        let mut control = node.connect().await.map_err(|e| link.error(e))?;
         link.iptables("-I", &rule).await?;
         link.rule = Some(rule);
         link.close_host_connections(&mut control, &node.gateway)

@@ -44,7 +44,7 @@ pub(super) fn render(report: &RunReport, samples: &Samples) -> Result<String, Pl
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{name} {verdict}</title>\
          <style>{STYLE}</style></head><body>\
          <h1>{name}: <span class=\"{verdict}\">{upper}</span></h1>\
-         <p>run {run} &middot; {cores} cores, kernel {kernel} &middot; image {image} &middot; cluster ready in {startup:.1} s \
+         <p>run {run} &middot; {cores} cores, kernel {kernel} &middot; nodes on {image} &middot; cluster ready in {startup:.1} s \
          &middot; {ops} operations ({model} model, {late} started late, {not_started} due but never started) &middot; {attempts} HTTP attempts</p>",
         name = escape(&report.scenario),
         upper = verdict.to_uppercase(),

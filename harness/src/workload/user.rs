@@ -7,27 +7,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use hyper::{Method, StatusCode};
-use serde::Deserialize;
+use hyper::StatusCode;
 
-use super::agent::{Agent, Call, Failure};
+use super::agent::{Agent, Failure};
+use super::probe::{Probe, Step};
 
 use crate::history::{
     user_name, Attempt, AttemptResult, OkValue, OpKind, Operation, Outcome, Record, Recorder,
 };
 use crate::scenario::Workload;
-
-#[derive(Deserialize)]
-struct VersionBody {
-    version: u64,
-}
-
-#[derive(Deserialize)]
-struct SessionBody {
-    user: String,
-    items: Vec<String>,
-    version: u64,
-}
 
 /// One virtual user.
 pub(super) struct VirtualUser {
@@ -36,6 +24,7 @@ pub(super) struct VirtualUser {
     /// stickiness, so an instance still on an old master is read from by users who wrote through
     /// another.
     agent: Agent,
+    probe: Arc<Probe>,
     spec: Workload,
     recorder: Recorder,
     op_ids: Arc<AtomicU64>,
@@ -66,6 +55,7 @@ impl VirtualUser {
     pub(super) fn new(
         id: u32,
         agent: Agent,
+        probe: Arc<Probe>,
         spec: Workload,
         recorder: Recorder,
         op_ids: Arc<AtomicU64>,
@@ -73,6 +63,7 @@ impl VirtualUser {
         Self {
             id,
             agent,
+            probe,
             spec,
             recorder,
             op_ids,
@@ -130,29 +121,14 @@ impl VirtualUser {
         }
     }
 
-    fn call(&self, kind: &OpKind) -> Call<'static> {
-        let json = |body: serde_json::Value| Some(body.to_string().into_bytes());
-        match kind {
-            OpKind::Login => Call {
-                method: Method::POST,
-                path: "/login",
-                json: json(serde_json::json!({ "user": user_name(self.id) })),
-            },
-            OpKind::Write { value } => Call {
-                method: Method::POST,
-                path: "/session/items",
-                json: json(serde_json::json!({ "value": value })),
-            },
-            OpKind::Read => Call {
-                method: Method::GET,
-                path: "/session",
-                json: None,
-            },
-        }
-    }
-
     async fn attempt(&mut self, kind: &OpKind, instance: usize) -> (AttemptResult, Answer) {
-        let call = self.call(kind);
+        let user = user_name(self.id);
+        let step = match kind {
+            OpKind::Login => Step::Login(&user),
+            OpKind::Write { value } => Step::Append(value),
+            OpKind::Read => Step::Read,
+        };
+        let call = self.probe.call(step);
         let reply = match self.agent.exchange(instance, call).await {
             Ok(reply) => reply,
             Err(Failure::Timeout) => {
@@ -186,21 +162,7 @@ impl VirtualUser {
                 refused,
             );
         }
-        let value = reply.body.and_then(|body| {
-            let parsed = match kind {
-                OpKind::Login => Ok(OkValue::LoggedIn),
-                OpKind::Write { .. } => serde_json::from_slice::<VersionBody>(&body)
-                    .map(|b| OkValue::Written { version: b.version }),
-                OpKind::Read => {
-                    serde_json::from_slice::<SessionBody>(&body).map(|b| OkValue::Read {
-                        user: b.user,
-                        items: b.items,
-                        version: b.version,
-                    })
-                }
-            };
-            parsed.map_err(|e| e.to_string())
-        });
+        let value = reply.body.and_then(|body| self.probe.answer(step, &body));
         let ok = AttemptResult::Ok {
             status: status.as_u16(),
         };

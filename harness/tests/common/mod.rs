@@ -31,7 +31,7 @@ pub fn out_dir() -> PathBuf {
 /// any run), one line each.
 pub async fn leftovers(run_id: Option<&str>) -> Vec<String> {
     let docker = bollard::Docker::connect_with_local_defaults().expect("docker client");
-    failover_drill::leftovers::find(&docker, run_id)
+    failover_drill::leftovers::find(Some(&docker), run_id)
         .await
         .expect("list leftovers")
         .describe()

@@ -21,8 +21,46 @@ impl NodeAddr {
         }
     }
 
-    pub(crate) fn client(&self) -> redis::RedisResult<redis::Client> {
-        redis::Client::open(redis::ConnectionAddr::Tcp(self.host.clone(), self.port))
+    /// A client for this address that authenticates with `password` when there is one.
+    pub fn client(&self, password: Option<&Password>) -> redis::RedisResult<redis::Client> {
+        use redis::IntoConnectionInfo;
+        let mut info =
+            redis::ConnectionAddr::Tcp(self.host.clone(), self.port).into_connection_info()?;
+        if let Some(password) = password {
+            info = info.set_redis_settings(
+                redis::RedisConnectionInfo::default().set_password(password.expose()),
+            );
+        }
+        redis::Client::open(info)
+    }
+}
+
+/// A Redis or Sentinel password. Its `Debug` and `Display` print a placeholder, so a log line or
+/// an error that formats a configuration never carries it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    /// Wraps a password.
+    pub fn new(password: impl Into<String>) -> Self {
+        Self(password.into())
+    }
+
+    /// The password itself, for the handshake and the servers' configuration only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+impl fmt::Display for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
     }
 }
 
@@ -72,5 +110,12 @@ mod tests {
         assert!("10.0.0.1".parse::<NodeAddr>().is_err());
         assert!(":26379".parse::<NodeAddr>().is_err());
         assert!("h:notaport".parse::<NodeAddr>().is_err());
+    }
+
+    #[test]
+    fn a_password_never_formats_as_itself() {
+        let p = Password::new("s3cret-value");
+        assert!(!format!("{p:?} {p}").contains("s3cret"));
+        assert_eq!(p.expose(), "s3cret-value");
     }
 }

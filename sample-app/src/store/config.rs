@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Mutant, NodeAddr};
+use super::{Mutant, NodeAddr, Password};
 
 /// How the store finds the master and how long it keeps trying.
 #[derive(Debug, Clone)]
@@ -28,6 +28,8 @@ pub struct StoreConfig {
     pub key_prefix: String,
     /// When a write counts as done.
     pub durability: Durability,
+    /// The password of the sentinels and the data nodes (`requirepass`), if they have one.
+    pub password: Option<Password>,
     /// Test-only: a known bug the store exhibits, so a harness can be shown to catch it. `None`
     /// (the default) in any real use.
     pub mutant: Option<Mutant>,
@@ -63,6 +65,7 @@ impl StoreConfig {
             backoff_max: Duration::from_millis(400),
             key_prefix: "session:".to_owned(),
             durability: Durability::Async,
+            password: None,
             mutant: None,
         }
     }

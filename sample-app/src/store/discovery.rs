@@ -24,7 +24,9 @@ pub(crate) async fn connect(
     addr: &NodeAddr,
     config: &StoreConfig,
 ) -> Result<MultiplexedConnection, String> {
-    let client = addr.client().map_err(|e| format!("{addr}: {e}"))?;
+    let client = addr
+        .client(config.password.as_ref())
+        .map_err(|e| format!("{addr}: {e}"))?;
     let settings = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(config.connect_timeout))
         .set_response_timeout(Some(config.response_timeout));

@@ -42,7 +42,7 @@ use std::time::Instant;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::Notify;
 
-pub use addr::{parse_addr_list, AddrParseError, NodeAddr};
+pub use addr::{parse_addr_list, AddrParseError, NodeAddr, Password};
 pub use config::{Durability, StoreConfig};
 pub use discovery::DiscoveryError;
 pub use events::{StoreEvent, StoreEventKind, StoreEventSink};

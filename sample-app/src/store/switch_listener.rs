@@ -50,9 +50,10 @@ async fn listen(inner: Weak<Inner>, sentinel: NodeAddr) {
         let Some(store) = inner.upgrade() else { return };
         let connect_timeout = store.config.connect_timeout;
         let master_name = store.config.master_name.clone();
+        let password = store.config.password.clone();
         drop(store);
 
-        if let Ok(client) = sentinel.client() {
+        if let Ok(client) = sentinel.client(password.as_ref()) {
             let pubsub = tokio::time::timeout(connect_timeout, client.get_async_pubsub()).await;
             if let Ok(Ok(mut pubsub)) = pubsub {
                 if pubsub.subscribe("+switch-master").await.is_ok() {

@@ -1,0 +1,232 @@
+//! One node as a local `redis-server` process on a loopback port: the process backend, for
+//! machines without a Docker engine. The process runs in a directory of its own (its config file,
+//! its data, its output in `node.log`), in a process group of its own, and carries
+//! `FAILOVER_DRILL_RUN=<run>` in its environment so `failover-drill clean` finds it after a
+//! killed run. Dropping it kills it.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+
+use super::ClusterError;
+
+/// Name of a node's output file in its directory.
+pub const LOG_FILE: &str = "node.log";
+
+/// How long a stopped node has to exit after SIGTERM before it is killed, as `docker stop -t 10`.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// A node's process, which can be killed, stopped, frozen and started again with the same
+/// command line.
+pub(crate) struct NodeProcess {
+    name: String,
+    binary: PathBuf,
+    args: Vec<String>,
+    dir: PathBuf,
+    run_id: String,
+    child: Mutex<Option<Child>>,
+}
+
+impl NodeProcess {
+    /// Starts `binary args...` in `dir`.
+    pub(crate) fn spawn(
+        name: &str,
+        binary: &Path,
+        args: Vec<String>,
+        dir: &Path,
+        run_id: &str,
+    ) -> Result<Self, ClusterError> {
+        let mut process = Self {
+            name: name.to_owned(),
+            binary: binary.to_owned(),
+            args,
+            dir: dir.to_owned(),
+            run_id: run_id.to_owned(),
+            child: Mutex::new(None),
+        };
+        let child = process.launch()?;
+        *process.child.get_mut() = Some(child);
+        Ok(process)
+    }
+
+    fn launch(&self) -> Result<Child, ClusterError> {
+        let fail = |e: std::io::Error| ClusterError::NodeStart {
+            node: self.name.clone(),
+            detail: format!("cannot start {}: {e}", self.binary.display()),
+        };
+        let log_path = self.dir.join(LOG_FILE);
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(fail)?;
+        let err_log = log.try_clone().map_err(fail)?;
+        Command::new(&self.binary)
+            .args(&self.args)
+            .current_dir(&self.dir)
+            .env(crate::app::external::env::RUN, &self.run_id)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err_log)
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(fail)
+    }
+
+    /// The running process's pid.
+    pub(crate) async fn pid(&self) -> Option<u32> {
+        self.child.lock().await.as_ref().and_then(Child::id)
+    }
+
+    /// Why the process is not running, if it has exited, with the end of its output.
+    pub(crate) async fn exited(&self) -> Option<String> {
+        let mut child = self.child.lock().await;
+        let status = child.as_mut()?.try_wait().ok().flatten()?;
+        Some(format!(
+            "{} exited ({status}); the end of its output:\n{}",
+            self.binary.display(),
+            tail(&self.dir.join(LOG_FILE), 8)
+        ))
+    }
+
+    /// SIGKILL, and waits until it is gone.
+    pub(crate) async fn kill(&self) {
+        if let Some(mut child) = self.child.lock().await.take() {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// SIGTERM, on which Redis runs `SHUTDOWN`; SIGKILL if it has not exited within 10 s.
+    pub(crate) async fn stop(&self) {
+        if let Some(mut child) = self.child.lock().await.take() {
+            if let Some(pid) = child.id() {
+                signal(pid, "TERM");
+                if tokio::time::timeout(STOP_GRACE, child.wait()).await.is_ok() {
+                    return;
+                }
+            }
+            let _ = child.kill().await;
+        }
+    }
+
+    /// Freezes (`STOP`) or resumes (`CONT`) the process.
+    pub(crate) async fn freeze(&self, frozen: bool) -> Result<(), ClusterError> {
+        let pid = self.pid().await.ok_or_else(|| ClusterError::Host {
+            action: format!("signal {}", self.name),
+            detail: "the process is not running".to_owned(),
+        })?;
+        if signal(pid, if frozen { "STOP" } else { "CONT" }) {
+            Ok(())
+        } else {
+            Err(ClusterError::Host {
+                action: format!("signal {} (pid {pid})", self.name),
+                detail: "kill(1) failed".to_owned(),
+            })
+        }
+    }
+
+    /// Starts the process again with the same command line, after a kill or stop.
+    pub(crate) async fn start_again(&self) -> Result<(), ClusterError> {
+        let mut child = self.child.lock().await;
+        if let Some(mut old) = child.take() {
+            let _ = old.kill().await;
+        }
+        *child = Some(self.launch()?);
+        Ok(())
+    }
+}
+
+/// Sends `signal` to `pid` through kill(1): the crate forbids unsafe code.
+fn signal(pid: u32, signal: &str) -> bool {
+    std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The last `lines` lines of the file at `path`.
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// `n` distinct loopback ports that were free a moment ago.
+pub(crate) fn free_ports(n: usize) -> Result<Vec<u16>, ClusterError> {
+    // Every listener is held until all are bound, so the kernel hands out n different ports.
+    let listeners = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ClusterError::Host {
+            action: "find free loopback ports".to_owned(),
+            detail: e.to_string(),
+        })?;
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| ClusterError::Host {
+            action: "find free loopback ports".to_owned(),
+            detail: e.to_string(),
+        })
+}
+
+/// The directory of a run's node processes under the system's temporary directory; removed when
+/// dropped.
+pub(crate) struct WorkDir {
+    pub(crate) path: PathBuf,
+}
+
+/// Prefix of every run's work directory, followed by the run id.
+pub const WORK_DIR_PREFIX: &str = "failover-drill-";
+
+impl WorkDir {
+    pub(crate) fn create(run_id: &str) -> Result<Self, ClusterError> {
+        let path = std::env::temp_dir().join(format!("{WORK_DIR_PREFIX}{run_id}"));
+        std::fs::create_dir_all(&path).map_err(|e| ClusterError::Host {
+            action: format!("create {}", path.display()),
+            detail: e.to_string(),
+        })?;
+        Ok(Self { path })
+    }
+
+    /// Removes the directory now, reporting a failure.
+    pub(crate) fn remove(self) -> Result<(), ClusterError> {
+        std::fs::remove_dir_all(&self.path).map_err(|e| ClusterError::Host {
+            action: format!("remove {}", self.path.display()),
+            detail: e.to_string(),
+        })
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Writes a node's config file, readable by its owner only: it may hold the password.
+pub(crate) fn write_private(path: &Path, contents: &str) -> Result<(), ClusterError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let fail = |e: std::io::Error| ClusterError::Host {
+        action: format!("write {}", path.display()),
+        detail: e.to_string(),
+    };
+    let mut file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(fail)?;
+    file.write_all(contents.as_bytes()).map_err(fail)
+}

@@ -1,0 +1,97 @@
+//! The process backend: with no Docker engine, `auto` runs the nodes as local redis-server
+//! processes with a notice, kill-master and pause-master pass there, faults it cannot apply are
+//! refused before anything starts, and nothing of a run is left afterwards.
+
+mod common;
+
+use std::process::{Command, Output};
+
+/// No engine: the socket does not exist.
+const NO_ENGINE: (&str, &str) = ("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+
+fn drill(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_failover-drill"))
+        .args(args)
+        .arg("--scenarios-dir")
+        .arg(common::scenarios_dir())
+        .arg("--out")
+        .arg(common::out_dir())
+        .env(NO_ENGINE.0, NO_ENGINE.1)
+        .output()
+        .expect("run the CLI")
+}
+
+/// The run id out of the summary's report line (`.../<scenario>-<run>/report.html`).
+fn run_id(stdout: &str) -> String {
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("report: "))
+        .expect("a report line");
+    let dir = line
+        .split("report: ")
+        .nth(1)
+        .and_then(|p| p.split("/report.html").next())
+        .expect("the run directory");
+    dir.rsplit('-').next().expect("a run id").to_owned()
+}
+
+/// One drill at a time: on 2 cores two failovers at once starve each other.
+static DRILLS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn passes_without_docker(scenario: &str) {
+    let _serial = DRILLS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let out = drill(&["run", scenario, "--quiet"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("notice: no Docker engine answered") && stderr.contains("process backend"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{scenario} failed");
+    assert!(stdout.contains(&format!("scenario {scenario}: PASSED")));
+    assert!(stdout.contains("nodes on local processes of"), "{stdout}");
+    assert!(stdout.contains("(new master 127.0.0.1:"), "{stdout}");
+    let run = run_id(&stdout);
+    assert_eq!(
+        failover_drill::leftovers::processes(Some(&run)),
+        Vec::<(u32, String)>::new()
+    );
+    assert!(failover_drill::leftovers::work_dirs(Some(&run)).is_empty());
+}
+
+#[test]
+fn kill_master_passes_with_no_docker_engine() {
+    passes_without_docker("kill-master");
+}
+
+#[test]
+fn pause_master_passes_with_no_docker_engine() {
+    passes_without_docker("pause-master");
+}
+
+#[test]
+fn faults_the_process_backend_cannot_apply_are_refused_before_anything_starts() {
+    for (scenario, kind) in [("split-brain", "partition"), ("slow-master", "latency")] {
+        let out = drill(&["run", scenario, "--quiet", "--backend", "process"]);
+        let msg = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{msg}");
+        assert!(
+            msg.contains("the process backend cannot run this scenario")
+                && msg.contains(&format!("({kind})")),
+            "{msg}"
+        );
+        assert!(msg.contains("--backend docker"), "{msg}");
+        assert!(
+            !msg.contains("writing to"),
+            "a run directory was made: {msg}"
+        );
+    }
+    // With auto and no engine the refusal also says why Docker was not used.
+    let out = drill(&["run", "split-brain", "--quiet"]);
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{msg}");
+    assert!(msg.contains("no Docker engine answered"), "{msg}");
+}
