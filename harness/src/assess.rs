@@ -210,6 +210,7 @@ fn assess_passes<E>(
         user_errors,
         survival,
         lost_writes,
+        app_command: scenario.app.command.clone(),
         app_metrics: facts.app_metrics,
         passed: expectations.iter().all(|e| e.passed),
         expectations,

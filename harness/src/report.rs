@@ -107,6 +107,10 @@ pub struct RunReport {
     pub survival: CheckResult,
     /// Lost acknowledged writes.
     pub lost_writes: CheckResult,
+    /// The app's command line, when it ran outside the harness; `None` for the in-process
+    /// sample app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_command: Option<String>,
     /// The app's counters from `/metrics`.
     pub app_metrics: BTreeMap<String, f64>,
     /// Expectations and whether each held.
@@ -148,6 +152,9 @@ impl RunReport {
             "  machine: {} cores, kernel {}; nodes on {}; cluster ready in {:.1} s",
             self.machine.cores, self.machine.kernel, self.image, self.cluster_startup_s
         )?;
+        if let Some(command) = &self.app_command {
+            writeln!(out, "  app: {command}")?;
+        }
         writeln!(
             out,
             "  operations: {}, HTTP attempts: {}",
@@ -169,10 +176,15 @@ impl RunReport {
                 opt_ms(f.switch_master_ms),
                 f.new_master.as_deref().unwrap_or("none")
             )?;
+            // Only the in-process app reports its store's events.
+            let app_first = match &self.app_command {
+                None => opt_ms(f.app_first_success_ms),
+                Some(_) => "not known (the app runs outside the harness)".to_owned(),
+            };
             writeln!(
                 out,
                 "    app's first store success {}, first user {}, last user {} ({}/{} users recovered)",
-                opt_ms(f.app_first_success_ms),
+                app_first,
                 opt_ms(f.first_user_success_ms),
                 opt_ms(f.last_user_success_ms),
                 f.users_recovered,
