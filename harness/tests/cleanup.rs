@@ -197,6 +197,8 @@ async fn a_panic_with_a_cluster_up_removes_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_kills_an_app_process_a_killed_run_left() {
+    // Serial with the tests that run `clean` for every run, which would kill this stand-in too.
+    let _serial = common::one_cluster_at_a_time().await;
     // What an app started with --app-cmd looks like once the run that started it was SIGKILLed.
     let mut orphan = std::process::Command::new("sleep")
         .arg("300")
