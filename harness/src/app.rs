@@ -1,9 +1,10 @@
 //! The app under test: the sample app, run inside the harness process on a loopback port, with its
 //! store's master changes fed into the history; or any app started from a command line
-//! ([`external`]).
+//! ([`external`]) or from a container image ([`container`]).
 //!
 //! It owns starting, health-waiting, reading `/metrics` and stopping the app. It must not drive load.
 
+pub mod container;
 pub mod external;
 
 use std::collections::BTreeMap;
@@ -80,6 +81,7 @@ enum Running {
         forwarder: JoinHandle<()>,
     },
     External(external::ExternalApp),
+    Container(Box<container::ContainerApp>),
 }
 
 /// The app's port, taken before anything else starts so a busy port fails the run at once.
@@ -212,6 +214,35 @@ impl AppUnderTest {
         Ok(app)
     }
 
+    /// Starts instance `instance` of `image` on the run's network, with its output in `log`, and
+    /// waits until it is healthy.
+    pub async fn start_image(
+        spec: &AppSpec,
+        image: &str,
+        store: &StoreAccess,
+        (docker, network): (&bollard::Docker, &str),
+        (instance, run_id): (u32, &str),
+        log: PathBuf,
+    ) -> Result<Self, AppError> {
+        let (app, base_url) = container::ContainerApp::start(container::ImageLaunch {
+            image,
+            extra_env: &spec.env,
+            store,
+            docker,
+            network,
+            instance,
+            run_id,
+            log,
+        })
+        .await?;
+        let mut app = Self {
+            base_url,
+            running: Running::Container(Box::new(app)),
+        };
+        app.wait_healthy(spec).await?;
+        Ok(app)
+    }
+
     async fn wait_healthy(&mut self, spec: &AppSpec) -> Result<(), AppError> {
         let timeout = spec.health_timeout;
         let client = reqwest::Client::builder()
@@ -220,10 +251,13 @@ impl AppUnderTest {
         let url = format!("{}{}", self.base_url, spec.health_path);
         let deadline = Instant::now() + timeout;
         loop {
-            if let Running::External(process) = &mut self.running {
-                if let Some(why) = process.exited() {
-                    return Err(AppError::Exited(why));
-                }
+            let exited = match &mut self.running {
+                Running::External(process) => process.exited(),
+                Running::Container(app) => app.exited().await,
+                Running::InProcess { .. } => None,
+            };
+            if let Some(why) = exited {
+                return Err(AppError::Exited(why));
             }
             let last = match client.get(&url).send().await {
                 Ok(res) if res.status().is_success() => return Ok(()),
@@ -271,13 +305,14 @@ impl AppUnderTest {
                 forwarder.abort();
             }
             Running::External(process) => process.stop().await,
+            Running::Container(app) => app.stop().await,
         }
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        // An external app's own drop kills its process group.
+        // An external app's own drop kills its process group; a container's removes it.
         if let Running::InProcess {
             server, forwarder, ..
         } = self

@@ -210,7 +210,13 @@ fn assess_passes<E>(
         user_errors,
         survival,
         lost_writes,
-        app_command: scenario.app.command.clone(),
+        app_command: scenario.app.command.clone().or_else(|| {
+            scenario
+                .app
+                .image
+                .as_ref()
+                .map(|image| format!("image {image}"))
+        }),
         app_metrics: facts.app_metrics,
         passed: expectations.iter().all(|e| e.passed),
         expectations,

@@ -45,8 +45,12 @@ enum Command {
         /// told where to listen and where the sentinels are in FAILOVER_DRILL_LISTEN,
         /// FAILOVER_DRILL_PORT, FAILOVER_DRILL_SENTINELS, FAILOVER_DRILL_MASTER_NAME and
         /// FAILOVER_DRILL_INSTANCE; overrides the scenario's [app] command.
-        #[arg(long, value_name = "COMMAND")]
+        #[arg(long, value_name = "COMMAND", conflicts_with = "app_image")]
         app_cmd: Option<String>,
+        /// Drill this image instead (already on the Docker engine): it runs on the run's network
+        /// with the same variables and listens on port 8080; overrides the scenario's [app] image.
+        #[arg(long, value_name = "IMAGE")]
+        app_image: Option<String>,
         /// Where the Redis nodes run: docker, process (local redis-server processes on loopback
         /// ports; no partition, reset or latency faults), or auto (Docker when an engine answers,
         /// else processes, with a notice); overrides the scenario's topology.backend.
@@ -149,6 +153,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             quiet,
             mutant,
             app_cmd,
+            app_image,
             backend,
             require_password,
         } => {
@@ -158,6 +163,11 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if app_cmd.is_some() {
                 scenario.app.command = app_cmd;
+                scenario.app.image = None;
+            }
+            if app_image.is_some() {
+                scenario.app.image = app_image;
+                scenario.app.command = None;
             }
             if let Some(backend) = backend {
                 scenario.topology.backend = backend;

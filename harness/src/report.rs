@@ -107,8 +107,8 @@ pub struct RunReport {
     pub survival: CheckResult,
     /// Lost acknowledged writes.
     pub lost_writes: CheckResult,
-    /// The app's command line, when it ran outside the harness; `None` for the in-process
-    /// sample app.
+    /// The app's command line (or `image <name>`), when it ran outside the harness; `None` for
+    /// the in-process sample app.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_command: Option<String>,
     /// The app's counters from `/metrics`.

@@ -86,6 +86,15 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
         watcher.notice(msg);
     })
     .await?;
+    if matches!(backend, backend::Backend::Process) && scenario.app.image.is_some() {
+        return Err(ClusterError::Unsupported {
+            backend: "process",
+            detail: "app.image runs the app in a container, which needs a Docker engine; \
+                     give the app as app.command (--app-cmd) instead"
+                .to_owned(),
+        }
+        .into());
+    }
     crate::nemesis::check_privileges(&scenario.faults)?;
     let ports = BoundPort::bind_all(&scenario.app).await?;
     let run_id = new_run_id();
@@ -143,8 +152,27 @@ async fn drive(
     };
     let mut apps = Vec::new();
     for (instance, port) in (0u32..).zip(ports) {
-        let app = match &scenario.app.command {
-            None => {
+        let log = run_dir.join(format!("app-{instance}.log"));
+        let app = match (&scenario.app.command, &scenario.app.image) {
+            (None, Some(image)) => {
+                progress(&format!("starting the app image {image}"));
+                let on = cluster
+                    .docker_network()
+                    .ok_or_else(|| ClusterError::Unsupported {
+                        backend: "process",
+                        detail: "app.image needs the Docker backend".to_owned(),
+                    })?;
+                AppUnderTest::start_image(
+                    &scenario.app,
+                    image,
+                    &store,
+                    on,
+                    (instance, cluster.run_id()),
+                    log,
+                )
+                .await?
+            }
+            (None, None) => {
                 AppUnderTest::start_in_process(
                     port,
                     &scenario.app,
@@ -154,7 +182,7 @@ async fn drive(
                 )
                 .await?
             }
-            Some(command) => {
+            (Some(command), _) => {
                 progress(&format!("starting the app: {command}"));
                 AppUnderTest::start_external(
                     port,
@@ -162,7 +190,7 @@ async fn drive(
                     command,
                     &store,
                     (instance, cluster.run_id()),
-                    run_dir.join(format!("app-{instance}.log")),
+                    log,
                 )
                 .await?
             }

@@ -232,7 +232,12 @@ pub struct AppSpec {
     /// is told where to listen and where the sentinels are in `FAILOVER_DRILL_*` variables.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
-    /// Extra environment variables for `command`.
+    /// Run this image (on the Docker engine already; port 8080 inside) as the app instead, on the
+    /// run's network, with the same `FAILOVER_DRILL_*` variables.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Extra environment variables for `command` or `image`; for an image, `${FAILOVER_DRILL_...}`
+    /// in a value is replaced by that variable.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub env: std::collections::BTreeMap<String, String>,
     /// The path that answers 2xx once the app is ready.
@@ -270,6 +275,7 @@ impl Default for AppSpec {
             instances: 1,
             mutant: None,
             command: None,
+            image: None,
             env: std::collections::BTreeMap::new(),
             health_path: "/healthz".to_owned(),
             contract: HttpContract::default(),
@@ -590,6 +596,27 @@ impl Scenario {
         }
         if let Some((field, message)) = self.app.contract.problem() {
             return invalid(&field, message);
+        }
+        if self.app.image.is_some() {
+            if self.app.command.is_some() {
+                return invalid("app.image", "set app.command or app.image, not both".into());
+            }
+            // These faults act on the host's link to a node; an app container talks to the
+            // nodes over the run's network directly and would never feel them.
+            let misses_the_app = self.faults.iter().position(|f| {
+                f.kind == FaultKind::Latency
+                    || (matches!(f.kind, FaultKind::Partition | FaultKind::Reset)
+                        && f.cut != Some(Cut::Cluster))
+            });
+            if let Some(i) = misses_the_app {
+                return invalid(
+                    &format!("faults[{i}]"),
+                    "latency, and partitions or resets that cut the app, act on the host's link \
+                     to a node and would miss an app started from app.image; run the app with \
+                     app.command instead"
+                        .into(),
+                );
+            }
         }
         if let Some(idle) = &w.idle {
             if idle.users == 0 || idle.users > w.users {

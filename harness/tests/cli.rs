@@ -88,7 +88,7 @@ fn bad_values_name_their_field_and_start_nothing() {
     let dir = std::env::temp_dir().join(format!("fd-cli-values-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let fault = "[[faults]]\nkind = \"kill\"\nat = \"2s\"\nduration = \"1s\"\n";
-    let cases: [(&str, String, &str); 12] = [
+    let cases: [(&str, String, &str); 14] = [
         (
             "zero-rate",
             "[workload]\nrate = 0.0\n".into(),
@@ -144,6 +144,16 @@ fn bad_values_name_their_field_and_start_nothing() {
             "app.contract.read.path",
         ),
         ("backend", "[topology]\nbackend = \"vm\"\n".into(), "vm"),
+        (
+            "image-and-command",
+            "[app]\nimage = \"shop:1\"\ncommand = \"shop\"\n".into(),
+            "app.image",
+        ),
+        (
+            "image-misses-latency",
+            "[app]\nimage = \"shop:1\"\n[[faults]]\nkind = \"latency\"\nat = \"1s\"\nduration = \"1s\"\nlatency = \"50ms\"\n".into(),
+            "faults[0]",
+        ),
     ];
     for (name, body, field) in cases {
         let file = dir.join(format!("{name}.toml"));

@@ -25,19 +25,24 @@ async fn kill_master_passes_with_the_sample_app_as_a_process() {
         common::sample_app_binary().display()
     ));
     let report = run(&scenario, &options()).await.expect("run completes");
+    sample_app_passed_outside(&report, "listening on http://127.0.0.1:").await;
+}
+
+/// The sample app, run outside the harness, passed: every user recovered, its own counters and
+/// output were collected, and nothing of the run is left.
+async fn sample_app_passed_outside(report: &failover_drill::report::RunReport, listening: &str) {
     report
         .write_summary(&mut std::io::stdout())
         .expect("summary");
-
     assert!(report.passed, "{:?}", report.expectations);
     let failover = &report.failovers[0];
     assert_eq!(failover.users_recovered, failover.users);
     assert!(
         report.app_metrics["sample_app_store_retries_total"] > 0.0,
-        "the process's own counters were read"
+        "the app's own counters were read"
     );
     let log = std::fs::read_to_string(report.run_dir.join("app-0.log")).expect("the app's log");
-    assert!(log.contains("listening on"), "{log}");
+    assert!(log.contains(listening), "{log}");
     assert_eq!(
         common::leftovers(Some(&report.run_id)).await,
         Vec::<String>::new()
@@ -121,4 +126,48 @@ async fn the_same_python_app_fails_when_probed_on_routes_it_does_not_have() {
         report.user_errors
     );
     assert_eq!(report.user_errors.absorbed_attempts, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_master_passes_with_the_sample_app_as_a_container_image() {
+    let _serial = common::one_cluster_at_a_time().await;
+    // The sample app's binary as a one-program image, as a user's CI would have built theirs.
+    let docker = failover_drill::cluster::engine::connect()
+        .await
+        .expect("a Docker engine");
+    let image = failover_drill::cluster::image::ImageRef {
+        repo: "failover-drill/sample-app-under-test".into(),
+        tag: std::process::id().to_string(),
+    };
+    failover_drill::cluster::image::import_binary(
+        &docker,
+        &common::sample_app_binary(),
+        "/sample-app",
+        &image,
+    )
+    .await
+    .expect("import the sample app as an image");
+
+    let mut scenario = common::scenario("kill-master");
+    scenario.app.image = Some(image.to_string());
+    // The sample app reads its own variable names; the harness fills them in.
+    for (name, value) in [
+        ("SAMPLE_APP_LISTEN", "${FAILOVER_DRILL_LISTEN}"),
+        ("SENTINEL_ADDRS", "${FAILOVER_DRILL_SENTINELS}"),
+        ("MASTER_NAME", "${FAILOVER_DRILL_MASTER_NAME}"),
+    ] {
+        scenario.app.env.insert(name.into(), value.into());
+    }
+    let report = run(&scenario, &options()).await;
+    let removed = docker
+        .remove_image(
+            &image.to_string(),
+            None::<bollard::query_parameters::RemoveImageOptions>,
+            None,
+        )
+        .await
+        .map(|_| ());
+    let report = report.expect("run completes");
+    sample_app_passed_outside(&report, "listening on http://0.0.0.0:8080").await;
+    removed.expect("remove the test image");
 }

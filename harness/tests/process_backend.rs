@@ -89,6 +89,22 @@ fn faults_the_process_backend_cannot_apply_are_refused_before_anything_starts() 
             "a run directory was made: {msg}"
         );
     }
+    // An app image needs Docker too.
+    let out = drill(&[
+        "run",
+        "kill-master",
+        "--quiet",
+        "--backend",
+        "process",
+        "--app-image",
+        "shop:1",
+    ]);
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{msg}");
+    assert!(
+        msg.contains("app.image") && msg.contains("--app-cmd"),
+        "{msg}"
+    );
     // With auto and no engine the refusal also says why Docker was not used.
     let out = drill(&["run", "split-brain", "--quiet"]);
     let msg = String::from_utf8_lossy(&out.stderr);

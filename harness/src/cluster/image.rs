@@ -159,10 +159,12 @@ pub(crate) fn parse_ldd(output: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-fn rootfs_tar(binary: &Path, libraries: &[PathBuf]) -> std::io::Result<Vec<u8>> {
+fn rootfs_tar(binary: &Path, path: &str, libraries: &[PathBuf]) -> std::io::Result<Vec<u8>> {
     let mut tar = tar::Builder::new(Vec::new());
     // Libraries are often symlinks; the image needs the files they point to, under the linked name.
     tar.follow_symlinks(true);
+    // Docker cannot import GNU sparse entries, which a large debug binary can become.
+    tar.sparse(false);
     for dir in ["tmp", "data", "etc"] {
         let mut header = tar::Header::new_gnu();
         header.set_entry_type(tar::EntryType::Directory);
@@ -170,7 +172,7 @@ fn rootfs_tar(binary: &Path, libraries: &[PathBuf]) -> std::io::Result<Vec<u8>> 
         header.set_size(0);
         tar.append_data(&mut header, dir, std::io::empty())?;
     }
-    tar.append_path_with_name(binary, SERVER_PATH.trim_start_matches('/'))?;
+    tar.append_path_with_name(binary, path.trim_start_matches('/'))?;
     for lib in libraries {
         tar.append_path_with_name(lib, lib.strip_prefix("/").unwrap_or(lib))?;
     }
@@ -202,14 +204,27 @@ async fn build_local(
     progress(&format!(
         "building image {image} from {binary_str} and its libraries"
     ));
+    import_binary(docker, &binary, SERVER_PATH, &image).await?;
+    Ok(image)
+}
+
+/// Imports `binary` (at `path` in the image, and its entrypoint) with the libraries `ldd` lists as
+/// the image `image`: a minimal image of one program, made without a registry or a Dockerfile.
+pub async fn import_binary(
+    docker: &Docker,
+    binary: &Path,
+    path: &str,
+    image: &ImageRef,
+) -> Result<(), String> {
+    let binary_str = binary.to_string_lossy().into_owned();
     let libraries = parse_ldd(&run("ldd", &[&binary_str])?);
-    let tar = rootfs_tar(&binary, &libraries)
+    let tar = rootfs_tar(binary, path, &libraries)
         .map_err(|e| format!("cannot pack {binary_str} and its libraries: {e}"))?;
     let options = CreateImageOptions {
         from_src: Some("-".to_owned()),
         repo: Some(image.repo.clone()),
         tag: Some(image.tag.clone()),
-        changes: vec![format!("ENTRYPOINT [\"{SERVER_PATH}\"]")],
+        changes: vec![format!("ENTRYPOINT [\"{path}\"]")],
         ..Default::default()
     };
     let mut progress =
@@ -220,7 +235,7 @@ async fn build_local(
     if !present(docker, &image.to_string()).await {
         return Err(format!("the engine imported {image} but does not list it"));
     }
-    Ok(image)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -499,6 +499,18 @@ impl Cluster {
         &self.run_id
     }
 
+    /// The engine and the run's network, on the Docker backend: where an app image runs.
+    pub fn docker_network(&self) -> Option<(&Docker, &str)> {
+        match &self.place {
+            Place::Docker {
+                docker,
+                network: Some(network),
+                ..
+            } => Some((docker, network.name.as_str())),
+            _ => None,
+        }
+    }
+
     /// The password the nodes require, if they require one: for the app under test only.
     pub fn password(&self) -> Option<&Password> {
         self.password.as_ref()
