@@ -21,6 +21,7 @@
 pub mod app;
 pub mod assess;
 pub mod checker;
+mod child;
 pub mod cluster;
 pub mod compare;
 pub mod history;

@@ -56,19 +56,6 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
     found
 }
 
-fn run_dir(stdout: &str) -> std::path::PathBuf {
-    let line = stdout
-        .lines()
-        .find(|l| l.contains("report: "))
-        .expect("a report line");
-    let report = line
-        .split("report: ")
-        .nth(1)
-        .and_then(|p| p.split(" (and").next())
-        .expect("the report path");
-    Path::new(report).parent().expect("run dir").to_owned()
-}
-
 fn passes_with_password(extra: &[&str]) {
     let mut args = vec!["run", "kill-master", "--require-password"];
     args.extend_from_slice(extra);
@@ -78,7 +65,7 @@ fn passes_with_password(extra: &[&str]) {
     println!("{stdout}\n{stderr}");
     assert_eq!(out.status.code(), Some(0), "kill-master failed");
     assert!(stderr.contains("password required"), "{stderr}");
-    let dir = run_dir(&stdout);
+    let dir = common::run_dir_in_summary(&stdout);
     assert!(dir.join("history.jsonl").is_file(), "{}", dir.display());
     assert_eq!(
         files_containing(&dir, PASSWORD.as_bytes()),

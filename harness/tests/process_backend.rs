@@ -21,20 +21,6 @@ fn drill(args: &[&str]) -> Output {
         .expect("run the CLI")
 }
 
-/// The run id out of the summary's report line (`.../<scenario>-<run>/report.html`).
-fn run_id(stdout: &str) -> String {
-    let line = stdout
-        .lines()
-        .find(|l| l.contains("report: "))
-        .expect("a report line");
-    let dir = line
-        .split("report: ")
-        .nth(1)
-        .and_then(|p| p.split("/report.html").next())
-        .expect("the run directory");
-    dir.rsplit('-').next().expect("a run id").to_owned()
-}
-
 /// One drill at a time: on 2 cores two failovers at once starve each other.
 static DRILLS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -54,12 +40,14 @@ fn passes_without_docker(scenario: &str) {
     assert!(stdout.contains(&format!("scenario {scenario}: PASSED")));
     assert!(stdout.contains("nodes on local processes of"), "{stdout}");
     assert!(stdout.contains("(new master 127.0.0.1:"), "{stdout}");
-    let run = run_id(&stdout);
+    let dir = common::run_dir_in_summary(&stdout);
+    let name = dir.file_name().expect("a directory name").to_string_lossy();
+    let run = name.rsplit('-').next().expect("a run id");
     assert_eq!(
-        failover_drill::leftovers::processes(Some(&run)),
+        failover_drill::leftovers::processes(Some(run)),
         Vec::<(u32, String)>::new()
     );
-    assert!(failover_drill::leftovers::work_dirs(Some(&run)).is_empty());
+    assert!(failover_drill::leftovers::work_dirs(Some(run)).is_empty());
 }
 
 #[test]

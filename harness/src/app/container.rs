@@ -130,11 +130,10 @@ impl ContainerApp {
             return None;
         }
         let output = self.output().await;
-        let lines: Vec<&str> = output.lines().collect();
         Some(format!(
             "the app container exited (code {}) before it became healthy; the end of its output:\n{}",
             state.exit_code.unwrap_or_default(),
-            lines[lines.len().saturating_sub(10)..].join("\n")
+            crate::child::tail_lines(&output, 10)
         ))
     }
 

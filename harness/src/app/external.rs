@@ -4,11 +4,12 @@
 //! the whole group at the end, or kills it if the run is dropped (panic, Ctrl-C).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::process::{Child, Command};
+
+use crate::child::{send_signal, spawn_owned, tail};
 
 use super::AppError;
 
@@ -60,10 +61,6 @@ impl ExternalApp {
             path: launch.log.clone(),
             source,
         })?;
-        let err_log = log.try_clone().map_err(|source| AppError::Log {
-            path: launch.log.clone(),
-            source,
-        })?;
         let store = launch.store;
         let sentinels: Vec<String> = store.sentinels.iter().map(ToString::to_string).collect();
         let mut command = Command::new("sh");
@@ -72,7 +69,7 @@ impl ExternalApp {
             Some(password) => command.env(env::REDIS_PASSWORD, password.expose()),
             None => command.env_remove(env::REDIS_PASSWORD),
         };
-        let child = command
+        command
             .arg("-c")
             .arg(launch.command)
             .envs(launch.extra_env)
@@ -81,17 +78,11 @@ impl ExternalApp {
             .env(env::SENTINELS, sentinels.join(","))
             .env(env::MASTER_NAME, &store.master_name)
             .env(env::INSTANCE, launch.instance.to_string())
-            .env(env::RUN, launch.run_id)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err_log)
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| AppError::Spawn {
-                command: launch.command.to_owned(),
-                source,
-            })?;
+            .env(env::RUN, launch.run_id);
+        let child = spawn_owned(&mut command, log).map_err(|source| AppError::Spawn {
+            command: launch.command.to_owned(),
+            source,
+        })?;
         let group = child.id().ok_or_else(|| AppError::Spawn {
             command: launch.command.to_owned(),
             source: std::io::Error::other("the process exited at once"),
@@ -139,21 +130,7 @@ impl Drop for ExternalApp {
     }
 }
 
-/// Sends `signal` to every process of `group`. Through kill(1): the crate forbids unsafe code,
-/// and a group that is already gone is no error worth reporting.
+/// Sends `signal` to every process of `group`; a group already gone is no error worth reporting.
 fn signal_group(group: u32, signal: &str) {
-    let _ = std::process::Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg("--")
-        .arg(format!("-{group}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-}
-
-/// The last `lines` lines of the file at `path`.
-fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+    send_signal(&format!("-{group}"), signal);
 }

@@ -6,10 +6,11 @@
 
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::process::{Child, Command};
+
+use crate::child::{send_signal, spawn_owned, tail};
 use tokio::sync::Mutex;
 
 use super::ClusterError;
@@ -64,18 +65,12 @@ impl NodeProcess {
             .append(true)
             .open(&log_path)
             .map_err(fail)?;
-        let err_log = log.try_clone().map_err(fail)?;
-        Command::new(&self.binary)
+        let mut command = Command::new(&self.binary);
+        command
             .args(&self.args)
             .current_dir(&self.dir)
-            .env(crate::app::external::env::RUN, &self.run_id)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err_log)
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(fail)
+            .env(crate::app::external::env::RUN, &self.run_id);
+        spawn_owned(&mut command, log).map_err(fail)
     }
 
     /// The running process's pid.
@@ -105,7 +100,7 @@ impl NodeProcess {
     pub(crate) async fn stop(&self) {
         if let Some(mut child) = self.child.lock().await.take() {
             if let Some(pid) = child.id() {
-                signal(pid, "TERM");
+                send_signal(&pid.to_string(), "TERM");
                 if tokio::time::timeout(STOP_GRACE, child.wait()).await.is_ok() {
                     return;
                 }
@@ -120,7 +115,7 @@ impl NodeProcess {
             action: format!("signal {}", self.name),
             detail: "the process is not running".to_owned(),
         })?;
-        if signal(pid, if frozen { "STOP" } else { "CONT" }) {
+        if send_signal(&pid.to_string(), if frozen { "STOP" } else { "CONT" }) {
             Ok(())
         } else {
             Err(ClusterError::Host {
@@ -139,24 +134,6 @@ impl NodeProcess {
         *child = Some(self.launch()?);
         Ok(())
     }
-}
-
-/// Sends `signal` to `pid` through kill(1): the crate forbids unsafe code.
-fn signal(pid: u32, signal: &str) -> bool {
-    std::process::Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// The last `lines` lines of the file at `path`.
-fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// `n` distinct loopback ports that were free a moment ago.

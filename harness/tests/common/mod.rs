@@ -51,3 +51,20 @@ pub fn sample_app_binary() -> PathBuf {
             "no sample-app binary: run `cargo build -p sample-app` (or `cargo test --workspace`)",
         )
 }
+
+/// The run directory a CLI summary names on its report line (`report: <dir>/report.html ...`).
+pub fn run_dir_in_summary(stdout: &str) -> PathBuf {
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("report: "))
+        .expect("a report line");
+    let report = line
+        .split("report: ")
+        .nth(1)
+        .and_then(|p| p.split(" (and").next())
+        .expect("the report path");
+    PathBuf::from(report)
+        .parent()
+        .expect("a run directory")
+        .to_owned()
+}
