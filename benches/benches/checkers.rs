@@ -2,7 +2,10 @@
 //! must stay far below the drill's own length.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use failover_drill::checker::{lost_writes, survival, timeline, user_errors};
+use failover_drill::checker::{
+    duplicate_writes, foreign_sessions, lost_sessions, lost_writes, rollbacks, stale_reads,
+    timeline, user_errors,
+};
 use failover_drill::history::synthetic::synthetic_history;
 
 fn checkers(c: &mut Criterion) {
@@ -17,8 +20,12 @@ fn checkers(c: &mut Criterion) {
             |b, h| {
                 b.iter(|| {
                     (
-                        survival::check(h),
+                        lost_sessions::check(h),
                         lost_writes::check(h),
+                        rollbacks::check(h),
+                        stale_reads::check(h),
+                        duplicate_writes::check(h),
+                        foreign_sessions::check(h),
                         user_errors::check(h),
                         timeline::check(h),
                     )

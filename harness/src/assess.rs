@@ -1,5 +1,5 @@
-//! From a run's history to its report: runs every checker, judges the scenario's expectations,
-//! and gathers the latency figures and the samples the plots are drawn from. It reads the history
+//! From a run's history to its report: runs every checker, gives each finding its cause, judges
+//! the scenario's expectations, and gathers the latency figures and the samples the plots are drawn from. It reads the history
 //! twice, one record at a time (first the faults and events, then the operations), so a run of
 //! a million operations is assessed straight from its file without holding it. No container or
 //! clock is touched: a history recorded earlier or made up for a test gets the same report.
@@ -10,10 +10,10 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::checker::lost_writes::LostWrites;
-use crate::checker::survival::Survival;
+use crate::cause::{self, ClusterView, Findings};
 use crate::checker::timeline::Timelines;
 use crate::checker::user_errors::UserErrorsChecker;
+use crate::checker::{self, Finding};
 use crate::history::{History, Record};
 use crate::report::{
     by_phase, write_hgrm_files, Latency, Machine, PhaseBounds, ReportError, RunReport, Samples,
@@ -138,52 +138,64 @@ fn assess_passes<E>(
     mut passes: impl FnMut(&mut dyn FnMut(&Record)) -> Result<(), E>,
 ) -> Result<Assessment, E> {
     let mut context = Vec::new();
-    passes(&mut |record| {
-        if !matches!(record, Record::Operation(_)) {
+    let mut samples = Samples::default();
+    passes(&mut |record| match record {
+        Record::Operation(_) => {}
+        // Node samples go into the compact forms below, not into the context kept whole.
+        Record::Node(sample) => {
+            samples.lanes.observe(sample);
             context.push(record.clone());
         }
+        other => context.push(other.clone()),
     })?;
+    samples.lanes.finish();
+    let view = ClusterView::new(&context);
     let switch_master_messages = context
         .iter()
         .filter(|r| matches!(r, Record::Sentinel(e) if e.channel == "+switch-master"))
         .count() as u64;
-    let mut samples = Samples::default();
     for record in &context {
         if let Record::Fault(fault) = record {
             samples.observe_fault(fault);
         }
     }
-    let mut timelines = Timelines::new(context);
-    let mut survival = Survival::default();
-    let mut lost_writes = LostWrites::default();
+    let mut timelines = Timelines::new(
+        context
+            .into_iter()
+            .filter(|r| !matches!(r, Record::Node(_))),
+    );
+    let mut checkers = checker::anomaly_checkers();
     let mut user_errors = UserErrorsChecker::default();
+    let mut findings = Findings::new();
+    let mut explained = |finding: Finding| {
+        let cause = cause::explain(&view, &finding);
+        findings.add(finding, cause);
+    };
     let (mut operations, mut attempts) = (0u64, 0u64);
     passes(&mut |record| {
         if let Record::Operation(op) = record {
             operations += 1;
             attempts += op.attempts.len() as u64;
             timelines.observe(op);
-            survival.observe(op);
-            lost_writes.observe(op);
-            user_errors.observe(op);
+            for checker in &mut checkers {
+                checker.observe(op, &mut explained);
+            }
+            user_errors.observe(op, &mut explained);
             samples.observe(op);
         }
     })?;
+    for checker in &mut checkers {
+        checker.finish(&mut explained);
+    }
+    let findings = findings.finish();
     let failovers = timelines.finish();
-    let (survival, lost_writes, user_errors) = (
-        survival.finish(),
-        lost_writes.finish(),
-        user_errors.finish(),
-    );
+    let user_errors = user_errors.finish();
     let phases = PhaseBounds::of(&failovers);
     let expectations = verdict::judge(
         &scenario.expectations,
-        Counts {
+        &Counts {
             operations,
-            lost_sessions: survival.count,
-            user_visible_errors: user_errors.visible.count,
-            retried_errors: user_errors.absorbed_attempts,
-            lost_writes: lost_writes.count,
+            findings: findings.counts.clone(),
             switch_master_messages,
         },
     );
@@ -208,8 +220,7 @@ fn assess_passes<E>(
         phase_latency: by_phase(&samples, &phases),
         failovers,
         user_errors,
-        survival,
-        lost_writes,
+        findings,
         app_command: scenario.app.command.clone().or_else(|| {
             scenario
                 .app

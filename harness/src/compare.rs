@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::checker::Class;
 use crate::report::{Phase, RunReport};
 
 /// What can stop a comparison.
@@ -59,10 +60,13 @@ fn rows(a: &RunReport, b: &RunReport) -> Vec<Row> {
     };
     add("operations", &|r| Some(r.operations as f64));
     add("user-visible errors", &|r| {
-        Some(r.user_errors.visible.count as f64)
+        Some(r.user_errors.visible as f64)
     });
-    add("lost sessions", &|r| Some(r.survival.count as f64));
-    add("lost writes", &|r| Some(r.lost_writes.count as f64));
+    for class in Class::ANOMALIES {
+        add(class.plural(), &move |r| {
+            Some(r.findings.count(class) as f64)
+        });
+    }
     add("late starts", &|r| Some(r.late_starts as f64));
     add("never started", &|r| Some(r.not_started as f64));
     add("failed attempts", &|r| {

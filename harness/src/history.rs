@@ -13,8 +13,11 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+mod node_state;
 pub mod synthetic;
 use tokio::task::JoinHandle;
+
+pub use node_state::{NodeSample, NodeState, NodeType};
 
 /// Microseconds since the run started.
 pub type Micros = u64;
@@ -31,6 +34,9 @@ pub enum Record {
     Sentinel(SentinelEvent),
     /// A change in the app's view of the master.
     Store(StoreEvent),
+    /// A sampled snapshot of one node: reachable or not, its role, offset, keys and run id, or the
+    /// master a sentinel names.
+    Node(NodeSample),
 }
 
 /// One logical user action.
@@ -77,6 +83,13 @@ pub struct Attempt {
     pub ended_at: Micros,
     /// What came back.
     pub result: AttemptResult,
+    /// Which app instance the request went to (0 for the first).
+    #[serde(default, skip_serializing_if = "is_first")]
+    pub instance: u32,
+}
+
+fn is_first(instance: &u32) -> bool {
+    *instance == 0
 }
 
 /// What one request returned.
@@ -176,6 +189,33 @@ pub struct FaultEvent {
     pub node: String,
     /// The node's `host:port` at that moment.
     pub addr: String,
+    /// For a partition or reset: whom the node was cut off from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut: Option<Cut>,
+    /// For a start: when applying it began (`at` is when it was in place). A kill takes effect
+    /// somewhere in between, so requests failing then are the fault's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applying_since: Option<Micros>,
+}
+
+/// Whom a partitioned node can no longer reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cut {
+    /// Every other node (sentinels and data nodes) while the app still reaches it: for the master,
+    /// a split brain.
+    Cluster,
+    /// The app only: the cluster sees a healthy master the app cannot reach.
+    App,
+    /// Everyone.
+    All,
+}
+
+impl Cut {
+    /// Whether the node can no longer reach the sentinels and the other data nodes.
+    pub fn isolates_from_cluster(self) -> bool {
+        matches!(self, Self::Cluster | Self::All)
+    }
 }
 
 /// A sentinel's pub/sub message.
@@ -233,6 +273,14 @@ impl History {
     pub fn sentinel_events(&self) -> impl Iterator<Item = &SentinelEvent> {
         self.records.iter().filter_map(|r| match r {
             Record::Sentinel(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    /// Every node-state sample.
+    pub fn node_samples(&self) -> impl Iterator<Item = &NodeSample> {
+        self.records.iter().filter_map(|r| match r {
+            Record::Node(s) => Some(s),
             _ => None,
         })
     }

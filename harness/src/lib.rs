@@ -8,8 +8,10 @@
 //! - [`workload`]: virtual users.
 //! - [`nemesis`]: faults on a schedule.
 //! - [`monitor`]: sentinel events.
+//! - [`sampler`]: node states over time.
 //! - [`history`]: everything that happened, streamed to disk.
-//! - [`checker`]: pure functions from history to findings.
+//! - [`checker`]: pure functions from history to findings, one per anomaly class.
+//! - [`cause`]: each finding placed on the cluster's timeline, with a reason in plain words.
 //! - [`verdict`]: findings against a scenario's expectations.
 //! - [`assess`]: a history into a report: checkers, verdict, latency.
 //! - [`report`]: terminal summary, `report.json`, latency per phase and `.hgrm` spectra.
@@ -20,6 +22,7 @@
 
 pub mod app;
 pub mod assess;
+pub mod cause;
 pub mod checker;
 mod child;
 pub mod cluster;
@@ -31,6 +34,7 @@ pub mod nemesis;
 pub mod progress;
 pub mod report;
 pub mod run;
+pub mod sampler;
 pub mod scenario;
 pub mod verdict;
 pub mod workload;

@@ -38,7 +38,8 @@ enum Command {
         #[arg(long)]
         quiet: bool,
         /// TEST ONLY: give the sample app's store a known bug (pinned, no-retry, stale-read,
-        /// lossy-ack) and see the drill fail it; overrides the scenario's [app] mutant.
+        /// lossy-ack, stale-reconnect) and see the drill fail it; overrides the scenario's [app]
+        /// mutant.
         #[arg(long, value_name = "MUTANT")]
         mutant: Option<sample_app::store::Mutant>,
         /// Drill this app instead of the in-process sample app: a command line run with `sh -c`,

@@ -1,7 +1,8 @@
 //! Sentinel events: subscribes to every channel of every sentinel and puts each message (`+sdown`,
 //! `+odown`, `+switch-master`, ...) into the history, skipping the sentinels' hello chatter.
 //!
-//! It owns the subscriptions. It must not act on what it hears.
+//! It owns the subscriptions. It must not act on what it hears; it only tells an observer (the
+//! node-state sampler) that something was heard.
 
 use futures::StreamExt;
 use tokio::task::JoinHandle;
@@ -28,10 +29,11 @@ pub struct MonitorError {
 
 impl SentinelMonitor {
     /// Subscribes to every sentinel; returns once every subscription is active, so no event of the
-    /// run can be missed.
+    /// run can be missed. `heard` is called after each event is recorded.
     pub async fn start<'a>(
         sentinels: impl IntoIterator<Item = &'a Node>,
         recorder: &Recorder,
+        heard: impl Fn() + Clone + Send + 'static,
     ) -> Result<Self, MonitorError> {
         let mut tasks = Vec::new();
         for sentinel in sentinels {
@@ -50,6 +52,7 @@ impl SentinelMonitor {
                 .map_err(|e| fail(e.to_string()))?;
             let recorder = recorder.clone();
             let name = sentinel.name.clone();
+            let heard = heard.clone();
             tasks.push(tokio::spawn(async move {
                 let mut messages = pubsub.into_on_message();
                 while let Some(msg) = messages.next().await {
@@ -63,6 +66,7 @@ impl SentinelMonitor {
                         channel,
                         message: msg.get_payload::<String>().unwrap_or_default(),
                     }));
+                    heard();
                 }
             }));
         }

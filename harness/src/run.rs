@@ -14,6 +14,7 @@ use crate::monitor::{MonitorError, SentinelMonitor};
 use crate::nemesis::NemesisError;
 use crate::progress::Progress;
 use crate::report::{ReportError, RunReport};
+use crate::sampler::NodeSampler;
 use crate::scenario::Scenario;
 use crate::workload::{self, WorkloadError};
 
@@ -144,7 +145,18 @@ async fn drive(
     let progress = &|msg: &str| watcher.line(msg);
     let history_path = run_dir.join("history.jsonl");
     let (recorder, writer) = Recorder::create(&history_path).map_err(io_error(&history_path))?;
-    let monitor = SentinelMonitor::start(cluster.nodes_of(NodeKind::Sentinel), &recorder).await?;
+    // The sampler starts first, so the cluster's state before anything happens is on record.
+    let (sampler, pull) = NodeSampler::start(
+        cluster.nodes(),
+        cluster.master_name(),
+        scenario.sampler.period,
+        &recorder,
+    );
+    let monitor =
+        SentinelMonitor::start(cluster.nodes_of(NodeKind::Sentinel), &recorder, move || {
+            pull.pull();
+        })
+        .await?;
     let store = StoreAccess {
         sentinels: cluster.sentinel_addrs(),
         master_name: cluster.master_name().to_owned(),
@@ -237,6 +249,7 @@ async fn drive(
         app.stop().await;
     }
     drop(monitor);
+    drop(sampler);
     drop(recorder);
     writer.finish().await.map_err(io_error(&history_path))?;
     faults?;

@@ -10,8 +10,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 mod contract;
+mod expectations;
 mod fault;
 pub use contract::{HttpContract, Route};
+pub use expectations::{Bound, Expectations, FailoverExpectation};
 pub use fault::{Cut, FaultKind, FaultSpec, Target};
 
 /// What can be wrong with a scenario or its name.
@@ -96,6 +98,27 @@ pub struct Scenario {
     /// Thresholds that decide the verdict.
     #[serde(default)]
     pub expectations: Expectations,
+    /// How the nodes' states are sampled into the history.
+    #[serde(default)]
+    pub sampler: SamplerSpec,
+}
+
+/// How often the harness records every node's state (role, link, offset, keys, run id; the master
+/// each sentinel names). It also samples at once on every sentinel event.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamplerSpec {
+    /// Time between two samples of one node (10ms to 10s).
+    #[serde(with = "humantime_serde")]
+    pub period: Duration,
+}
+
+impl Default for SamplerSpec {
+    fn default() -> Self {
+        Self {
+            period: Duration::from_millis(100),
+        }
+    }
 }
 
 /// One master, `replicas` replicas and `sentinels` sentinels.
@@ -225,7 +248,7 @@ pub struct AppSpec {
     /// listeners; users' requests go round-robin over them.
     pub instances: u32,
     /// TEST ONLY: run the sample app's store with a known bug (`pinned`, `no-retry`, `stale-read`,
-    /// `lossy-ack`) to see the drill fail it. Absent for a real drill.
+    /// `lossy-ack`, `stale-reconnect`) to see the drill fail it. Absent for a real drill.
     #[serde(with = "mutant_name", skip_serializing_if = "Option::is_none")]
     pub mutant: Option<sample_app::store::Mutant>,
     /// Run this command line (with `sh -c`) as the app instead of the in-process sample app; it
@@ -372,90 +395,6 @@ impl Default for ClientRetry {
         Self {
             attempts: 5,
             backoff: Duration::from_millis(500),
-        }
-    }
-}
-
-/// What a run must show to pass.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Expectations {
-    /// Most sessions that may be lost (a user forced to log in again).
-    pub lost_sessions: u64,
-    /// Most operations that may still fail after the client's retries.
-    pub user_visible_errors: u64,
-    /// Most error answers the client saw within operations its retries then completed: an error
-    /// page the user reloaded past, as in a store that does not retry itself. Absent: reported,
-    /// never failing the run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retried_errors: Option<u64>,
-    /// Acknowledged writes that may go missing: `"report"` or a number.
-    pub lost_writes: LostWrites,
-    /// Whether the run must, must not, or may fail over.
-    pub failover: FailoverExpectation,
-}
-
-/// Whether a run must see a `+switch-master`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FailoverExpectation {
-    /// Either way.
-    Any,
-    /// At least one sentinel announces `+switch-master`.
-    Required,
-    /// No sentinel does: the cluster keeps (or waits for) its master.
-    None,
-}
-
-impl Default for Expectations {
-    fn default() -> Self {
-        Self {
-            lost_sessions: 0,
-            user_visible_errors: 0,
-            retried_errors: None,
-            lost_writes: LostWrites::Report,
-            failover: FailoverExpectation::Any,
-        }
-    }
-}
-
-/// The bound on lost acknowledged writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "LostWritesRaw", into = "LostWritesRaw")]
-pub enum LostWrites {
-    /// Count and report them; never fail the run on them. Redis replication is asynchronous, so a
-    /// killed master may take acknowledged writes with it.
-    Report,
-    /// Fail the run when more are lost.
-    AtMost(u64),
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(untagged)]
-enum LostWritesRaw {
-    Word(String),
-    Count(u64),
-}
-
-impl TryFrom<LostWritesRaw> for LostWrites {
-    type Error = String;
-
-    fn try_from(raw: LostWritesRaw) -> Result<Self, Self::Error> {
-        match raw {
-            LostWritesRaw::Count(n) => Ok(Self::AtMost(n)),
-            LostWritesRaw::Word(w) if w == "report" => Ok(Self::Report),
-            LostWritesRaw::Word(w) => {
-                Err(format!("'{w}' is not a bound: use \"report\" or a number"))
-            }
-        }
-    }
-}
-
-impl From<LostWrites> for LostWritesRaw {
-    fn from(l: LostWrites) -> Self {
-        match l {
-            LostWrites::Report => Self::Word("report".to_owned()),
-            LostWrites::AtMost(n) => Self::Count(n),
         }
     }
 }
@@ -640,6 +579,16 @@ impl Scenario {
                     "the window must end after it starts and by the end of the workload".into(),
                 );
             }
+        }
+        let period = self.sampler.period;
+        if period < Duration::from_millis(10) || period > Duration::from_secs(10) {
+            return invalid(
+                "sampler.period",
+                format!(
+                    "{} is not between 10ms and 10s",
+                    humantime::format_duration(period)
+                ),
+            );
         }
         if w.retry.attempts == 0 {
             return invalid("workload.retry.attempts", "must be at least 1".into());

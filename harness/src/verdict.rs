@@ -1,8 +1,12 @@
-//! A scenario's expectations held against the checkers' counts: the pass or fail of a run.
+//! A scenario's expectations held against the counts of each class of finding: the pass or fail
+//! of a run.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Expectations, FailoverExpectation, LostWrites};
+use crate::checker::Class;
+use crate::scenario::{Bound, Expectations, FailoverExpectation};
 
 /// One expectation and how the run did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,81 +17,88 @@ pub struct ExpectationResult {
     pub actual: u64,
     /// Whether it held.
     pub passed: bool,
+    /// Whether the count is only reported and never fails the run.
+    #[serde(default)]
+    pub reported_only: bool,
 }
 
 /// The counts expectations are held against.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
     /// Operations in the history.
     pub operations: u64,
-    /// Sessions lost.
-    pub lost_sessions: u64,
-    /// Operations failed after retries.
-    pub user_visible_errors: u64,
-    /// Failed attempts within operations that a client retry completed.
-    pub retried_errors: u64,
-    /// Acknowledged writes missing later.
-    pub lost_writes: u64,
+    /// Findings of each class.
+    pub findings: BTreeMap<Class, u64>,
     /// `+switch-master` messages, from every sentinel.
     pub switch_master_messages: u64,
 }
 
-fn at_most(name: &str, bound: u64, actual: u64) -> ExpectationResult {
-    ExpectationResult {
-        expectation: format!("{name} <= {bound}"),
-        actual,
-        passed: actual <= bound,
+/// The scenario's bound on `class`.
+pub fn bound_of(expectations: &Expectations, class: Class) -> Bound {
+    match class {
+        Class::LostSession => expectations.lost_sessions,
+        Class::LostWrite => expectations.lost_writes,
+        Class::Rollback => expectations.rollbacks,
+        Class::StaleRead => expectations.stale_reads,
+        Class::DuplicateWrite => expectations.duplicate_writes,
+        Class::ForeignSession => expectations.foreign_sessions,
+        Class::UserVisibleError => expectations.user_visible_errors,
+        Class::RetriedError => expectations.retried_errors,
     }
 }
 
-/// Every expectation's result. A run with no operation proves nothing, so it always fails.
-pub fn judge(expectations: &Expectations, counts: Counts) -> Vec<ExpectationResult> {
-    let mut results = vec![
-        ExpectationResult {
-            expectation: "operations > 0".to_owned(),
-            actual: counts.operations,
-            passed: counts.operations > 0,
+fn at_most(name: &str, bound: Bound, actual: u64) -> ExpectationResult {
+    match bound {
+        Bound::AtMost(bound) => ExpectationResult {
+            expectation: format!("{name} <= {bound}"),
+            actual,
+            passed: actual <= bound,
+            reported_only: false,
         },
-        at_most(
-            "lost sessions",
-            expectations.lost_sessions,
-            counts.lost_sessions,
-        ),
-        at_most(
-            "user-visible errors",
-            expectations.user_visible_errors,
-            counts.user_visible_errors,
-        ),
-    ];
-    if let Some(bound) = expectations.retried_errors {
+        Bound::Report => ExpectationResult {
+            expectation: format!("{name} reported"),
+            actual,
+            passed: true,
+            reported_only: true,
+        },
+    }
+}
+
+/// Every expectation's result: a line per class of finding, then the failover. A run with no
+/// operation proves nothing, so it always fails.
+pub fn judge(expectations: &Expectations, counts: &Counts) -> Vec<ExpectationResult> {
+    let mut results = vec![ExpectationResult {
+        expectation: "operations > 0".to_owned(),
+        actual: counts.operations,
+        passed: counts.operations > 0,
+        reported_only: false,
+    }];
+    for class in Class::ALL {
+        let actual = counts.findings.get(&class).copied().unwrap_or(0);
         results.push(at_most(
-            "user-visible errors a client retry got past",
-            bound,
-            counts.retried_errors,
+            class.plural(),
+            bound_of(expectations, class),
+            actual,
         ));
     }
     let switches = counts.switch_master_messages;
+    let failover = |expectation: &str, passed| ExpectationResult {
+        expectation: expectation.to_owned(),
+        actual: switches,
+        passed,
+        reported_only: false,
+    };
     match expectations.failover {
         FailoverExpectation::Any => {}
-        FailoverExpectation::Required => results.push(ExpectationResult {
-            expectation: "a failover happened (+switch-master messages > 0)".to_owned(),
-            actual: switches,
-            passed: switches > 0,
-        }),
-        FailoverExpectation::None => results.push(ExpectationResult {
-            expectation: "no failover happened (+switch-master messages = 0)".to_owned(),
-            actual: switches,
-            passed: switches == 0,
-        }),
+        FailoverExpectation::Required => results.push(failover(
+            "a failover happened (+switch-master messages > 0)",
+            switches > 0,
+        )),
+        FailoverExpectation::None => results.push(failover(
+            "no failover happened (+switch-master messages = 0)",
+            switches == 0,
+        )),
     }
-    results.push(match expectations.lost_writes {
-        LostWrites::AtMost(bound) => at_most("lost writes", bound, counts.lost_writes),
-        LostWrites::Report => ExpectationResult {
-            expectation: "lost writes reported".to_owned(),
-            actual: counts.lost_writes,
-            passed: true,
-        },
-    });
     results
 }
 
@@ -95,37 +106,61 @@ pub fn judge(expectations: &Expectations, counts: Counts) -> Vec<ExpectationResu
 mod tests {
     use super::*;
 
+    fn counts(found: &[(Class, u64)], switches: u64) -> Counts {
+        Counts {
+            operations: 10,
+            findings: found.iter().copied().collect(),
+            switch_master_messages: switches,
+        }
+    }
+
+    fn failed(results: &[ExpectationResult]) -> Vec<&str> {
+        results
+            .iter()
+            .filter(|r| !r.passed)
+            .map(|r| r.expectation.as_str())
+            .collect()
+    }
+
     #[test]
     fn bounds_fail_when_exceeded_and_reports_never_do() {
-        let counts = Counts {
-            operations: 10,
-            lost_sessions: 1,
-            user_visible_errors: 0,
-            retried_errors: 3,
-            lost_writes: 7,
-            switch_master_messages: 0,
-        };
-        let results = judge(&Expectations::default(), counts);
-        let passed: Vec<bool> = results.iter().map(|r| r.passed).collect();
-        assert_eq!(passed, vec![true, false, true, true]);
+        let found = counts(
+            &[
+                (Class::LostSession, 1),
+                (Class::RetriedError, 3),
+                (Class::LostWrite, 7),
+                (Class::Rollback, 2),
+            ],
+            0,
+        );
+        let results = judge(&Expectations::default(), &found);
+        assert_eq!(failed(&results), ["lost sessions <= 0"]);
+        let reported = results
+            .iter()
+            .find(|r| r.expectation == "rollbacks reported");
+        assert_eq!(
+            reported.map(|r| (r.actual, r.reported_only)),
+            Some((2, true))
+        );
         let strict = Expectations {
-            lost_writes: LostWrites::AtMost(0),
+            lost_writes: Bound::AtMost(0),
+            rollbacks: Bound::AtMost(2),
+            retried_errors: Bound::AtMost(0),
             failover: FailoverExpectation::Required,
             ..Expectations::default()
         };
-        let strict_results = judge(&strict, counts);
-        assert!(!strict_results[3].passed, "no +switch-master was counted");
-        assert!(!strict_results[4].passed, "7 lost writes exceed 0");
-        assert!(!judge(&strict, Counts::default())[0].passed);
-        let no_error_page = Expectations {
-            retried_errors: Some(0),
-            ..Expectations::default()
-        };
-        let retried = judge(&no_error_page, counts);
         assert_eq!(
-            retried[3].expectation,
-            "user-visible errors a client retry got past <= 0"
+            failed(&judge(&strict, &found)),
+            [
+                "lost sessions <= 0",
+                "lost writes <= 0",
+                "user-visible errors a client retry got past <= 0",
+                "a failover happened (+switch-master messages > 0)"
+            ]
         );
-        assert!(!retried[3].passed, "3 retried errors exceed 0");
+        assert_eq!(
+            failed(&judge(&strict, &Counts::default()))[0],
+            "operations > 0"
+        );
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use failover_drill::run::{run, RunOptions};
 use failover_drill::scenario::{
-    Cut, FailoverExpectation, FaultKind, FaultSpec, LostWrites, Persistence, Scenario, Target,
+    Bound, Cut, FailoverExpectation, FaultKind, FaultSpec, Persistence, Scenario, Target,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -108,8 +108,12 @@ fn scenario_of(faults: Vec<FaultSpec>, seed: u64) -> Scenario {
     // bug, so the schedules run with the append-only file on.
     scenario.topology.persistence = Persistence::Aof;
     scenario.expectations.failover = FailoverExpectation::Any;
-    scenario.expectations.retried_errors = None;
-    scenario.expectations.lost_writes = LostWrites::Report;
+    // Asynchronous replication may lose, roll back or serve stale data under any of these
+    // faults; what must hold is every session kept and every error retried away.
+    scenario.expectations.retried_errors = Bound::Report;
+    scenario.expectations.lost_writes = Bound::Report;
+    scenario.expectations.rollbacks = Bound::Report;
+    scenario.expectations.stale_reads = Bound::Report;
     scenario
 }
 

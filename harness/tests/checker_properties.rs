@@ -1,10 +1,14 @@
-//! Checker properties on generated histories: valid histories pass, one removed value is reported
-//! as exactly that lost write, and the interleaving of users does not matter.
+//! Checker properties on generated histories: valid histories pass; each anomaly planted in one is
+//! found as exactly that anomaly, of its own class and no other; and the interleaving of users
+//! does not matter.
 
 use failover_drill::assess::{assess, assess_file, RunFacts};
-use failover_drill::checker::{lost_writes, survival, timeline, user_errors, Verdict};
+use failover_drill::checker::{
+    duplicate_writes, foreign_sessions, lost_sessions, lost_writes, rollbacks, stale_reads,
+    timeline, user_errors, Class, Verdict,
+};
 use failover_drill::history::synthetic::synthetic_history;
-use failover_drill::history::{History, OkValue, OpKind, Outcome, Record};
+use failover_drill::history::{AttemptResult, History, OkValue, OpKind, Outcome, Record};
 use failover_drill::scenario::Scenario;
 use proptest::prelude::*;
 
@@ -21,23 +25,84 @@ fn acked_values(history: &History) -> Vec<(u32, String, u64)> {
         .collect()
 }
 
+/// How many findings of each anomaly class the history has, in `Class::ANOMALIES` order.
+fn anomaly_counts(h: &History) -> [u64; 6] {
+    [
+        lost_sessions::check(h).count,
+        lost_writes::check(h).count,
+        rollbacks::check(h).count,
+        stale_reads::check(h).count,
+        duplicate_writes::check(h).count,
+        foreign_sessions::check(h).count,
+    ]
+}
+
+/// Exactly `n` findings of `class` and none of any other anomaly class.
+fn only(class: Class, n: u64) -> [u64; 6] {
+    let mut counts = [0; 6];
+    let at = Class::ANOMALIES
+        .iter()
+        .position(|c| *c == class)
+        .expect("an anomaly class");
+    counts[at] = n;
+    counts
+}
+
 fn all_checks(h: &History) -> String {
     format!(
-        "{:?}{:?}{:?}{:?}",
-        survival::check(h),
+        "{:?}{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
+        lost_sessions::check(h),
         lost_writes::check(h),
+        rollbacks::check(h),
+        stale_reads::check(h),
+        duplicate_writes::check(h),
+        foreign_sessions::check(h),
         user_errors::check(h),
         timeline::check(h)
     )
+}
+
+/// A synthetic history and one acknowledged value of it, picked by `pick`: its user, the value
+/// and when it was acknowledged; `None` when the history has no acknowledged value.
+fn pick_acked(
+    users: u32,
+    ops: u64,
+    pick: prop::sample::Index,
+) -> Option<(History, u32, String, u64)> {
+    let h = synthetic_history(users, ops);
+    let acked = acked_values(&h);
+    if acked.is_empty() {
+        return None;
+    }
+    let (user, value, acked_at) = acked[pick.index(acked.len())].clone();
+    Some((h, user, value, acked_at))
+}
+
+/// The reads of `user` that began after `after`, in order, as mutable item lists.
+fn reads_after(h: &mut History, user: u32, after: u64) -> Vec<&mut Vec<String>> {
+    h.records
+        .iter_mut()
+        .filter_map(|r| match r {
+            Record::Operation(op) if op.user == user && op.intended_at > after => {
+                match &mut op.outcome {
+                    Outcome::Ok(OkValue::Read { items, .. }) => Some(items),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 proptest! {
     #[test]
     fn valid_histories_pass(users in 1u32..6, ops in 2u64..60) {
         let h = synthetic_history(users, ops);
-        prop_assert_eq!(survival::check(&h).verdict, Verdict::Valid);
+        prop_assert_eq!(anomaly_counts(&h), [0; 6]);
         prop_assert_eq!(lost_writes::check(&h).verdict, Verdict::Valid);
-        prop_assert_eq!(user_errors::check(&h).visible.verdict, Verdict::Valid);
+        let (errors, findings) = user_errors::check(&h);
+        prop_assert_eq!(errors.visible, 0);
+        prop_assert!(findings.is_empty());
     }
 
     #[test]
@@ -65,14 +130,111 @@ proptest! {
         }
         let result = lost_writes::check(&h);
         if removed_somewhere {
-            prop_assert_eq!(result.count, 1);
+            prop_assert_eq!(anomaly_counts(&h), only(Class::LostWrite, 1));
             prop_assert_eq!(result.findings[0].user, Some(user));
             let quoted = format!("'{value}'");
             prop_assert!(result.findings[0].message.contains(&quoted));
         } else {
             // The value was the last write, never read back: nothing to miss.
-            prop_assert_eq!(result.count, 0);
+            prop_assert_eq!(anomaly_counts(&h), [0; 6]);
         }
+    }
+
+    #[test]
+    fn a_value_missing_from_some_reads_and_back_later_is_that_many_stale_reads(
+        users in 1u32..5,
+        ops in 8u64..60,
+        pick in any::<prop::sample::Index>(),
+        gap in 1usize..4,
+    ) {
+        let picked = pick_acked(users, ops, pick);
+        prop_assume!(picked.is_some());
+        let Some((mut h, user, value, acked_at)) = picked else { return Ok(()) };
+        let mut reads = reads_after(&mut h, user, acked_at);
+        // Some read must still show it afterwards for the value to come back.
+        prop_assume!(reads.len() > gap);
+        for items in reads.iter_mut().take(gap) {
+            items.retain(|v| *v != value);
+        }
+        prop_assert_eq!(anomaly_counts(&h), only(Class::StaleRead, gap as u64));
+    }
+
+    #[test]
+    fn a_value_shown_and_then_gone_for_good_is_one_rollback(
+        users in 1u32..5,
+        ops in 6u64..60,
+        pick in any::<prop::sample::Index>(),
+    ) {
+        let picked = pick_acked(users, ops, pick);
+        prop_assume!(picked.is_some());
+        let Some((mut h, user, value, acked_at)) = picked else { return Ok(()) };
+        let mut reads = reads_after(&mut h, user, acked_at);
+        // The first read shows it; every read after it lacks it.
+        prop_assume!(reads.len() >= 2);
+        for items in reads.iter_mut().skip(1) {
+            items.retain(|v| *v != value);
+        }
+        prop_assert_eq!(anomaly_counts(&h), only(Class::Rollback, 1));
+    }
+
+    #[test]
+    fn a_value_held_twice_is_one_duplicate_write(
+        users in 1u32..5,
+        ops in 4u64..60,
+        pick in any::<prop::sample::Index>(),
+    ) {
+        let picked = pick_acked(users, ops, pick);
+        prop_assume!(picked.is_some());
+        let Some((mut h, user, value, acked_at)) = picked else { return Ok(()) };
+        let mut reads = reads_after(&mut h, user, acked_at);
+        prop_assume!(!reads.is_empty());
+        for items in reads.iter_mut() {
+            let at = items.iter().position(|v| *v == value).unwrap_or(0);
+            items.insert(at, value.clone());
+        }
+        prop_assert_eq!(anomaly_counts(&h), only(Class::DuplicateWrite, 1));
+    }
+
+    #[test]
+    fn another_users_value_in_a_read_is_one_foreign_session(
+        users in 2u32..5,
+        ops in 4u64..60,
+        pick in any::<prop::sample::Index>(),
+    ) {
+        let picked = pick_acked(users, ops, pick);
+        prop_assume!(picked.is_some());
+        let Some((mut h, user, _, acked_at)) = picked else { return Ok(()) };
+        let other = if user == 1 { 2 } else { 1 };
+        let mut reads = reads_after(&mut h, user, acked_at);
+        prop_assume!(!reads.is_empty());
+        reads[0].push(format!("user-{other}-999"));
+        prop_assert_eq!(anomaly_counts(&h), only(Class::ForeignSession, 1));
+    }
+
+    #[test]
+    fn a_read_answered_401_after_login_is_one_lost_session(
+        users in 1u32..5,
+        ops in 3u64..60,
+        pick in any::<prop::sample::Index>(),
+    ) {
+        let mut h = synthetic_history(users, ops);
+        let reads: Vec<usize> = h
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r, Record::Operation(op) if op.kind == OpKind::Read))
+            .map(|(i, _)| i)
+            .collect();
+        prop_assume!(!reads.is_empty());
+        if let Record::Operation(op) = &mut h.records[reads[pick.index(reads.len())]] {
+            op.outcome = Outcome::Fail { reason: "HTTP 401".into(), session_lost: true };
+            if let Some(last) = op.attempts.last_mut() {
+                last.result = AttemptResult::Status { status: 401 };
+            }
+        }
+        // The rest of the user's session stays as it was; no other anomaly follows from a 401.
+        let counts = anomaly_counts(&h);
+        prop_assert_eq!(counts[0], 1);
     }
 
     #[test]
@@ -139,8 +301,11 @@ proptest! {
         let in_memory = assess(&scenario, &h, RunFacts::default()).report;
         let from_file = assess_file(&scenario, &path, RunFacts::default()).expect("assessed").report;
         std::fs::remove_file(&path).expect("remove the history");
-        prop_assert_eq!(&in_memory.lost_writes, &from_file.lost_writes);
-        prop_assert_eq!(in_memory.lost_writes.count, u64::from(drop_value && ops > 2));
+        prop_assert_eq!(&in_memory.findings, &from_file.findings);
+        // The value is missing from the last read only: a lost write if no read showed it before,
+        // a rollback if one did.
+        let planted = in_memory.findings.count(Class::LostWrite) + in_memory.findings.count(Class::Rollback);
+        prop_assert_eq!(planted, u64::from(drop_value && ops > 2));
         prop_assert_eq!(in_memory, from_file);
     }
 

@@ -9,7 +9,10 @@ use std::process::Command;
 
 use failover_drill::assess::{assess, RunFacts};
 use failover_drill::history::synthetic::synthetic_history;
-use failover_drill::history::{FaultEvent, FaultPhase, Record};
+use failover_drill::history::{
+    FaultEvent, FaultPhase, NodeSample, NodeState, NodeType, OkValue, Outcome, Record,
+    SentinelEvent,
+};
 
 /// Counts, once the page has loaded, the plots whose drawing has a real size and many shapes, and
 /// measures the latency plot's fault shading.
@@ -24,6 +27,15 @@ window.addEventListener('load', () => {
   document.body.setAttribute('data-plots', plots.length);
   document.body.setAttribute('data-drawn', drawn.length);
   document.body.setAttribute('data-shades', shades.length);
+  const boxes = [...document.querySelectorAll('#failover text')]
+    .map(t => t.getBoundingClientRect())
+    .filter(b => b.width > 0);
+  let overlaps = 0;
+  boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {
+    if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1) overlaps++;
+  }));
+  document.body.setAttribute('data-labels', boxes.length);
+  document.body.setAttribute('data-overlaps', overlaps);
 });
 </script></body>"#;
 
@@ -76,6 +88,8 @@ fn the_report_page_renders_its_plots_offline() {
             phase,
             node: "redis-1".into(),
             addr: "10.0.0.2:6379".into(),
+            cut: None,
+            applying_since: None,
         }));
     }
     for record in &mut history.records {
@@ -86,6 +100,76 @@ fn the_report_page_renders_its_plots_offline() {
                     last.ended_at += 80_000;
                 }
             }
+        }
+    }
+    // Sentinel events a few ms apart, as kill-master's are on a 20 s axis: their labels must not
+    // print over each other.
+    for (after, channel, message) in [
+        (9_000, "+sdown", "master mymaster 10.0.0.2 6379"),
+        (
+            10_500,
+            "+odown",
+            "master mymaster 10.0.0.2 6379 #quorum 2/2",
+        ),
+        (11_000, "+elected-leader", "master mymaster 10.0.0.2 6379"),
+        (
+            21_000,
+            "+promoted-slave",
+            "slave 10.0.0.3:6379 10.0.0.3 6379 @ mymaster 10.0.0.2 6379",
+        ),
+        (
+            21_500,
+            "+switch-master",
+            "mymaster 10.0.0.2 6379 10.0.0.3 6379",
+        ),
+    ] {
+        history.records.push(Record::Sentinel(SentinelEvent {
+            at: 100_000 + after,
+            sentinel: "sentinel-1".into(),
+            channel: channel.into(),
+            message: message.into(),
+        }));
+    }
+    // Node states for the swimlanes: the master unreachable during the fault, a sentinel naming it.
+    for at in (0..400_000).step_by(20_000) {
+        let master = if (100_000..200_000).contains(&at) {
+            NodeState::Unreachable {
+                error: "timed out".into(),
+            }
+        } else {
+            NodeState::Master {
+                run_id: "r".into(),
+                offset: at as i64,
+                keys: 20,
+                loaded_keys: Some(0),
+                replicas: 2,
+            }
+        };
+        for (node, kind, state) in [
+            ("redis-1", NodeType::Data, master),
+            (
+                "sentinel-1",
+                NodeType::Sentinel,
+                NodeState::Sentinel {
+                    master: Some("10.0.0.2:6379".into()),
+                },
+            ),
+        ] {
+            history.records.push(Record::Node(NodeSample {
+                at,
+                node: node.into(),
+                kind,
+                addr: "10.0.0.2:6379".into(),
+                state,
+            }));
+        }
+    }
+    // One value gone from the last read: a finding for the page to explain.
+    if let Some(Record::Operation(op)) = history.records.iter_mut().rev().find(|r| {
+        matches!(r, Record::Operation(op) if matches!(&op.outcome, Outcome::Ok(OkValue::Read { items, .. }) if items.len() > 2))
+    }) {
+        if let Outcome::Ok(OkValue::Read { items, .. }) = &mut op.outcome {
+            items.pop();
         }
     }
     let dir = common::out_dir().join("html-report-test");
@@ -106,11 +190,24 @@ fn the_report_page_renders_its_plots_offline() {
     std::fs::write(&probed, html.replace("</body>", PROBE)).expect("write the probed page");
 
     let dom = rendered(&probed);
-    assert_eq!(attribute(&dom, "data-plots"), Some(3), "{dom:.2000}");
+    assert_eq!(attribute(&dom, "data-plots"), Some(4), "{dom:.2000}");
     assert_eq!(
         attribute(&dom, "data-drawn"),
-        Some(3),
+        Some(4),
         "every plot was laid out with its shapes"
+    );
+    assert!(
+        attribute(&dom, "data-labels").is_some_and(|n| n > 10),
+        "the failover breakdown has its labels"
+    );
+    assert_eq!(
+        attribute(&dom, "data-overlaps"),
+        Some(0),
+        "no label of the failover breakdown prints over another"
+    );
+    assert!(
+        html.contains("Findings by class and cause") && html.contains("witness"),
+        "the finding is shown with its witness"
     );
     assert_eq!(
         attribute(&dom, "data-shades"),

@@ -1,26 +1,69 @@
-//! The harness must turn red on a store with a known bug, and for the right reason: each mutant of
-//! the sample app's store runs the scenario that exposes it and must fail the expectation its bug
-//! breaks. A mutant that passes is a hole in the harness.
+//! The harness must turn red on a store with a known bug, for the right reason and with the right
+//! explanation: each mutant of the sample app's store runs the scenario that exposes it, must fail
+//! the expectation of its own anomaly class, and its findings' largest group must carry the cause
+//! its bug produces. A mutant that passes, or is caught under another class or cause, is a hole in
+//! the harness.
 
 mod common;
 
+use failover_drill::cause::CauseKind;
+use failover_drill::checker::Class;
+use failover_drill::report::RunReport;
 use failover_drill::run::{run, RunOptions};
 use sample_app::store::Mutant;
 
-/// Which scenario exposes each mutant, and the expectation it must fail.
-const MATRIX: [(Mutant, &str, &str); 4] = [
-    // The dead master's connection is all it has: every request after the kill fails.
-    (Mutant::Pinned, "kill-master", "user-visible errors"),
+/// What catching a mutant looks like.
+struct Caught {
+    mutant: Mutant,
+    scenario: &'static str,
+    /// The class its findings fall in; the expectation on it must fail.
+    class: Class,
+    /// The cause of that class's largest group.
+    cause: CauseKind,
+}
+
+/// Which scenario exposes each mutant, and how.
+const MATRIX: [Caught; 5] = [
+    // The dead master's connection is all it has: every request after the switch fails on it.
+    Caught {
+        mutant: Mutant::Pinned,
+        scenario: "kill-master",
+        class: Class::UserVisibleError,
+        cause: CauseKind::OldMaster,
+    },
     // Each request whose store call meets the failover answers 500 at once; the client's retries
-    // may get past every one, but kill-master bounds the errors they hide at 0 too.
-    (Mutant::NoRetry, "kill-master", "user-visible errors"),
-    // The replica stops replicating and serves sessions missing the values appended since.
-    (Mutant::StaleRead, "replicas-cut-off", "lost writes"),
-    // Every tenth save is dropped after it was acknowledged.
-    (Mutant::LossyAck, "reset-master-connections", "lost writes"),
+    // get past them, but kill-master bounds the errors they hide at 0.
+    Caught {
+        mutant: Mutant::NoRetry,
+        scenario: "kill-master",
+        class: Class::RetriedError,
+        cause: CauseKind::FaultOnMaster,
+    },
+    // Reads served by a replica cut off from the master miss what the master has; they come back.
+    Caught {
+        mutant: Mutant::StaleRead,
+        scenario: "replicas-cut-off",
+        class: Class::StaleRead,
+        cause: CauseKind::ReplicaBehind,
+    },
+    // Every tenth save is dropped after it was acknowledged; no node state explains that.
+    Caught {
+        mutant: Mutant::LossyAck,
+        scenario: "reset-master-connections",
+        class: Class::LostWrite,
+        cause: CauseKind::Unknown,
+    },
+    // It waits on the dead master's address until the node restarts empty, and reads from it
+    // before Sentinel demotes it.
+    Caught {
+        mutant: Mutant::StaleReconnect,
+        scenario: "kill-master",
+        class: Class::LostSession,
+        cause: CauseKind::RestartedEmpty,
+    },
 ];
 
-async fn is_caught(mutant: Mutant, scenario_name: &str, finding: &str) {
+async fn drill_with(mutant: Mutant, scenario_name: &str) -> RunReport {
     let _serial = common::one_cluster_at_a_time().await;
     let mut scenario = common::scenario(scenario_name);
     scenario.app.mutant = Some(mutant);
@@ -32,10 +75,24 @@ async fn is_caught(mutant: Mutant, scenario_name: &str, finding: &str) {
     report
         .write_summary(&mut std::io::stdout())
         .expect("summary");
+    assert_eq!(
+        common::leftovers(Some(&report.run_id)).await,
+        Vec::<String>::new()
+    );
+    report
+}
 
+async fn is_caught(row: usize) -> RunReport {
+    let Caught {
+        mutant,
+        scenario,
+        class,
+        cause,
+    } = MATRIX[row];
+    let report = drill_with(mutant, scenario).await;
     assert!(
         !report.passed,
-        "{scenario_name} passed a store with the {mutant} bug"
+        "{scenario} passed a store with the {mutant} bug"
     );
     let failed: Vec<&str> = report
         .expectations
@@ -44,45 +101,84 @@ async fn is_caught(mutant: Mutant, scenario_name: &str, finding: &str) {
         .map(|e| e.expectation.as_str())
         .collect();
     assert!(
-        failed.iter().any(|e| e.starts_with(finding)),
-        "{scenario_name} failed the {mutant} store, but not on {finding}: {failed:?}"
+        failed
+            .iter()
+            .any(|e| e.starts_with(&format!("{} <=", class.plural()))),
+        "{scenario} failed the {mutant} store, but not on {}: {failed:?}",
+        class.plural()
     );
+    let largest = report
+        .findings
+        .of(class)
+        .next()
+        .expect("a group of the class");
     assert_eq!(
-        common::leftovers(Some(&report.run_id)).await,
-        Vec::<String>::new()
+        largest.kind,
+        cause,
+        "the {mutant} store's {} were explained as: {}",
+        class.plural(),
+        largest.summary
     );
+    report
 }
 
 #[test]
 fn the_matrix_covers_every_mutant() {
     for mutant in Mutant::ALL {
         assert!(
-            MATRIX.iter().any(|(m, _, _)| *m == mutant),
+            MATRIX.iter().any(|row| row.mutant == mutant),
             "{mutant} has no scenario that catches it"
         );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_master_catches_a_pinned_store() {
-    let (m, s, f) = MATRIX[0];
-    is_caught(m, s, f).await;
+async fn kill_master_catches_a_pinned_store_on_the_old_master() {
+    let report = is_caught(0).await;
+    let killed = &report.failovers[0].node;
+    let largest = report
+        .findings
+        .of(Class::UserVisibleError)
+        .next()
+        .expect("errors");
+    assert!(
+        largest.summary.contains(&format!("old master {killed}")),
+        "the cause names the master the app kept using: {}",
+        largest.summary
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_master_catches_a_store_that_does_not_retry() {
-    let (m, s, f) = MATRIX[1];
-    is_caught(m, s, f).await;
+    is_caught(1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replicas_cut_off_catches_a_store_reading_from_a_replica() {
-    let (m, s, f) = MATRIX[2];
-    is_caught(m, s, f).await;
+async fn replicas_cut_off_catches_a_store_reading_from_a_replica_as_stale_reads() {
+    let report = is_caught(2).await;
+    assert_eq!(
+        report.findings.count(Class::LostWrite),
+        0,
+        "reads from a replica lose nothing: they are stale"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_master_connections_catches_a_store_that_acknowledges_early() {
-    let (m, s, f) = MATRIX[3];
-    is_caught(m, s, f).await;
+    is_caught(3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_master_catches_a_store_that_waits_on_the_dead_address_with_the_restart_as_cause() {
+    let report = is_caught(4).await;
+    let killed = &report.failovers[0].node;
+    let lost = report
+        .findings
+        .of(Class::LostSession)
+        .next()
+        .expect("lost sessions");
+    assert_eq!(
+        lost.summary,
+        format!("answered after {killed} restarted empty and before Sentinel demoted it")
+    );
 }

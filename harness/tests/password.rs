@@ -103,11 +103,7 @@ async fn an_app_without_the_password_fails_the_drill() {
     };
     let report = run(&scenario, &options).await.expect("run completes");
     assert!(!report.passed);
-    assert!(
-        report.user_errors.visible.count > 0,
-        "{:?}",
-        report.user_errors
-    );
+    assert!(report.user_errors.visible > 0, "{:?}", report.user_errors);
     let log = std::fs::read_to_string(report.run_dir.join("app-0.log")).expect("app log");
     assert!(
         log.contains("NOAUTH") || log.contains("uthentication"),

@@ -3,7 +3,9 @@
 
 mod common;
 
+use failover_drill::cause::CauseKind;
 use failover_drill::checker::timeline::FailoverTimeline;
+use failover_drill::checker::Class;
 use failover_drill::history::{FaultPhase, History};
 use failover_drill::report::RunReport;
 use failover_drill::run::{run, RunOptions};
@@ -94,9 +96,22 @@ async fn split_brain_loses_acknowledged_writes_and_the_harness_sees_it() {
         .all(|op| op.intended_at < idle_from || op.intended_at >= idle_until));
     assert!(history.store_events().any(|e| e.instance == 1));
     assert!(report.failovers[0].switch_master_ms.is_some());
+    let lost = report.findings.count(Class::LostWrite) + report.findings.count(Class::Rollback);
     assert!(
-        report.lost_writes.count > 0,
+        lost > 0,
         "an isolated master acknowledges writes the promoted replica never sees"
+    );
+    // And the harness says so: nearly every loss is put down to the isolated old master.
+    let split_brain: u64 = [Class::LostWrite, Class::Rollback]
+        .into_iter()
+        .flat_map(|class| report.findings.of(class))
+        .filter(|group| group.kind == CauseKind::SplitBrain)
+        .map(|group| group.count)
+        .sum();
+    assert!(
+        split_brain * 10 >= lost * 9,
+        "{split_brain} of {lost} losses put down to the split brain: {:#?}",
+        report.findings.groups
     );
 }
 
@@ -113,7 +128,8 @@ async fn min_replicas_to_write_makes_the_isolated_master_refuse_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_keeps_every_acknowledged_write_through_a_split_brain() {
     let report = drill("split-brain-wait").await;
-    assert_eq!(report.lost_writes.count, 0);
+    assert_eq!(report.findings.count(Class::LostWrite), 0);
+    assert_eq!(report.findings.count(Class::Rollback), 0);
     assert!(
         metric(&report, "sample_app_wait_shortfalls_total") > 0.0,
         "writes to the isolated master were not acknowledged by a replica"
@@ -157,12 +173,28 @@ async fn reset_connections_are_retried_away() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flapping_masters_are_followed_every_time() {
+async fn flapping_masters_are_followed_every_time_and_the_loss_is_a_rollback() {
     let report = drill("flapping").await;
     assert_eq!(report.failovers.len(), 3);
     for f in &report.failovers {
         assert!(f.switch_master_ms.is_some(), "{f:?}");
     }
+    // A promoted node that never held the latest data takes every user's session back: most of
+    // what is lost goes with those rollbacks, and each has a cause other than "unknown".
+    let found = &report.findings;
+    assert!(found.count(Class::Rollback) > 0, "{:#?}", found.groups);
+    assert!(
+        found.values(Class::Rollback) > found.values(Class::LostWrite),
+        "{:#?}",
+        found.groups
+    );
+    assert!(
+        found
+            .of(Class::Rollback)
+            .all(|g| g.kind != CauseKind::Unknown),
+        "{:#?}",
+        found.groups
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -116,9 +116,10 @@ pub async fn items_append(
     }))
 }
 
-/// `GET /session`: the session's user, items and version.
+/// `GET /session`: the session's user, items and version. It changes nothing, so it runs as a
+/// read-only request (which only the `stale-read` mutant treats differently).
 pub async fn session_show(session: Session) -> Result<Json<SessionData>, AppError> {
-    Ok(Json(load(&session).await?))
+    Ok(Json(crate::store::read_only(load(&session)).await?))
 }
 
 /// `GET /healthz`: the process is up. It does not touch the store, so a failover never makes the

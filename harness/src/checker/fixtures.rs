@@ -31,6 +31,7 @@ impl UserScript {
                     started_at,
                     ended_at: self.clock,
                     result,
+                    instance: 0,
                 }
             })
             .collect();
@@ -63,6 +64,25 @@ impl UserScript {
                 value: value.into(),
             },
             vec![AttemptResult::Ok { status: 200 }],
+            Outcome::Ok(OkValue::Written { version }),
+        );
+        self
+    }
+
+    /// An append that timed out `timeouts` times before it was acknowledged.
+    pub(crate) fn write_after_timeouts(
+        &mut self,
+        value: &str,
+        timeouts: usize,
+        version: u64,
+    ) -> &mut Self {
+        let mut attempts = vec![AttemptResult::Timeout; timeouts];
+        attempts.push(AttemptResult::Ok { status: 200 });
+        self.push(
+            OpKind::Write {
+                value: value.into(),
+            },
+            attempts,
             Outcome::Ok(OkValue::Written { version }),
         );
         self

@@ -247,6 +247,8 @@ mod tests {
                 phase: FaultPhase::Start,
                 node: "redis-1".into(),
                 addr: "10.0.0.2:6379".into(),
+                cut: None,
+                applying_since: None,
             }),
             sentinel(12_000, "+sdown", "master mymaster 10.0.0.2 6379"),
             sentinel(
@@ -294,6 +296,8 @@ mod tests {
                 phase: FaultPhase::Start,
                 node: node.into(),
                 addr: addr.into(),
+                cut: None,
+                applying_since: None,
             })
         };
         history.records.extend([

@@ -1,37 +1,50 @@
-//! Errors absorbed by retry versus errors that reached users, and how long users were stuck.
+//! Errors absorbed by retry versus errors that reached users, and how long users were stuck. An
+//! operation that still failed after the client's retries is a user-visible error; a failed
+//! attempt inside an operation a retry then completed is an error the user reloaded past. A user
+//! whose last operations all failed never recovered, and is reported as such, not as an outage as
+//! long as the run.
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{by_user, CheckResult, Finding};
+use super::{by_user, Class, Finding, Moment, WitnessOp};
 use crate::history::{History, Micros, Operation, Outcome};
 
 /// Retry figures of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserErrors {
     /// Operations that failed after the client's retries; each one reached a user.
-    pub visible: CheckResult,
+    pub visible: u64,
     /// HTTP attempts that failed (any status but 2xx, timeouts, transport errors).
     pub failed_attempts: u64,
     /// Of those, attempts whose operation still succeeded: errors the client's retries absorbed.
     pub absorbed_attempts: u64,
     /// Operations that needed more than one attempt and then succeeded.
     pub retried_operations: u64,
-    /// The longest time one user could not complete anything: from the intended start of the
-    /// earliest operation not yet completed to the end of the next successful one.
+    /// The longest time one user could not complete anything and then did: from the intended
+    /// start of the earliest operation not yet completed to the end of the next successful one.
     pub longest_unavailable: Micros,
     /// The user who waited that long.
     pub longest_unavailable_user: Option<u32>,
+    /// Users whose operations failed from some moment to the end of the run.
+    #[serde(default)]
+    pub never_recovered: u64,
+    /// The earliest moment one of them stopped being able to work.
+    #[serde(default)]
+    pub never_recovered_since: Option<Micros>,
 }
 
-/// Counts failed attempts and operations, and measures each user's longest wait for a success.
-pub fn check(history: &History) -> UserErrors {
+/// Counts failed attempts and operations, measures each user's longest wait for a success, and
+/// returns the error findings with the figures.
+pub fn check(history: &History) -> (UserErrors, Vec<Finding>) {
     let mut checker = UserErrorsChecker::default();
+    let mut findings = Vec::new();
     for op in by_user(history).values().flatten() {
-        checker.observe(op);
+        checker.observe(op, &mut |f| findings.push(f));
     }
-    checker.finish()
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    (checker.finish(), findings)
 }
 
 /// One user's wait for a success.
@@ -39,78 +52,88 @@ pub fn check(history: &History) -> UserErrors {
 struct Waiting {
     /// Intended start of the earliest operation not yet followed by a success.
     since: Option<Micros>,
-    /// End of the user's last operation.
-    last_end: Micros,
 }
 
 /// [`check`] one operation at a time, each user's in the order the user performed them.
 #[derive(Debug, Default)]
 pub struct UserErrorsChecker {
     users: HashMap<u32, Waiting>,
-    findings: Vec<Finding>,
-    failed_attempts: u64,
-    absorbed_attempts: u64,
-    retried_operations: u64,
-    longest: (Micros, Option<u32>),
+    figures: UserErrors,
 }
 
 impl UserErrorsChecker {
     fn longer(&mut self, waited: Micros, user: u32) {
+        let longest = &mut self.figures;
         // Ties go to the lower user, so the answer does not depend on how users interleave.
-        let tie =
-            waited == self.longest.0 && waited > 0 && self.longest.1.is_some_and(|u| user < u);
-        if waited > self.longest.0 || tie {
-            self.longest = (waited, Some(user));
+        let tie = waited == longest.longest_unavailable
+            && waited > 0
+            && longest.longest_unavailable_user.is_some_and(|u| user < u);
+        if waited > longest.longest_unavailable || tie {
+            longest.longest_unavailable = waited;
+            longest.longest_unavailable_user = Some(user);
         }
     }
 
-    /// Takes the next operation of its user.
-    pub fn observe(&mut self, op: &Operation) {
+    /// Takes the next operation of its user; reports its errors to `found`.
+    pub fn observe(&mut self, op: &Operation, found: &mut dyn FnMut(Finding)) {
         let user = op.user;
         let failed = op.attempts.iter().filter(|a| !a.succeeded()).count() as u64;
-        self.failed_attempts += failed;
+        self.figures.failed_attempts += failed;
         let state = self.users.entry(user).or_default();
-        state.last_end = op.ended_at;
         let since = *state.since.get_or_insert(op.intended_at);
         match &op.outcome {
             Outcome::Ok(_) => {
                 state.since = None;
-                self.absorbed_attempts += failed;
-                self.retried_operations += u64::from(failed > 0);
+                self.figures.absorbed_attempts += failed;
+                self.figures.retried_operations += u64::from(failed > 0);
                 self.longer(op.ended_at.saturating_sub(since), user);
+                let last = op.attempts.len().saturating_sub(1);
+                for (n, attempt) in op.attempts.iter().enumerate().take(last) {
+                    let note = format!("attempt {} of {} failed", n + 1, op.attempts.len());
+                    found(Finding {
+                        class: Class::RetriedError,
+                        at: attempt.ended_at,
+                        user: Some(user),
+                        message: format!(
+                            "operation {} ({}) saw {} before a retry succeeded",
+                            op.id,
+                            WitnessOp::of(op, None).request,
+                            crate::checker::witness::result_text(&attempt.result)
+                        ),
+                        witness: vec![WitnessOp::of(op, Some(note))],
+                        relied: None,
+                        answered: Moment::of_attempt(attempt),
+                        values: 0,
+                    });
+                }
             }
             Outcome::Fail { reason, .. } | Outcome::Info { reason } => {
-                self.findings.push(Finding {
+                self.figures.visible += 1;
+                found(Finding {
+                    class: Class::UserVisibleError,
                     at: op.ended_at,
                     user: Some(user),
                     message: format!(
-                        "operation {} ({:?}) failed after {} attempts: {reason}",
+                        "operation {} ({}) failed after {} attempts: {reason}",
                         op.id,
-                        op.kind,
+                        WitnessOp::of(op, None).request,
                         op.attempts.len()
                     ),
+                    witness: vec![WitnessOp::of(op, None)],
+                    relied: Some(Moment::first_of(op)),
+                    answered: Moment::answer_of(op),
+                    values: 0,
                 });
             }
         }
     }
 
-    /// The result.
+    /// The figures.
     pub fn finish(mut self) -> UserErrors {
-        // A user who never recovered waited at least until their last operation ended.
-        let unrecovered: Vec<(u32, Waiting)> = self.users.iter().map(|(u, w)| (*u, *w)).collect();
-        for (user, waiting) in unrecovered {
-            if let Some(since) = waiting.since {
-                self.longer(waiting.last_end.saturating_sub(since), user);
-            }
-        }
-        UserErrors {
-            visible: CheckResult::from_findings("user-visible-errors", self.findings),
-            failed_attempts: self.failed_attempts,
-            absorbed_attempts: self.absorbed_attempts,
-            retried_operations: self.retried_operations,
-            longest_unavailable: self.longest.0,
-            longest_unavailable_user: self.longest.1,
-        }
+        let stuck: Vec<Micros> = self.users.values().filter_map(|w| w.since).collect();
+        self.figures.never_recovered = stuck.len() as u64;
+        self.figures.never_recovered_since = stuck.into_iter().min();
+        self.figures
     }
 }
 
@@ -118,30 +141,55 @@ impl UserErrorsChecker {
 mod tests {
     use super::*;
     use crate::checker::fixtures::{history_of, UserScript};
-    use crate::checker::Verdict;
 
     #[test]
     fn retried_503s_are_absorbed_not_visible() {
         let mut u = UserScript::new(1);
         u.login().read_after_503s(3, &[], 0);
-        let r = check(&history_of(&[&u]));
-        assert_eq!(r.visible.verdict, Verdict::Valid);
+        let (r, findings) = check(&history_of(&[&u]));
+        assert_eq!(r.visible, 0);
         assert_eq!(
             (r.failed_attempts, r.absorbed_attempts, r.retried_operations),
             (3, 3, 1)
         );
         // Four attempts of 1 ms each: the user waited 4 ms for the read.
         assert_eq!(r.longest_unavailable, 4_000);
+        assert_eq!(findings.len(), 3, "one finding per absorbed error");
+        assert!(findings.iter().all(|f| f.class == Class::RetriedError));
+        assert!(
+            findings[0].message.contains("503"),
+            "{}",
+            findings[0].message
+        );
     }
 
     #[test]
     fn failures_after_retries_reach_users_and_stretch_the_outage() {
         let mut u = UserScript::new(7);
         u.login().read_failing(503).idle(10_000).read(&[], 0);
-        let r = check(&history_of(&[&u]));
-        assert_eq!((r.visible.verdict, r.visible.count), (Verdict::Invalid, 1));
+        let (r, findings) = check(&history_of(&[&u]));
+        assert_eq!(r.visible, 1);
+        assert_eq!(findings[0].class, Class::UserVisibleError);
         assert_eq!(r.longest_unavailable_user, Some(7));
         // From the failed read's start (1 ms) through the pause and gaps to the next read's end.
         assert_eq!(r.longest_unavailable, 1_000 + 1_000 + 10_000 + 1_000);
+        assert_eq!(r.never_recovered, 0);
+    }
+
+    #[test]
+    fn a_user_who_never_worked_again_is_not_an_outage_of_the_whole_run() {
+        let mut stuck = UserScript::new(1);
+        stuck
+            .login()
+            .read_failing(503)
+            .idle(50_000)
+            .read_failing(503);
+        let mut fine = UserScript::new(2);
+        fine.login().read_after_503s(1, &[], 0);
+        let (r, _) = check(&history_of(&[&stuck, &fine]));
+        assert_eq!(r.never_recovered, 1);
+        assert_eq!(r.never_recovered_since, Some(3_000));
+        assert_eq!(r.longest_unavailable_user, Some(2));
+        assert_eq!(r.longest_unavailable, 2_000);
     }
 }

@@ -41,6 +41,7 @@ pub fn synthetic_history(users: u32, ops_per_user: u64) -> History {
                     started_at: at,
                     ended_at: at + 500,
                     result: AttemptResult::Ok { status: 200 },
+                    instance: 0,
                 }],
                 outcome: Outcome::Ok(value),
             }));

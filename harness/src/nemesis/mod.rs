@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use crate::cluster::node::{Node, NodeKind};
 use crate::cluster::{Cluster, ClusterError};
-use crate::history::{FaultEvent, FaultPhase, Record, Recorder};
+use crate::history::{FaultEvent, FaultPhase, Micros, Record, Recorder};
 use crate::scenario::{FaultKind, FaultSpec, Target};
 
 use latency::SlowLink;
@@ -149,15 +149,18 @@ impl<'a> Fault<'a> {
         Ok(nodes)
     }
 
-    fn record(&self, nodes: &[&Node], phase: FaultPhase) {
+    /// Records `phase` on every node now; a start also says since when it was being applied.
+    fn record(&self, nodes: &[&Node], phase: FaultPhase, applying_since: Option<Micros>) {
         let at = self.recorder.now();
         for node in nodes {
             self.recorder.record(Record::Fault(FaultEvent {
                 at,
+                applying_since,
                 fault: self.spec.kind.name().to_owned(),
                 phase,
                 node: node.name.clone(),
                 addr: node.addr.to_string(),
+                cut: self.spec.cut,
             }));
         }
         let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
@@ -177,7 +180,7 @@ impl<'a> Fault<'a> {
         for node in nodes {
             self.cluster.wait_settled(node).await?;
         }
-        self.record(nodes, FaultPhase::Rejoined);
+        self.record(nodes, FaultPhase::Rejoined, None);
         Ok(())
     }
 
@@ -185,6 +188,9 @@ impl<'a> Fault<'a> {
         tokio::time::sleep_until((start + self.spec.at).into()).await;
         let cluster = self.cluster;
         let nodes = self.targets().await?;
+        // A kill takes effect during the engine's call, not after it answers: requests failing in
+        // between are the fault's.
+        let applying = self.recorder.now();
         match self.spec.kind {
             FaultKind::Kill | FaultKind::Stop => {
                 for node in &nodes {
@@ -194,7 +200,7 @@ impl<'a> Fault<'a> {
                         cluster.stop(node).await?;
                     }
                 }
-                self.record(&nodes, FaultPhase::Start);
+                self.record(&nodes, FaultPhase::Start, Some(applying));
                 tokio::time::sleep(self.spec.duration).await;
                 for node in &nodes {
                     cluster.restart(node).await?;
@@ -204,7 +210,7 @@ impl<'a> Fault<'a> {
                 for node in &nodes {
                     node.pause().await?;
                 }
-                self.record(&nodes, FaultPhase::Start);
+                self.record(&nodes, FaultPhase::Start, Some(applying));
                 tokio::time::sleep(self.spec.duration).await;
                 for node in &nodes {
                     node.unpause().await?;
@@ -221,7 +227,7 @@ impl<'a> Fault<'a> {
                 for node in &nodes {
                     applied.push(Partition::apply(cluster, node, cut, treatment).await?);
                 }
-                self.record(&nodes, FaultPhase::Start);
+                self.record(&nodes, FaultPhase::Start, Some(applying));
                 tokio::time::sleep(self.spec.duration).await;
                 for partition in applied {
                     partition.heal().await?;
@@ -233,7 +239,7 @@ impl<'a> Fault<'a> {
                 for node in &nodes {
                     links.push(SlowLink::apply(cluster, node, latency).await?);
                 }
-                self.record(&nodes, FaultPhase::Start);
+                self.record(&nodes, FaultPhase::Start, Some(applying));
                 tokio::time::sleep(self.spec.duration).await;
                 for link in links {
                     link.heal().await?;
@@ -241,11 +247,11 @@ impl<'a> Fault<'a> {
             }
             FaultKind::ManualFailover => {
                 cluster.request_failover().await?;
-                self.record(&nodes, FaultPhase::Start);
+                self.record(&nodes, FaultPhase::Start, Some(applying));
                 cluster.wait_master_moved(nodes[0]).await?;
             }
         }
-        self.record(&nodes, FaultPhase::Heal);
+        self.record(&nodes, FaultPhase::Heal, None);
         self.settle(&nodes).await
     }
 }

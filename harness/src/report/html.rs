@@ -1,12 +1,15 @@
 //! `report.html`: one self-contained page per run (inline SVG and CSS, no script, nothing fetched),
-//! so it opens from a CI artifact with no network: the verdict, the latency of every request with
-//! the fault windows shaded, throughput and errors per second, the failover breakdown, and the
-//! latency per phase.
+//! so it opens from a CI artifact with no network: the verdict, the findings by class and cause
+//! with a witness each, the latency of every request with the fault windows shaded, throughput and
+//! errors per second, the nodes' states as swimlanes, the failover breakdown, and the latency per
+//! phase.
 
 use std::fmt::Write as _;
 
 use super::plots::{self, milestones, PlotError};
-use super::{RunReport, Samples};
+use super::summary::{witness_line, witness_reference};
+use super::{swimlanes, RunReport, Samples};
+use crate::checker::Class;
 
 /// Escapes text for HTML element content and attribute values.
 fn escape(text: &str) -> String {
@@ -28,7 +31,10 @@ const STYLE: &str = "body{font-family:sans-serif;max-width:1040px;margin:24px au
 h1 .passed{color:#2a7d2a}h1 .failed{color:#c0392b}\
 table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
 td:first-child,th:first-child{text-align:left}.ok{color:#2a7d2a}.fail{color:#c0392b;font-weight:bold}\
-figure{margin:16px 0}figure svg{max-width:100%;height:auto}";
+figure{margin:16px 0}figure svg{max-width:100%;height:auto}\
+td.cause,td.witness{text-align:left;vertical-align:top}td.cause{width:34%}td.witness pre{margin:0;font-size:12px}\
+.legend span{display:inline-block;margin-right:14px;font-size:13px}\
+.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}";
 
 fn ms(v: Option<f64>) -> String {
     v.map_or_else(|| "never".to_owned(), |ms| format!("{ms:.0}"))
@@ -60,7 +66,11 @@ pub(super) fn render(report: &RunReport, samples: &Samples) -> Result<String, Pl
         attempts = report.attempts,
     );
     page.push_str("<h2>Verdict</h2><table><tr><th>expectation</th><th>actual</th><th></th></tr>");
-    for x in &report.expectations {
+    for x in report
+        .expectations
+        .iter()
+        .filter(|x| !x.reported_only || x.actual > 0)
+    {
         let (class, mark) = if x.passed {
             ("ok", "ok")
         } else {
@@ -74,24 +84,54 @@ pub(super) fn render(report: &RunReport, samples: &Samples) -> Result<String, Pl
         );
     }
     let e = &report.user_errors;
+    let anomalies: Vec<String> = Class::ANOMALIES
+        .iter()
+        .map(|c| format!("{}: {}", c.plural(), report.findings.count(*c)))
+        .collect();
+    let never = match e.never_recovered_since {
+        Some(since) if e.never_recovered > 0 => format!(
+            " &middot; {} users never worked again, the first from {:.1} s",
+            e.never_recovered,
+            since as f64 / 1e6
+        ),
+        _ => String::new(),
+    };
     let _ = write!(
         page,
-        "</table><p>sessions lost: {} &middot; acknowledged writes lost: {} &middot; user-visible errors: {} \
-         &middot; failed attempts: {} ({} absorbed by client retries) &middot; longest a user could not work: {:.0} ms</p>",
-        report.survival.count,
-        report.lost_writes.count,
-        e.visible.count,
+        "</table><p>{} &middot; user-visible errors: {} \
+         &middot; failed attempts: {} ({} absorbed by client retries) &middot; longest a user could not work and then could: {:.0} ms{never}</p>",
+        anomalies.join(" &middot; "),
+        e.visible,
         e.failed_attempts,
         e.absorbed_attempts,
         e.longest_unavailable as f64 / 1e3
     );
+    write_findings(&mut page, report);
     for (title, svg) in [
         ("latency", plots::latency_over_time(samples)?),
         ("throughput", plots::throughput(samples)?),
-        ("failover", plots::failover_timeline(&report.failovers)?),
     ] {
         let _ = write!(page, "<figure class=\"plot\" id=\"{title}\">{svg}</figure>");
     }
+    if let Some(svg) = swimlanes::node_states(samples)? {
+        let _ = write!(
+            page,
+            "<figure class=\"plot\" id=\"nodes\">{svg}<figcaption class=\"legend\">"
+        );
+        for (colour, meaning) in swimlanes::legend(samples) {
+            let _ = write!(
+                page,
+                "<span><i style=\"background:{colour}\"></i>{}</span>",
+                escape(&meaning)
+            );
+        }
+        page.push_str("</figcaption></figure>");
+    }
+    let _ = write!(
+        page,
+        "<figure class=\"plot\" id=\"failover\">{}</figure>",
+        plots::failover_timeline(&report.failovers)?
+    );
     page.push_str(
         "<h2>Failover breakdown (ms after each fault started)</h2><table><tr><th>fault</th>",
     );
@@ -146,6 +186,59 @@ pub(super) fn render(report: &RunReport, samples: &Samples) -> Result<String, Pl
     }
     page.push_str("</table><p>Full spectra: <code>latency/&lt;phase&gt;-&lt;kind&gt;.hgrm</code> beside this page.</p></body></html>\n");
     Ok(page)
+}
+
+/// The findings, a table per class: each cause with its count, one witness (the user's operations
+/// with times from the fault before them) and that witness's own account of the cause.
+fn write_findings(page: &mut String, report: &RunReport) {
+    let found = &report.findings;
+    if found.groups.is_empty() {
+        page.push_str("<h2>Findings</h2><p>None: no anomaly and no error.</p>");
+        return;
+    }
+    page.push_str("<h2>Findings by class and cause</h2>");
+    for class in Class::ALL {
+        let mut groups = found.of(class).peekable();
+        if groups.peek().is_none() {
+            continue;
+        }
+        let _ = write!(
+            page,
+            "<h3 id=\"{}\">{}: {}</h3><table><tr><th>count</th><th>cause</th><th>witness</th></tr>",
+            serde_json::to_value(class)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            escape(class.plural()),
+            found.count(class)
+        );
+        for group in groups {
+            let witness = &group.witness;
+            let (from, t0) = witness_reference(&report.failovers, witness);
+            let lines: Vec<String> = witness
+                .finding
+                .witness
+                .iter()
+                .map(|op| escape(&witness_line(op, t0)))
+                .collect();
+            let _ = write!(
+                page,
+                "<tr><td>{}</td><td class=\"cause\">{}<br><small>{}</small></td>\
+                 <td class=\"witness\">{} (user {}; times due and answered, from the {})<pre>{}</pre></td></tr>",
+                group.count,
+                escape(&group.summary),
+                escape(&witness.cause.detail),
+                escape(&witness.finding.message),
+                witness
+                    .finding
+                    .user
+                    .map_or_else(|| "-".to_owned(), |u| u.to_string()),
+                escape(&from),
+                lines.join("\n")
+            );
+        }
+        page.push_str("</table>");
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! with the fault windows shaded, throughput and errors per second, and the failover breakdown.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::Samples;
 use crate::checker::timeline::FailoverTimeline;
@@ -10,7 +11,7 @@ use crate::history::{FaultPhase, Micros};
 /// Above this many requests, the latency plot shows the slowest request of each pixel column
 /// instead of every request, so a long run still makes a page a browser opens.
 const MAX_POINTS: usize = 20_000;
-const WIDTH: u32 = 1000;
+pub(super) const WIDTH: u32 = 1000;
 
 /// A plot that could not be drawn.
 #[derive(Debug, thiserror::Error)]
@@ -20,7 +21,7 @@ pub struct PlotError {
     detail: String,
 }
 
-fn plot_error<E: std::fmt::Display>(plot: &'static str) -> impl Fn(E) -> PlotError {
+pub(super) fn plot_error<E: std::fmt::Display>(plot: &'static str) -> impl Fn(E) -> PlotError {
     move |e| PlotError {
         plot,
         detail: e.to_string(),
@@ -67,7 +68,7 @@ pub fn end_of(samples: &Samples) -> f64 {
     seconds(samples.end()).max(1.0)
 }
 
-const SHADE: RGBAColor = RGBAColor(220, 50, 47, 0.15);
+pub(super) const SHADE: RGBAColor = RGBAColor(220, 50, 47, 0.15);
 const OK: RGBColor = RGBColor(38, 139, 210);
 const FAILED: RGBColor = RGBColor(220, 50, 47);
 
@@ -105,6 +106,8 @@ pub fn latency_over_time(samples: &Samples) -> Result<String, PlotError> {
             .configure_mesh()
             .x_desc("seconds into the run")
             .y_desc("ms (log scale)")
+            .x_label_formatter(&axis_number)
+            .y_label_formatter(&axis_number)
             .draw()
             .map_err(&err)?;
         for window in fault_windows(samples, end_s) {
@@ -175,6 +178,8 @@ pub fn throughput(samples: &Samples) -> Result<String, PlotError> {
             .configure_mesh()
             .x_desc("seconds into the run")
             .y_desc("requests / s")
+            .x_label_formatter(&axis_number)
+            .y_label_formatter(&axis_number)
             .draw()
             .map_err(&err)?;
         for window in fault_windows(samples, end_s) {
@@ -232,39 +237,114 @@ pub fn milestones(f: &FailoverTimeline) -> Vec<(&'static str, f64)> {
     .collect()
 }
 
-/// One row per fault: its milestones on a line from the fault's start.
+/// An axis tick as people write numbers: `5000`, `2.5`, `0.01`; never `5000.0`.
+pub(super) fn axis_number(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        return format!("{v:.0}");
+    }
+    let text = format!("{v:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// Pixels per character of the 11-pixel label font, a little generous so estimates never overlap.
+const LABEL_CHAR_PX: f64 = 6.6;
+/// Vertical distance between two label levels, and from the line to the first.
+const LEVEL_PX: i32 = 15;
+
+/// Each label's level, so no two on one level overlap: level 0 is just above the line, 1 just
+/// below, 2 above 0, and so on. Labels start at their point, or end at the plot's right edge when
+/// they would run past it; `xs` are in pixels, in any order.
+fn label_levels(labels: &[(f64, usize)], plot_px: f64) -> Vec<(usize, f64)> {
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by(|a, b| labels[*a].0.total_cmp(&labels[*b].0));
+    let mut ends: Vec<f64> = Vec::new();
+    let mut placed = vec![(0, 0.0); labels.len()];
+    for i in order {
+        let (x, chars) = labels[i];
+        let width = chars as f64 * LABEL_CHAR_PX;
+        let start = x.min(plot_px - width).max(0.0);
+        let level = match ends.iter().position(|end| *end + 6.0 <= start) {
+            Some(level) => level,
+            None => {
+                ends.push(f64::NEG_INFINITY);
+                ends.len() - 1
+            }
+        };
+        ends[level] = start + width;
+        placed[i] = (level, start);
+    }
+    placed
+}
+
+fn level_offset(level: usize) -> i32 {
+    let step = i32::try_from(level / 2 + 1).unwrap_or(i32::MAX / LEVEL_PX);
+    if level.is_multiple_of(2) {
+        -step * LEVEL_PX
+    } else {
+        step * LEVEL_PX
+    }
+}
+
+/// One row per fault: its milestones on a line from the fault's start, each labelled; labels that
+/// would overlap go to further levels above and below the line, with a leader to their point.
 pub fn failover_timeline(failovers: &[FailoverTimeline]) -> Result<String, PlotError> {
     let err = plot_error("failover timeline");
-    let rows = failovers.len().max(1);
     let x_max = failovers
         .iter()
         .flat_map(milestones)
         .map(|(_, ms)| ms)
         .fold(100.0, f64::max)
-        * 1.08;
-    let height = 90 + 110 * rows as u32;
+        * 1.04;
+    // The plot area is the width less the margins; labels are placed in its pixels.
+    let plot_px = f64::from(WIDTH) - 24.0 - 10.0;
+    // Per fault: its milestones, and each label's level and start.
+    type Row<'f> = (Vec<(&'f str, f64)>, Vec<(usize, f64)>);
+    let rows: Vec<Row<'_>> = failovers
+        .iter()
+        .map(|f| {
+            let points = milestones(f);
+            let labels: Vec<(f64, usize)> = points
+                .iter()
+                .map(|(name, ms)| (ms / x_max * plot_px, format!("{name} {ms:.0}").len()))
+                .collect();
+            let levels = label_levels(&labels, plot_px);
+            (points, levels)
+        })
+        .collect();
+    // Each row is as tall as its deepest level needs, above and below its line.
+    let heights: Vec<i32> = rows
+        .iter()
+        .map(|(_, levels)| {
+            let deepest = levels.iter().map(|(l, _)| *l).max().unwrap_or(0);
+            2 * (i32::try_from(deepest / 2 + 1).unwrap_or(8) * LEVEL_PX) + 2 * LEVEL_PX + 10
+        })
+        .collect();
+    let total: i32 = heights.iter().sum::<i32>().max(120);
+    let height = 90 + u32::try_from(total).unwrap_or(600);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(&err)?;
+        // y counts pixels from the top of the plot area down.
         let mut chart = ChartBuilder::on(&root)
             .caption("Failover breakdown", ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(10)
-            .build_cartesian_2d(0f64..x_max, 0f64..rows as f64)
+            .build_cartesian_2d(0f64..x_max, f64::from(total)..0f64)
             .map_err(&err)?;
         chart
             .configure_mesh()
             .x_desc("ms after the fault started")
+            .x_label_formatter(&axis_number)
             .disable_y_mesh()
             .disable_y_axis()
             .draw()
             .map_err(&err)?;
-        for (i, f) in failovers.iter().enumerate() {
-            // The first fault on top.
-            let y = (rows - 1 - i) as f64 + 0.5;
-            let points = milestones(f);
+        let mut top = 0;
+        for (f, ((points, levels), row_height)) in failovers.iter().zip(rows.iter().zip(&heights)) {
+            let y = f64::from(top + row_height / 2 + LEVEL_PX / 2);
+            top += row_height;
             let last = points.iter().map(|p| p.1).fold(0.0, f64::max);
             chart
                 .draw_series(LineSeries::new([(0.0, y), (last, y)], BLACK.mix(0.4)))
@@ -275,22 +355,28 @@ pub fn failover_timeline(failovers: &[FailoverTimeline]) -> Result<String, PlotE
             chart
                 .draw_series([Text::new(
                     format!("{} {} at {:.1} s", f.fault, f.node, f.fault_at_s),
-                    (0.0, y + 0.42),
+                    (0.0, f64::from(top - row_height + 2)),
                     ("sans-serif", 13).into_font().color(&FAILED),
                 )])
                 .map_err(&err)?;
-            for (k, (name, ms)) in points.into_iter().enumerate() {
-                // Alternate above and below, and step outwards, so close milestones stay legible.
-                let offset =
-                    (0.12 + 0.08 * (k / 2 % 3) as f64) * if k % 2 == 0 { 1.0 } else { -1.0 };
+            for ((name, ms), (level, start_px)) in points.iter().zip(levels) {
+                let offset = f64::from(level_offset(*level));
+                let label_y = y + offset - if offset < 0.0 { 6.0 } else { -6.0 };
                 chart
-                    .draw_series([Circle::new((ms, y), 4, OK.filled())])
+                    .draw_series([Circle::new((*ms, y), 4, OK.filled())])
+                    .map_err(&err)?;
+                chart
+                    .draw_series(LineSeries::new(
+                        [(*ms, y), (*ms, y + offset)],
+                        BLACK.mix(0.25),
+                    ))
                     .map_err(&err)?;
                 chart
                     .draw_series([Text::new(
                         format!("{name} {ms:.0}"),
-                        (ms, y + offset),
-                        ("sans-serif", 11),
+                        (start_px / plot_px * x_max, label_y),
+                        TextStyle::from(("sans-serif", 11).into_font())
+                            .pos(Pos::new(HPos::Left, VPos::Center)),
                     )])
                     .map_err(&err)?;
             }
@@ -298,4 +384,58 @@ pub fn failover_timeline(failovers: &[FailoverTimeline]) -> Result<String, PlotE
         root.present().map_err(&err)?;
     }
     Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axes_print_whole_numbers_without_a_decimal() {
+        assert_eq!(axis_number(&5000.0), "5000");
+        assert_eq!(axis_number(&2.5), "2.5");
+        assert_eq!(axis_number(&0.01), "0.01");
+        assert_eq!(axis_number(&(0.1 + 0.2)), "0.3");
+    }
+
+    #[test]
+    fn labels_close_together_go_to_different_levels_and_never_overlap() {
+        // +sdown 911, +odown 1055, first and last user 2252 and 2276 on a 24 s axis: the four
+        // labels of kill-master's breakdown that used to print over each other.
+        let x_max = 24_000.0;
+        let plot = 966.0;
+        let labels: Vec<(f64, usize)> = [
+            ("+sdown 911", 911.0),
+            ("+odown 1055", 1055.0),
+            ("+switch-master 2157", 2157.0),
+            ("app first success 2235", 2235.0),
+            ("last user success 2276", 2276.0),
+            ("back in place 23469", 23469.0),
+        ]
+        .iter()
+        .map(|(text, ms)| (ms / x_max * plot, text.len()))
+        .collect();
+        let placed = label_levels(&labels, plot);
+        for (i, a) in placed.iter().enumerate() {
+            for (j, b) in placed.iter().enumerate().skip(i + 1) {
+                if a.0 != b.0 {
+                    continue;
+                }
+                let (wa, wb) = (
+                    labels[i].1 as f64 * LABEL_CHAR_PX,
+                    labels[j].1 as f64 * LABEL_CHAR_PX,
+                );
+                assert!(
+                    a.1 + wa <= b.1 || b.1 + wb <= a.1,
+                    "labels {i} and {j} overlap on level {}",
+                    a.0
+                );
+            }
+        }
+        let last = placed[5];
+        assert!(
+            last.1 + labels[5].1 as f64 * LABEL_CHAR_PX <= plot,
+            "kept inside the plot"
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! What the latency figures and plots need of a history, kept compactly (16 bytes an operation
 //! and 16 an attempt), so a run of a million operations is reported without holding its history.
 
+use super::lanes::Lanes;
 use super::latency::LATE_AFTER_MICROS;
 use crate::history::{FaultEvent, Micros, OpKind, Operation};
 
@@ -56,6 +57,8 @@ pub struct Samples {
     pub faults: Vec<FaultEvent>,
     /// Operations whose first attempt started more than [`LATE_AFTER_MICROS`] after it was due.
     pub late_starts: u64,
+    /// Every node's sampled states, for the swimlanes.
+    pub lanes: Lanes,
 }
 
 impl Samples {

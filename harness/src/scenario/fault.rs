@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::history::Cut;
+
 /// What a fault does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -103,19 +105,6 @@ impl From<Target> for String {
                 .map_or_else(String::new, |(word, _)| (*word).to_owned()),
         }
     }
-}
-
-/// Whom a partitioned node can no longer reach.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Cut {
-    /// Every other node (sentinels and data nodes) while the app still reaches it: for the master,
-    /// a split brain.
-    Cluster,
-    /// The app only: the cluster sees a healthy master the app cannot reach.
-    App,
-    /// Everyone.
-    All,
 }
 
 /// One fault of the schedule.

@@ -9,7 +9,7 @@ fn minimal_file_takes_every_default() {
     let s = parse("name = \"x\"").unwrap();
     assert_eq!(s.topology, Topology::default());
     assert_eq!(s.workload, Workload::default());
-    assert_eq!(s.expectations.lost_writes, LostWrites::Report);
+    assert_eq!(s.expectations.lost_writes, Bound::Report);
 }
 
 #[test]
@@ -41,7 +41,7 @@ fn reads_faults_durations_and_bounds() {
             latency: None,
         }]
     );
-    assert_eq!(s.expectations.lost_writes, LostWrites::AtMost(3));
+    assert_eq!(s.expectations.lost_writes, Bound::AtMost(3));
 }
 
 fn error_of(text: &str) -> String {

@@ -182,13 +182,15 @@ impl VirtualUser {
     async fn operate(&mut self, kind: OpKind, intended: Instant, step: u64) -> Operation {
         let mut attempts = Vec::new();
         let outcome = loop {
-            let instance = (u64::from(self.id) + step + attempts.len() as u64) as usize;
+            let turn = (u64::from(self.id) + step + attempts.len() as u64) as usize;
+            let instance = turn % self.agent.instances();
             let started_at = self.recorder.now();
-            let (result, answer) = self.attempt(&kind, instance % self.agent.instances()).await;
+            let (result, answer) = self.attempt(&kind, instance).await;
             attempts.push(Attempt {
                 started_at,
                 ended_at: self.recorder.now(),
                 result,
+                instance: u32::try_from(instance).unwrap_or(u32::MAX),
             });
             let retryable = match &answer {
                 Answer::Done(_) => false,

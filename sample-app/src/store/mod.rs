@@ -12,7 +12,8 @@
 //! - `session_store`: the `tower_sessions::SessionStore` implementation.
 //! - [`events`]: what an observer can learn about master changes.
 //! - [`mutant`]: deliberately broken behaviours, for testing a harness.
-//! - `stale_read`: the `stale-read` mutant's replica connection.
+//! - `stale_read`: the `stale-read` mutant's replica connection, and [`read_only`] requests.
+//! - `stale_reconnect`: the `stale-reconnect` mutant's reconnections to its last address.
 //!
 //! # Lifting it into an app
 //! ```no_run
@@ -32,6 +33,7 @@ pub mod events;
 pub mod mutant;
 mod session_store;
 mod stale_read;
+mod stale_reconnect;
 mod switch_listener;
 
 use std::future::Future;
@@ -47,6 +49,7 @@ pub use config::{Durability, StoreConfig};
 pub use discovery::DiscoveryError;
 pub use events::{StoreEvent, StoreEventKind, StoreEventSink};
 pub use mutant::Mutant;
+pub use stale_read::read_only;
 
 use crate::metrics::Metrics;
 use backoff::Backoff;
@@ -102,6 +105,8 @@ pub(crate) struct Inner {
     replica: tokio::sync::Mutex<Option<MultiplexedConnection>>,
     /// `lossy-ack`: saves taken so far.
     saves: AtomicU64,
+    /// `stale-reconnect`: the address kept after a connection failure, and since when.
+    kept: Mutex<Option<(NodeAddr, Instant)>>,
 }
 
 /// A cheaply cloneable handle to the store; see the module documentation.
@@ -178,6 +183,7 @@ impl SentinelStore {
             events,
             replica: tokio::sync::Mutex::new(None),
             saves: AtomicU64::new(0),
+            kept: Mutex::new(None),
         });
         let listeners = switch_listener::spawn(Arc::downgrade(&inner), &sentinels);
         Self {
@@ -225,6 +231,7 @@ impl SentinelStore {
                     .map(|value| (value, link.clone()))
                     .map_err(|err| {
                         if is_retryable(&err) {
+                            inner.keep_address(&link.addr, &err);
                             inner.invalidate(link.generation);
                         }
                         Failure::Command(link.addr, err)
@@ -299,6 +306,10 @@ impl Inner {
         if let Some(link) = lock(&self.link).clone() {
             return Ok(link);
         }
+        if let Some(kept) = self.reconnect_kept().await {
+            let link = self.adopt(kept?);
+            return Ok(link);
+        }
         let found = loop {
             Metrics::bump(&self.metrics.rediscoveries);
             let switches_seen = self.switches.load(Ordering::SeqCst);
@@ -317,19 +328,26 @@ impl Inner {
                 _ = switched => {}
             }
         };
+        tracing::info!(master = %found.addr, "resolved master");
+        self.emit(
+            Instant::now(),
+            StoreEventKind::MasterResolved {
+                master: found.addr.clone(),
+            },
+        );
+        Ok(self.adopt(found))
+    }
+
+    /// Makes `found` the current link, with a new generation.
+    fn adopt(&self, found: discovery::Discovered) -> MasterLink {
         let link = MasterLink {
-            addr: found.addr.clone(),
+            addr: found.addr,
             conn: found.conn,
             generation: self.generation.fetch_add(1, Ordering::SeqCst) + 1,
             succeeded: Arc::new(AtomicBool::new(false)),
         };
-        tracing::info!(master = %found.addr, "resolved master");
-        self.emit(
-            Instant::now(),
-            StoreEventKind::MasterResolved { master: found.addr },
-        );
         *lock(&self.link) = Some(link.clone());
-        Ok(link)
+        link
     }
 
     fn mark_success(&self, link: &MasterLink) {
@@ -362,7 +380,10 @@ impl Inner {
                 master: master.clone(),
             },
         );
-        if self.config.mutant == Some(Mutant::Pinned) {
+        if matches!(
+            self.config.mutant,
+            Some(Mutant::Pinned | Mutant::StaleReconnect)
+        ) {
             return;
         }
         {

@@ -13,22 +13,33 @@ pub enum Mutant {
     /// Re-resolves after an error but does not retry: the first store error of a request is
     /// answered 500, as an Express error handler would.
     NoRetry,
-    /// Reads sessions from a replica, which can serve an older session than the master holds.
+    /// Serves read-only requests (`GET /session`) from a replica, which can serve an older session
+    /// than the master holds; appends still load and save on the master.
     StaleRead,
     /// Answers a session save before it is stored, and drops one save in [`LOSSY_ACK_DROP_EVERY`].
     LossyAck,
+    /// After a connection error, reconnects to the address it last used, again and again with
+    /// backoff, for up to [`STALE_RECONNECT_FOR`] before it asks the sentinels again, and ignores
+    /// `+switch-master`; a reconnection is not checked with `ROLE`. A master that restarts empty
+    /// at its old address in that time serves it: redis-py's connection-level retry on a
+    /// Sentinel-managed connection behaves this way.
+    StaleReconnect,
 }
+
+/// How long `stale-reconnect` keeps reconnecting to its last address before it asks the sentinels.
+pub const STALE_RECONNECT_FOR: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `lossy-ack` drops every this-many-th save.
 pub const LOSSY_ACK_DROP_EVERY: u64 = 10;
 
 impl Mutant {
     /// Every mutant, in the order they are documented.
-    pub const ALL: [Mutant; 4] = [
+    pub const ALL: [Mutant; 5] = [
         Mutant::Pinned,
         Mutant::NoRetry,
         Mutant::StaleRead,
         Mutant::LossyAck,
+        Mutant::StaleReconnect,
     ];
 
     /// Its name in flags and scenario files.
@@ -38,6 +49,7 @@ impl Mutant {
             Mutant::NoRetry => "no-retry",
             Mutant::StaleRead => "stale-read",
             Mutant::LossyAck => "lossy-ack",
+            Mutant::StaleReconnect => "stale-reconnect",
         }
     }
 }
@@ -50,7 +62,9 @@ impl fmt::Display for Mutant {
 
 /// A name that is no mutant's.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown store mutant '{0}': use one of pinned, no-retry, stale-read, lossy-ack")]
+#[error(
+    "unknown store mutant '{0}': use one of pinned, no-retry, stale-read, lossy-ack, stale-reconnect"
+)]
 pub struct UnknownMutant(String);
 
 impl FromStr for Mutant {

@@ -97,7 +97,9 @@ impl SessionStore for SentinelStore {
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let key = self.key(id);
         let from_replica = match self.inner.config.mutant {
-            Some(Mutant::StaleRead) => self.inner.read_from_replica(&key).await,
+            Some(Mutant::StaleRead) if super::stale_read::in_read_only() => {
+                self.inner.read_from_replica(&key).await
+            }
             _ => None,
         };
         let value: Option<String> = match from_replica {

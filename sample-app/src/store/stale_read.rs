@@ -1,6 +1,11 @@
-//! The `stale-read` mutant: sessions are read from a replica the sentinels list, connected once and
-//! kept while it answers, whatever the sentinels later say about it. A replica that lags (cut off
-//! from its master, or just behind) serves an older session than the one last written.
+//! The `stale-read` mutant: read-only requests load their session from a replica the sentinels
+//! list, connected once and kept while it answers, whatever the sentinels later say about it, as an
+//! app that sends reads to replicas for scale does. A replica that lags (cut off from its master,
+//! or just behind) serves an older session than the one last written. Requests that change the
+//! session still load it from the master, so nothing is lost: the reads are only stale.
+//!
+//! A request declares itself read-only by running inside [`read_only`]; the store cannot tell a
+//! load for a read from a load before a save otherwise.
 
 use std::collections::HashMap;
 
@@ -9,6 +14,21 @@ use redis::AsyncCommands;
 
 use super::discovery::connect;
 use super::{Inner, NodeAddr};
+
+tokio::task_local! {
+    static READ_ONLY: ();
+}
+
+/// Runs `request` as a read-only request: under the `stale-read` mutant, its session loads go to
+/// a replica. Without that mutant it changes nothing.
+pub async fn read_only<F: std::future::Future>(request: F) -> F::Output {
+    READ_ONLY.scope((), request).await
+}
+
+/// Whether the current task runs inside [`read_only`].
+pub(crate) fn in_read_only() -> bool {
+    READ_ONLY.try_with(|_| ()).is_ok()
+}
 
 impl Inner {
     /// Reads `key` from the replica; `None` when no replica could be reached or it failed, so the
@@ -56,5 +76,17 @@ impl Inner {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_requests_run_as_read_only_are() {
+        assert!(!in_read_only());
+        assert!(read_only(async { in_read_only() }).await);
+        assert!(!in_read_only());
     }
 }

@@ -1,0 +1,382 @@
+//! Each rule on a hand-built cluster timeline: it names its cause when the evidence is there, and
+//! the finding falls through to the next rule (or to unknown) when it is not.
+
+use super::*;
+use crate::checker::{Moment, WitnessOp};
+use crate::history::{
+    Cut, FaultEvent, FaultPhase, Micros, NodeSample, NodeState, NodeType, Record, SentinelEvent,
+    StoreEvent,
+};
+
+const SECOND: Micros = 1_000_000;
+
+fn addr(node: &str) -> String {
+    format!("10.0.0.{}:6379", &node[6..])
+}
+
+/// Builds the records of a cluster of redis-1 (master), redis-2 and redis-3.
+#[derive(Default)]
+struct Timeline {
+    records: Vec<Record>,
+}
+
+impl Timeline {
+    fn sample(&mut self, at: Micros, node: &str, state: NodeState) -> &mut Self {
+        self.records.push(Record::Node(NodeSample {
+            at,
+            node: node.into(),
+            kind: NodeType::Data,
+            addr: addr(node),
+            state,
+        }));
+        self
+    }
+
+    /// `node` sampled every 100 ms from `from` to `until` in `state`.
+    fn samples(&mut self, node: &str, from: f64, until: f64, state: NodeState) -> &mut Self {
+        let (from, until) = ((from * 1e6) as Micros, (until * 1e6) as Micros);
+        for at in (from..until).step_by(100_000) {
+            self.sample(at, node, state.clone());
+        }
+        self
+    }
+
+    fn fault(
+        &mut self,
+        at: f64,
+        kind: &str,
+        phase: FaultPhase,
+        node: &str,
+        cut: Option<Cut>,
+    ) -> &mut Self {
+        self.records.push(Record::Fault(FaultEvent {
+            at: (at * 1e6) as Micros,
+            fault: kind.into(),
+            phase,
+            node: node.into(),
+            addr: addr(node),
+            cut,
+            applying_since: None,
+        }));
+        self
+    }
+
+    fn switch(&mut self, at: f64, old: &str, new: &str) -> &mut Self {
+        let (o, n) = (addr(old), addr(new));
+        let (o, n) = (o.replace(':', " "), n.replace(':', " "));
+        self.records.push(Record::Sentinel(SentinelEvent {
+            at: (at * 1e6) as Micros,
+            sentinel: "sentinel-1".into(),
+            channel: "+switch-master".into(),
+            message: format!("mymaster {o} {n}"),
+        }));
+        self
+    }
+
+    fn store(&mut self, at: f64, event: &str, master: &str) -> &mut Self {
+        self.records.push(Record::Store(StoreEvent {
+            at: (at * 1e6) as Micros,
+            instance: 0,
+            event: event.into(),
+            master: addr(master),
+        }));
+        self
+    }
+
+    fn view(&self) -> ClusterView {
+        ClusterView::new(&self.records)
+    }
+}
+
+fn master(run: &str, keys: u64) -> NodeState {
+    NodeState::Master {
+        run_id: run.into(),
+        offset: 1_000,
+        keys,
+        loaded_keys: Some(0),
+        replicas: 2,
+    }
+}
+
+fn replica(of: &str, link_up: bool, offset: i64) -> NodeState {
+    NodeState::Replica {
+        run_id: "r".into(),
+        offset,
+        keys: 20,
+        loaded_keys: None,
+        master: addr(of),
+        link_up,
+    }
+}
+
+fn down() -> NodeState {
+    NodeState::Unreachable {
+        error: "refused".into(),
+    }
+}
+
+fn moment(from: f64, to: f64) -> Moment {
+    Moment {
+        started_at: (from * 1e6) as Micros,
+        ended_at: (to * 1e6) as Micros,
+        instance: 0,
+    }
+}
+
+fn finding(class: Class, told: Option<(f64, f64)>, answered: (f64, f64)) -> Finding {
+    Finding {
+        class,
+        at: (answered.1 * 1e6) as Micros,
+        user: Some(1),
+        message: String::new(),
+        witness: Vec::new(),
+        relied: told.map(|(a, b)| moment(a, b)),
+        answered: moment(answered.0, answered.1),
+        values: 1,
+    }
+}
+
+#[test]
+fn a_write_acknowledged_by_an_isolated_master_is_a_split_brain() {
+    let mut t = Timeline::default();
+    t.samples("redis-1", 0.0, 20.0, master("a", 20))
+        .samples("redis-2", 0.0, 20.0, replica("redis-1", true, 1_000))
+        .fault(
+            6.0,
+            "partition",
+            FaultPhase::Start,
+            "redis-1",
+            Some(Cut::Cluster),
+        )
+        .switch(8.0, "redis-1", "redis-2")
+        .fault(14.0, "partition", FaultPhase::Heal, "redis-1", None);
+    let cause = explain(
+        &t.view(),
+        &finding(Class::LostWrite, Some((7.0, 7.01)), (9.0, 9.01)),
+    );
+    assert_eq!(cause.kind, CauseKind::SplitBrain, "{cause:?}");
+    assert!(cause
+        .summary
+        .contains("redis-1 was cut off from the sentinels"));
+    assert!(
+        cause.detail.contains("+switch-master to redis-2 at 8.00 s"),
+        "{}",
+        cause.detail
+    );
+    // The same write before the partition is not explained by it.
+    let before = explain(
+        &t.view(),
+        &finding(Class::LostWrite, Some((5.0, 5.01)), (9.0, 9.01)),
+    );
+    assert_ne!(before.kind, CauseKind::SplitBrain);
+}
+
+#[test]
+fn an_answer_from_a_master_that_came_back_empty_names_the_restart_and_the_missing_demotion() {
+    let mut t = Timeline::default();
+    t.samples("redis-1", 0.0, 6.0, master("a", 20))
+        .fault(6.0, "kill", FaultPhase::Start, "redis-1", None)
+        .samples("redis-1", 6.0, 14.0, down())
+        .switch(8.0, "redis-1", "redis-2")
+        .fault(14.0, "kill", FaultPhase::Heal, "redis-1", None)
+        .samples("redis-1", 14.1, 20.0, master("b", 3));
+    let cause = explain(
+        &t.view(),
+        &finding(Class::LostSession, Some((0.0, 0.01)), (14.5, 14.51)),
+    );
+    assert_eq!(cause.kind, CauseKind::RestartedEmpty, "{cause:?}");
+    assert_eq!(
+        cause.summary,
+        "answered after redis-1 restarted empty and before Sentinel demoted it"
+    );
+    assert!(
+        cause
+            .detail
+            .contains("came back at 14.00 s, 8.0 s after the kill"),
+        "{}",
+        cause.detail
+    );
+    assert!(cause.detail.contains("not demoted"), "{}", cause.detail);
+    // A session made after the restart is not lost to it.
+    let later = explain(
+        &t.view(),
+        &finding(Class::LostSession, Some((14.2, 14.21)), (14.5, 14.51)),
+    );
+    assert_ne!(later.kind, CauseKind::RestartedEmpty);
+}
+
+#[test]
+fn a_master_promoted_again_without_a_resync_serves_its_old_data() {
+    let mut t = Timeline::default();
+    t.samples("redis-1", 0.0, 20.0, master("a", 20))
+        .samples("redis-2", 0.0, 5.0, replica("redis-1", true, 900))
+        .samples("redis-2", 5.0, 20.0, master("c", 20))
+        .switch(5.0, "redis-1", "redis-2")
+        .switch(14.5, "redis-2", "redis-1");
+    let cause = explain(
+        &t.view(),
+        &finding(Class::Rollback, Some((14.3, 14.31)), (14.6, 14.61)),
+    );
+    assert_eq!(cause.kind, CauseKind::StalePromotion, "{cause:?}");
+    assert!(
+        cause.summary.starts_with("redis-1 was promoted again"),
+        "{}",
+        cause.summary
+    );
+}
+
+#[test]
+fn a_write_to_the_old_master_after_a_replica_took_over_is_two_masters() {
+    let mut t = Timeline::default();
+    t.samples("redis-1", 0.0, 20.0, master("a", 20))
+        .samples("redis-2", 0.0, 4.2, replica("redis-1", true, 900))
+        .samples("redis-2", 4.2, 20.0, master("c", 20))
+        .switch(5.2, "redis-1", "redis-2");
+    let cause = explain(
+        &t.view(),
+        &finding(Class::StaleRead, Some((4.69, 4.7)), (5.3, 5.31)),
+    );
+    assert_eq!(cause.kind, CauseKind::TwoMasters, "{cause:?}");
+    assert!(
+        cause
+            .summary
+            .contains("by redis-1 after redis-2 was promoted"),
+        "{}",
+        cause.summary
+    );
+}
+
+#[test]
+fn a_write_just_before_the_kill_that_the_promoted_replica_lacked_is_unreplicated() {
+    let mut t = Timeline::default();
+    t.samples("redis-1", 0.0, 6.0, master("a", 20))
+        .samples("redis-2", 0.0, 6.0, replica("redis-1", true, 900))
+        .fault(6.0, "kill", FaultPhase::Start, "redis-1", None)
+        .samples("redis-2", 6.0, 8.1, replica("redis-1", false, 900))
+        .samples("redis-2", 8.1, 20.0, master("r", 20))
+        .switch(8.1, "redis-1", "redis-2");
+    let cause = explain(
+        &t.view(),
+        &finding(Class::LostWrite, Some((5.98, 5.99)), (8.3, 8.31)),
+    );
+    assert_eq!(cause.kind, CauseKind::Unreplicated, "{cause:?}");
+    assert!(
+        cause
+            .summary
+            .contains("shortly before it was killed, and redis-2 was promoted without it"),
+        "{}",
+        cause.summary
+    );
+}
+
+#[test]
+fn errors_name_the_old_master_the_app_kept_and_the_fault_before_the_switch() {
+    let mut t = Timeline::default();
+    t.store(0.0, "master_resolved", "redis-1")
+        .samples("redis-1", 0.0, 6.0, master("a", 20))
+        .samples("redis-2", 0.0, 1.0, replica("redis-1", true, 1_000))
+        .fault(6.0, "kill", FaultPhase::Start, "redis-1", None)
+        .switch(8.0, "redis-1", "redis-2")
+        .store(8.01, "switch_announced", "redis-2");
+    let view = t.view();
+    let after = explain(&view, &finding(Class::UserVisibleError, None, (10.0, 12.0)));
+    assert_eq!(after.kind, CauseKind::OldMaster, "{after:?}");
+    assert_eq!(
+        after.summary,
+        "the app was still using the old master redis-1 after +switch-master named redis-2"
+    );
+    assert!(
+        after.detail.contains("2.0 s after +switch-master"),
+        "{}",
+        after.detail
+    );
+    assert!(
+        after.detail.contains("had heard it at 8.01 s"),
+        "{}",
+        after.detail
+    );
+    let before = explain(&view, &finding(Class::RetriedError, None, (6.5, 7.0)));
+    assert_eq!(before.kind, CauseKind::FaultOnMaster, "{before:?}");
+    assert_eq!(
+        before.summary,
+        "failed while the master redis-1 was killed and before a replica was promoted"
+    );
+}
+
+#[test]
+fn a_read_behind_the_master_without_a_switch_was_served_by_a_cut_off_replica() {
+    let mut t = Timeline::default();
+    t.samples("redis-1", 0.0, 20.0, master("a", 20))
+        .samples("redis-2", 0.0, 20.0, replica("redis-1", true, 1_000))
+        .fault(
+            6.0,
+            "partition",
+            FaultPhase::Start,
+            "redis-2",
+            Some(Cut::Cluster),
+        )
+        .fault(14.0, "partition", FaultPhase::Heal, "redis-2", None);
+    let view = t.view();
+    let cause = explain(
+        &view,
+        &finding(Class::StaleRead, Some((7.0, 7.01)), (7.1, 7.11)),
+    );
+    assert_eq!(cause.kind, CauseKind::ReplicaBehind, "{cause:?}");
+    assert!(cause.summary.contains("(redis-2)"), "{}", cause.summary);
+    // A value acknowledged before the cut reached the replica: nothing explains missing it.
+    let earlier = explain(
+        &view,
+        &finding(Class::StaleRead, Some((5.0, 5.01)), (7.1, 7.11)),
+    );
+    assert_eq!(earlier.kind, CauseKind::Unknown, "{earlier:?}");
+    assert!(
+        earlier.detail.contains("partition of redis-2"),
+        "{}",
+        earlier.detail
+    );
+}
+
+#[test]
+fn what_nothing_explains_is_unknown_and_says_what_the_nodes_showed() {
+    let mut t = Timeline::default();
+    t.samples("redis-1", 0.0, 20.0, master("a", 20));
+    let cause = explain(
+        &t.view(),
+        &finding(Class::LostWrite, Some((1.0, 1.01)), (2.0, 2.01)),
+    );
+    assert_eq!(cause.kind, CauseKind::Unknown);
+    assert_eq!(cause.summary, "unknown: no node state explains it");
+    assert!(
+        cause
+            .detail
+            .contains("redis-1 master, which answered the harness as master"),
+        "{}",
+        cause.detail
+    );
+    let nothing = explain(
+        &ClusterView::default(),
+        &finding(Class::LostWrite, Some((1.0, 1.01)), (2.0, 2.01)),
+    );
+    assert_eq!(nothing.detail, "no node states were recorded");
+}
+
+#[test]
+fn a_duplicate_of_a_retried_append_names_the_retry() {
+    let mut f = finding(Class::DuplicateWrite, Some((1.0, 1.5)), (2.0, 2.01));
+    f.witness.push(WitnessOp {
+        id: 7,
+        request: "write user-1-3".into(),
+        intended_at: SECOND,
+        ended_at: 2 * SECOND,
+        attempts: 2,
+        answer: "200, version 3".into(),
+        note: None,
+    });
+    let cause = explain(&ClusterView::default(), &f);
+    assert_eq!(cause.kind, CauseKind::RetriedAppend);
+    f.witness[0].attempts = 1;
+    assert_eq!(
+        explain(&ClusterView::default(), &f).kind,
+        CauseKind::Unknown
+    );
+}

@@ -1,0 +1,621 @@
+//! The cluster's state over time, as the history recorded it: fault windows, the masters the
+//! sentinels named (`+switch-master`), promotions and demotions, every data node's sampled role,
+//! offset, keys and run id, and the in-process app's view of the master. Built once from the
+//! records that are not operations (a few per second per node), then asked "what was true at
+//! this moment". It must not judge findings: that is the rules' job.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::history::{Cut, FaultPhase, Micros, NodeState, NodeType, Record};
+
+/// One fault on one node, from its start to its heal (`None`: not healed in the run).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultSpan {
+    /// `kill`, `partition`, ...
+    pub kind: String,
+    /// The node's name.
+    pub node: String,
+    /// Whom a partition or reset cut the node off from.
+    pub cut: Option<Cut>,
+    /// Start: when applying it began.
+    pub from: Micros,
+    /// Heal.
+    pub until: Option<Micros>,
+}
+
+impl FaultSpan {
+    /// Whether the fault was in force at `t`.
+    pub fn active_at(&self, t: Micros) -> bool {
+        self.from <= t && self.until.is_none_or(|u| t < u)
+    }
+
+    /// What it did to its node, in words: `killed`, `frozen`, `cut off from the app`.
+    pub fn verb(&self) -> &'static str {
+        match (self.kind.as_str(), self.cut) {
+            ("kill", _) => "killed",
+            ("stop", _) => "stopped",
+            ("pause", _) => "frozen",
+            ("partition", Some(Cut::App)) => "cut off from the app",
+            ("partition", Some(Cut::Cluster)) => "cut off from the sentinels and replicas",
+            ("partition", _) => "cut off from everyone",
+            ("reset", Some(Cut::Cluster)) => "resetting the cluster's connections",
+            ("reset", _) => "resetting the app's connections",
+            ("latency", _) => "slowed down",
+            ("manual-failover", _) => "being failed over",
+            _ => "faulted",
+        }
+    }
+}
+
+/// The sentinels named a new master.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Switch {
+    /// When the first sentinel announced it.
+    pub at: Micros,
+    /// The old master, `host:port`.
+    pub old: String,
+    /// The new master.
+    pub new: String,
+}
+
+/// What a data node answered, compactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// No answer.
+    Unreachable,
+    /// `ROLE` master.
+    Master,
+    /// `ROLE` slave, with the link up or down.
+    Replica {
+        /// `connected`.
+        link_up: bool,
+    },
+}
+
+impl Role {
+    /// Whether the node said it was a replica, link up or not.
+    pub fn is_replica(self) -> bool {
+        matches!(self, Role::Replica { .. })
+    }
+}
+
+/// One sample of a data node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    /// When.
+    pub at: Micros,
+    /// Its role.
+    pub role: Role,
+    /// Replication offset (0 when unreachable).
+    pub offset: i64,
+    /// Keys (0 when unreachable).
+    pub keys: u64,
+    /// Index of its run id in its track (0 when unreachable and none seen yet).
+    pub run: usize,
+    /// Keys it loaded from disk at its start, if it said.
+    pub loaded_keys: Option<u64>,
+    /// For a replica, the master it follows, as an index into the view's addresses.
+    pub follows: Option<usize>,
+}
+
+/// A data node came back as a new process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restart {
+    /// When it came back: the heal that restarted it, if one was recorded after its last answer as
+    /// the old process, else its first answer as the new one.
+    pub at: Micros,
+    /// Its last answer as the old process.
+    pub last_before: Micros,
+    /// Keys it held before.
+    pub keys_before: u64,
+    /// Keys it held at its first answer after.
+    pub keys_after: u64,
+    /// Keys it said it loaded from disk at its start (no append-only file), if it said.
+    pub loaded_keys: Option<u64>,
+}
+
+impl Restart {
+    /// Whether it came back empty; see [`came_back_empty`].
+    pub fn empty(&self) -> bool {
+        came_back_empty(self.keys_before, self.keys_after, self.loaded_keys)
+    }
+}
+
+/// Whether a data node that held `keys_before` keys came back empty: it loaded none from disk, or
+/// its key count collapsed (writes after the restart may already have added some back).
+pub fn came_back_empty(keys_before: u64, keys_after: u64, loaded_keys: Option<u64>) -> bool {
+    keys_before > 0 && (loaded_keys == Some(0) || keys_after * 10 <= keys_before)
+}
+
+/// Every sample of one data node.
+#[derive(Debug, Clone, Default)]
+pub struct Track {
+    /// Its name.
+    pub node: String,
+    /// Its `host:port`.
+    pub addr: String,
+    /// In time order.
+    pub samples: Vec<Sample>,
+    /// Every time it answered as a new process, in order.
+    pub restarts: Vec<Restart>,
+    run_ids: Vec<String>,
+}
+
+impl Track {
+    /// The last sample at or before `t`.
+    pub fn at(&self, t: Micros) -> Option<&Sample> {
+        let after = self.samples.partition_point(|s| s.at <= t);
+        after.checked_sub(1).map(|i| &self.samples[i])
+    }
+
+    /// The first sample at or after `t`.
+    pub fn first_from(&self, t: Micros) -> Option<&Sample> {
+        self.samples.get(self.samples.partition_point(|s| s.at < t))
+    }
+
+    /// The last sample at or before `t` in which the node answered.
+    pub fn answered_at(&self, t: Micros) -> Option<&Sample> {
+        let upto = self.samples.partition_point(|s| s.at <= t);
+        self.samples[..upto]
+            .iter()
+            .rev()
+            .find(|s| s.role != Role::Unreachable)
+    }
+
+    /// The first sample at or after `t` in which the node answered.
+    pub fn answered_from(&self, t: Micros) -> Option<&Sample> {
+        let from = self.samples.partition_point(|s| s.at < t);
+        self.samples[from..]
+            .iter()
+            .find(|s| s.role != Role::Unreachable)
+    }
+
+    /// Samples in `[from, until]`.
+    pub fn between(&self, from: Micros, until: Micros) -> &[Sample] {
+        let start = self.samples.partition_point(|s| s.at < from);
+        let end = self.samples.partition_point(|s| s.at <= until);
+        &self.samples[start..end.max(start)]
+    }
+
+    /// The node's last state before the mastership it holds at `t` began: its last sample as a
+    /// replica before its run of master samples up to `t`; `None` when it was never a replica
+    /// before then.
+    pub fn before_mastership(&self, t: Micros) -> Option<&Sample> {
+        let upto = self.samples.partition_point(|s| s.at <= t);
+        self.samples[..upto]
+            .iter()
+            .rev()
+            .find(|s| s.role.is_replica())
+    }
+
+    fn find_restarts(&self) -> Vec<Restart> {
+        let mut restarts = Vec::new();
+        let mut last: Option<&Sample> = None;
+        for sample in self.samples.iter().filter(|s| s.role != Role::Unreachable) {
+            if let Some(before) = last.filter(|b| b.run != sample.run) {
+                restarts.push(Restart {
+                    at: sample.at,
+                    last_before: before.at,
+                    keys_before: before.keys,
+                    keys_after: sample.keys,
+                    loaded_keys: sample.loaded_keys,
+                });
+            }
+            last = Some(sample);
+        }
+        restarts
+    }
+}
+
+/// What the in-process app's store reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StoreMark {
+    at: Micros,
+    resolved: bool,
+    master: String,
+}
+
+/// The cluster over the run; see the module documentation.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterView {
+    faults: Vec<FaultSpan>,
+    switches: Vec<Switch>,
+    /// `+promoted-slave` and `+switch-master` about a node: it became master by a failover.
+    promotions: Vec<(Micros, String)>,
+    /// `+convert-to-slave` about a node.
+    demotions: Vec<(Micros, String)>,
+    tracks: Vec<Track>,
+    /// The master the sentinels named at their first sample.
+    first_master: Option<String>,
+    /// Per app instance, its store's resolutions and announcements.
+    store: BTreeMap<u32, Vec<StoreMark>>,
+    names: HashMap<String, String>,
+    /// Addresses replicas were seen following.
+    addrs: Vec<String>,
+}
+
+/// The address an instance event is about: `<type> <name> <ip> <port> ...`.
+fn subject(message: &str) -> Option<String> {
+    let words: Vec<&str> = message.split_whitespace().collect();
+    Some(format!("{}:{}", words.get(2)?, words.get(3)?))
+}
+
+impl ClusterView {
+    /// Builds the view from the records that are not operations, in recording order.
+    pub fn new<'a>(records: impl IntoIterator<Item = &'a Record>) -> Self {
+        let mut view = Self::default();
+        let mut tracks: BTreeMap<String, Track> = BTreeMap::new();
+        let mut first_named: BTreeMap<String, Option<String>> = BTreeMap::new();
+        // Each data node's role at its last answer, to see a replica turn master.
+        let mut last_answer: HashMap<String, Role> = HashMap::new();
+        for record in records {
+            match record {
+                Record::Fault(f) => {
+                    view.names.insert(f.addr.clone(), f.node.clone());
+                    match f.phase {
+                        FaultPhase::Start => view.faults.push(FaultSpan {
+                            kind: f.fault.clone(),
+                            node: f.node.clone(),
+                            cut: f.cut,
+                            from: f.applying_since.unwrap_or(f.at).min(f.at),
+                            until: None,
+                        }),
+                        FaultPhase::Heal => {
+                            if let Some(open) = view.faults.iter_mut().find(|s| {
+                                s.node == f.node && s.kind == f.fault && s.until.is_none()
+                            }) {
+                                open.until = Some(f.at);
+                            }
+                        }
+                        FaultPhase::Rejoined => {}
+                    }
+                }
+                Record::Sentinel(e) => match e.channel.as_str() {
+                    "+switch-master" => {
+                        let w: Vec<&str> = e.message.split_whitespace().collect();
+                        if let [_, old_ip, old_port, new_ip, new_port] = w[..] {
+                            let (old, new) = (
+                                format!("{old_ip}:{old_port}"),
+                                format!("{new_ip}:{new_port}"),
+                            );
+                            // Every sentinel announces the same switch; the first is the moment.
+                            if view.switches.last().is_none_or(|s| s.new != new) {
+                                view.promotions.push((e.at, new.clone()));
+                                view.switches.push(Switch { at: e.at, old, new });
+                            }
+                        }
+                    }
+                    "+promoted-slave" => view
+                        .promotions
+                        .extend(subject(&e.message).map(|a| (e.at, a))),
+                    "+convert-to-slave" => view
+                        .demotions
+                        .extend(subject(&e.message).map(|a| (e.at, a))),
+                    _ => {}
+                },
+                Record::Store(e) => {
+                    let resolved = match e.event.as_str() {
+                        "master_resolved" => true,
+                        "switch_announced" => false,
+                        _ => continue,
+                    };
+                    view.store.entry(e.instance).or_default().push(StoreMark {
+                        at: e.at,
+                        resolved,
+                        master: e.master.clone(),
+                    });
+                }
+                Record::Node(s) => match (&s.state, s.kind) {
+                    (NodeState::Sentinel { master }, _) => {
+                        first_named
+                            .entry(s.node.clone())
+                            .or_insert_with(|| master.clone());
+                    }
+                    (_, NodeType::Sentinel) => {}
+                    (state, NodeType::Data) => {
+                        view.names.insert(s.addr.clone(), s.node.clone());
+                        let track = tracks.entry(s.node.clone()).or_insert_with(|| Track {
+                            node: s.node.clone(),
+                            addr: s.addr.clone(),
+                            ..Track::default()
+                        });
+                        let run = match state.run_id() {
+                            Some(id) => match track.run_ids.iter().position(|r| r == id) {
+                                Some(i) => i,
+                                None => {
+                                    track.run_ids.push(id.to_owned());
+                                    track.run_ids.len() - 1
+                                }
+                            },
+                            None => track.samples.last().map_or(0, |l| l.run),
+                        };
+                        let (role, follows) = match state {
+                            NodeState::Master { .. } => (Role::Master, None),
+                            NodeState::Replica {
+                                link_up, master, ..
+                            } => {
+                                let index = match view.addrs.iter().position(|a| a == master) {
+                                    Some(i) => i,
+                                    None => {
+                                        view.addrs.push(master.clone());
+                                        view.addrs.len() - 1
+                                    }
+                                };
+                                (Role::Replica { link_up: *link_up }, Some(index))
+                            }
+                            _ => (Role::Unreachable, None),
+                        };
+                        // A replica seen answering as master was promoted, whether or not a
+                        // sentinel has said so yet.
+                        if role != Role::Unreachable {
+                            let was = last_answer.insert(s.node.clone(), role);
+                            if role == Role::Master && was.is_some_and(Role::is_replica) {
+                                view.promotions.push((s.at, s.addr.clone()));
+                            }
+                        }
+                        track.samples.push(Sample {
+                            at: s.at,
+                            role,
+                            offset: state.offset().unwrap_or(0),
+                            keys: state.keys().unwrap_or(0),
+                            run,
+                            loaded_keys: state.loaded_keys(),
+                            follows,
+                        });
+                    }
+                },
+                Record::Operation(_) => {}
+            }
+        }
+        view.tracks = tracks.into_values().collect();
+        for track in &mut view.tracks {
+            track.samples.sort_by_key(|s| s.at);
+            track.restarts = track.find_restarts();
+            for restart in &mut track.restarts {
+                let heal = view.faults.iter().find_map(|f| {
+                    f.until.filter(|u| {
+                        f.node == track.node && *u > restart.last_before && *u <= restart.at
+                    })
+                });
+                restart.at = heal.unwrap_or(restart.at);
+            }
+        }
+        view.switches.sort_by_key(|s| s.at);
+        // A sentinel that missed a switch announces the next one from a master it still believes
+        // in; the switches chain: each one's old master is the one the switch before named.
+        for i in 1..view.switches.len() {
+            view.switches[i].old = view.switches[i - 1].new.clone();
+        }
+        view.promotions.sort();
+        view.demotions.sort();
+        // The master most sentinels named at their first sample; ties go to the first sentinel.
+        let mut votes: Vec<(String, usize)> = Vec::new();
+        for named in first_named.into_values().flatten() {
+            match votes.iter_mut().find(|(m, _)| *m == named) {
+                Some((_, n)) => *n += 1,
+                None => votes.push((named, 1)),
+            }
+        }
+        view.first_master = votes
+            .into_iter()
+            .rev()
+            .max_by_key(|(_, n)| *n)
+            .map(|(m, _)| m)
+            .or_else(|| {
+                view.tracks
+                    .iter()
+                    .find(|t| t.samples.first().is_some_and(|s| s.role == Role::Master))
+                    .map(|t| t.addr.clone())
+            });
+        view
+    }
+
+    /// The node's name for an address, or the address when no record named it.
+    pub fn name(&self, addr: &str) -> String {
+        self.names
+            .get(addr)
+            .cloned()
+            .unwrap_or_else(|| addr.to_owned())
+    }
+
+    /// Every data node's samples.
+    pub fn tracks(&self) -> &[Track] {
+        &self.tracks
+    }
+
+    /// A data node's samples, by name.
+    pub fn track(&self, node: &str) -> Option<&Track> {
+        self.tracks.iter().find(|t| t.node == node)
+    }
+
+    /// A data node's samples, by address.
+    pub fn track_at(&self, addr: &str) -> Option<&Track> {
+        self.tracks.iter().find(|t| t.addr == addr)
+    }
+
+    /// Every fault.
+    pub fn faults(&self) -> &[FaultSpan] {
+        &self.faults
+    }
+
+    /// Every switch the sentinels announced.
+    pub fn switches(&self) -> &[Switch] {
+        &self.switches
+    }
+
+    /// The master the sentinels named at `t`: the last switch before it, else the one they named
+    /// at their first sample.
+    pub fn named_master(&self, t: Micros) -> Option<&str> {
+        let before = self.switches.partition_point(|s| s.at <= t);
+        match before.checked_sub(1) {
+            Some(i) => Some(&self.switches[i].new),
+            None => self.first_master.as_deref(),
+        }
+    }
+
+    /// The switch away from `addr` that came last at or before `t`.
+    pub fn switch_away(&self, addr: &str, t: Micros) -> Option<&Switch> {
+        self.switches
+            .iter()
+            .rev()
+            .find(|s| s.at <= t && s.old == addr)
+    }
+
+    /// The first switch in `(after, until]`.
+    pub fn switch_between(&self, after: Micros, until: Micros) -> Option<&Switch> {
+        self.switches.iter().find(|s| s.at > after && s.at <= until)
+    }
+
+    /// When `addr` was last seen promoted at or before `t`: its first answer as master after
+    /// answering as a replica, its `+promoted-slave`, or the `+switch-master` naming it.
+    pub fn promoted(&self, addr: &str, t: Micros) -> Option<Micros> {
+        self.promotions
+            .iter()
+            .rev()
+            .find(|(at, a)| *at <= t && a == addr)
+            .map(|(at, _)| *at)
+    }
+
+    /// The address a replica sample followed.
+    pub fn followed(&self, sample: &Sample) -> Option<&str> {
+        sample
+            .follows
+            .and_then(|i| self.addrs.get(i))
+            .map(String::as_str)
+    }
+
+    /// When Sentinel first demoted `addr` at or after `t`: its `+convert-to-slave`, or its first
+    /// sample as a replica.
+    pub fn demoted(&self, addr: &str, t: Micros) -> Option<Micros> {
+        let event = self
+            .demotions
+            .iter()
+            .find(|(at, a)| *at >= t && a == addr)
+            .map(|(at, _)| *at);
+        let sampled = self
+            .tracks
+            .iter()
+            .find(|tr| tr.addr == addr)
+            .and_then(|tr| {
+                tr.samples[tr.samples.partition_point(|s| s.at < t)..]
+                    .iter()
+                    .find(|s| s.role.is_replica())
+            })
+            .map(|s| s.at);
+        match (event, sampled) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Faults on `node` in force at `t`.
+    pub fn faults_on(&self, node: &str, t: Micros) -> impl Iterator<Item = &FaultSpan> {
+        let node = node.to_owned();
+        self.faults
+            .iter()
+            .filter(move |f| f.node == node && f.active_at(t))
+    }
+
+    /// Whether any data node was sampled at all: without samples, node states explain nothing.
+    pub fn sampled(&self) -> bool {
+        self.tracks.iter().any(|t| !t.samples.is_empty())
+    }
+
+    /// Whether the app reported its store's view (the in-process app does).
+    pub fn knows_app(&self) -> bool {
+        !self.store.is_empty()
+    }
+
+    /// The master app instance `instance` used at `t`: the last one its store resolved.
+    pub fn app_master(&self, instance: u32, t: Micros) -> Option<&str> {
+        self.store
+            .get(&instance)?
+            .iter()
+            .rev()
+            .find(|m| m.resolved && m.at <= t)
+            .map(|m| m.master.as_str())
+    }
+
+    /// When app instance `instance` first heard `+switch-master` name `addr` at or after `from`
+    /// and at or before `t`.
+    pub fn app_heard(&self, instance: u32, addr: &str, from: Micros, t: Micros) -> Option<Micros> {
+        self.store
+            .get(&instance)?
+            .iter()
+            .find(|m| !m.resolved && m.master == addr && m.at >= from && m.at <= t)
+            .map(|m| m.at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{FaultEvent, NodeSample, SentinelEvent};
+
+    fn master(at: Micros, run: &str, keys: u64) -> Record {
+        Record::Node(NodeSample {
+            at,
+            node: "redis-1".into(),
+            kind: NodeType::Data,
+            addr: "10.0.0.2:6379".into(),
+            state: NodeState::Master {
+                run_id: run.into(),
+                offset: 100,
+                keys,
+                loaded_keys: Some(0),
+                replicas: 2,
+            },
+        })
+    }
+
+    #[test]
+    fn tells_the_named_master_restarts_and_faults_at_any_moment() {
+        let records = vec![
+            master(1_000, "a", 20),
+            Record::Fault(FaultEvent {
+                at: 2_000,
+                fault: "kill".into(),
+                phase: FaultPhase::Start,
+                node: "redis-1".into(),
+                addr: "10.0.0.2:6379".into(),
+                cut: None,
+                applying_since: None,
+            }),
+            Record::Node(NodeSample {
+                at: 2_500,
+                node: "redis-1".into(),
+                kind: NodeType::Data,
+                addr: "10.0.0.2:6379".into(),
+                state: NodeState::Unreachable {
+                    error: "refused".into(),
+                },
+            }),
+            Record::Sentinel(SentinelEvent {
+                at: 4_000,
+                sentinel: "sentinel-1".into(),
+                channel: "+switch-master".into(),
+                message: "mymaster 10.0.0.2 6379 10.0.0.3 6379".into(),
+            }),
+            Record::Sentinel(SentinelEvent {
+                at: 4_100,
+                sentinel: "sentinel-2".into(),
+                channel: "+switch-master".into(),
+                message: "mymaster 10.0.0.2 6379 10.0.0.3 6379".into(),
+            }),
+            master(9_000, "b", 0),
+        ];
+        let view = ClusterView::new(&records);
+        assert_eq!(view.switches().len(), 1, "one switch, announced twice");
+        assert_eq!(view.named_master(3_999), Some("10.0.0.2:6379"));
+        assert_eq!(view.named_master(4_000), Some("10.0.0.3:6379"));
+        let track = view.track("redis-1").expect("sampled");
+        let restarts = &track.restarts;
+        assert_eq!(restarts.len(), 1);
+        assert!(restarts[0].empty());
+        assert_eq!(restarts[0].at, 9_000);
+        assert_eq!(track.at(2_600).map(|s| s.role), Some(Role::Unreachable));
+        assert_eq!(view.faults_on("redis-1", 3_000).count(), 1);
+        assert_eq!(view.name("10.0.0.2:6379"), "redis-1");
+        assert_eq!(view.demoted("10.0.0.2:6379", 0), None);
+    }
+}

@@ -1,0 +1,306 @@
+//! Node states over time: every node is sampled at a fixed period, and at once whenever a sentinel
+//! publishes an event, into the history. A data node answers `ROLE`, `INFO server`,
+//! `INFO persistence` and `DBSIZE` in one pipelined round trip (role, the master it follows and
+//! whether its link is up, replication offset, run id, key count, keys loaded at start); a sentinel
+//! answers `SENTINEL get-master-addr-by-name`. A node that does not answer in time is recorded as
+//! unreachable from the harness.
+//!
+//! It owns one connection per node, with short timeouts, so a dead or frozen node costs the drill
+//! nothing but its own sampling task's time. It must not act on what it sees: the checkers read
+//! the records afterwards.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::MultiplexedConnection;
+use redis::Value;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+use crate::cluster::node::{Node, NodeKind};
+use crate::history::{NodeSample, NodeState, NodeType, Record, Recorder};
+
+/// Longest wait for an answer: a node slower than this is recorded unreachable.
+pub const SAMPLE_TIMEOUT: Duration = Duration::from_millis(500);
+/// Longest wait for a connection: short, because a dead node's address swallows connection
+/// attempts and the sampler should see it come back soon after it does.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// Makes every sampling task take a sample now; the sentinel monitor pulls it on every event.
+#[derive(Debug, Clone)]
+pub struct SampleTrigger(Arc<watch::Sender<u64>>);
+
+impl SampleTrigger {
+    /// Asks for a sample of every node. Pulls that come while a sample is being taken fold into
+    /// one more sample after it.
+    pub fn pull(&self) {
+        self.0.send_modify(|pulls| *pulls = pulls.wrapping_add(1));
+    }
+}
+
+/// The running sampling tasks; stopped on drop.
+#[derive(Debug)]
+pub struct NodeSampler {
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// What one task samples.
+struct Target {
+    name: String,
+    addr: String,
+    kind: NodeKind,
+    client: Result<redis::Client, String>,
+    master_name: String,
+}
+
+impl NodeSampler {
+    /// Starts one sampling task per node, each taking its first sample at once, then one every
+    /// `period` and one whenever the returned trigger is pulled.
+    pub fn start<'a>(
+        nodes: impl IntoIterator<Item = &'a Node>,
+        master_name: &str,
+        period: Duration,
+        recorder: &Recorder,
+    ) -> (Self, SampleTrigger) {
+        let (pulls, _) = watch::channel(0u64);
+        let pulls = Arc::new(pulls);
+        let tasks = nodes
+            .into_iter()
+            .map(|node| {
+                let target = Target {
+                    name: node.name.clone(),
+                    addr: node.addr.to_string(),
+                    kind: node.kind,
+                    client: node.client(),
+                    master_name: master_name.to_owned(),
+                };
+                tokio::spawn(sample_forever(
+                    target,
+                    period,
+                    recorder.clone(),
+                    pulls.subscribe(),
+                ))
+            })
+            .collect();
+        (Self { tasks }, SampleTrigger(pulls))
+    }
+}
+
+impl Drop for NodeSampler {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+async fn sample_forever(
+    target: Target,
+    period: Duration,
+    recorder: Recorder,
+    mut pulls: watch::Receiver<u64>,
+) {
+    let mut ticks = tokio::time::interval(period);
+    // A sample slower than the period (a frozen node) is followed by one at once, not a burst.
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut conn: Option<MultiplexedConnection> = None;
+    let mut listening = true;
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            changed = pulls.changed(), if listening => listening = changed.is_ok(),
+        }
+        let state = match sample(&target, &mut conn).await {
+            Ok(state) => state,
+            Err(error) => {
+                // A connection that failed or timed out may hold a late answer: start afresh.
+                conn = None;
+                NodeState::Unreachable { error }
+            }
+        };
+        recorder.record(Record::Node(NodeSample {
+            at: recorder.now(),
+            node: target.name.clone(),
+            kind: match target.kind {
+                NodeKind::Redis => NodeType::Data,
+                NodeKind::Sentinel => NodeType::Sentinel,
+            },
+            addr: target.addr.clone(),
+            state,
+        }));
+    }
+}
+
+async fn sample(
+    target: &Target,
+    conn: &mut Option<MultiplexedConnection>,
+) -> Result<NodeState, String> {
+    let connection = match conn {
+        Some(c) => c,
+        None => {
+            let client = target.client.as_ref().map_err(Clone::clone)?;
+            let config = redis::AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                .set_response_timeout(Some(SAMPLE_TIMEOUT));
+            let fresh = client
+                .get_multiplexed_async_connection_with_config(&config)
+                .await
+                .map_err(|e| e.to_string())?;
+            conn.insert(fresh)
+        }
+    };
+    let answer = async {
+        match target.kind {
+            NodeKind::Sentinel => {
+                let master: Option<(String, u16)> = redis::cmd("SENTINEL")
+                    .arg("get-master-addr-by-name")
+                    .arg(&target.master_name)
+                    .query_async(connection)
+                    .await?;
+                Ok::<_, redis::RedisError>(NodeState::Sentinel {
+                    master: master.map(|(host, port)| format!("{host}:{port}")),
+                })
+            }
+            NodeKind::Redis => {
+                // Two INFO calls, not one with two sections, which servers before 7.0 refuse.
+                let (role, server, persistence, keys): (Value, String, String, u64) = redis::pipe()
+                    .cmd("ROLE")
+                    .cmd("INFO")
+                    .arg("server")
+                    .cmd("INFO")
+                    .arg("persistence")
+                    .cmd("DBSIZE")
+                    .query_async(connection)
+                    .await?;
+                Ok(data_node_state(&role, &server, &persistence, keys))
+            }
+        }
+    };
+    match tokio::time::timeout(SAMPLE_TIMEOUT, answer).await {
+        Ok(Ok(state)) => Ok(state),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer in {} ms", SAMPLE_TIMEOUT.as_millis())),
+    }
+}
+
+fn text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::BulkString(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+        Value::SimpleString(s) => Some(s.clone()),
+        Value::Int(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn number(value: Option<&Value>) -> Option<i64> {
+    match value? {
+        Value::Int(n) => Some(*n),
+        other => text(Some(other))?.parse().ok(),
+    }
+}
+
+/// The value of `field` in an `INFO` text.
+fn info_field<'t>(info: &'t str, field: &str) -> Option<&'t str> {
+    info.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .map(str::trim)
+}
+
+/// A data node's state from its `ROLE` reply, its `INFO server` and `INFO persistence` texts and
+/// its key count. `ROLE` is `master <offset> [[ip, port, offset]...]` or
+/// `slave <ip> <port> <link state> <offset>`.
+fn data_node_state(role: &Value, server: &str, persistence: &str, keys: u64) -> NodeState {
+    let run_id = info_field(server, "run_id").unwrap_or_default().to_owned();
+    // With an append-only file the loaded-keys figure misses what the file's tail replays.
+    let loaded_keys = match info_field(persistence, "aof_enabled") {
+        Some("0") => {
+            info_field(persistence, "rdb_last_load_keys_loaded").and_then(|n| n.parse().ok())
+        }
+        _ => None,
+    };
+    let parts: &[Value] = match role {
+        Value::Array(parts) => parts,
+        _ => &[],
+    };
+    match text(parts.first()).as_deref() {
+        Some("master") => NodeState::Master {
+            run_id,
+            offset: number(parts.get(1)).unwrap_or(0),
+            keys,
+            loaded_keys,
+            replicas: match parts.get(2) {
+                Some(Value::Array(replicas)) => u32::try_from(replicas.len()).unwrap_or(u32::MAX),
+                _ => 0,
+            },
+        },
+        Some("slave") => NodeState::Replica {
+            run_id,
+            offset: number(parts.get(4)).unwrap_or(-1),
+            keys,
+            loaded_keys,
+            master: format!(
+                "{}:{}",
+                text(parts.get(1)).unwrap_or_default(),
+                text(parts.get(2)).unwrap_or_default()
+            ),
+            link_up: text(parts.get(3)).as_deref() == Some("connected"),
+        },
+        other => NodeState::Unreachable {
+            error: format!("ROLE answered {other:?}, not master or slave"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Value {
+        Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn reads_a_master_and_a_replica_from_their_role_replies() {
+        let info = "# Server\r\nredis_version:7.0.15\r\nrun_id:abc123\r\ntcp_port:6379\r\n";
+        let persistence =
+            "# Persistence\r\nloading:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\n";
+        let master = Value::Array(vec![
+            bulk("master"),
+            Value::Int(4242),
+            Value::Array(vec![Value::Array(vec![
+                bulk("10.0.0.3"),
+                bulk("6379"),
+                bulk("4242"),
+            ])]),
+        ]);
+        assert_eq!(
+            data_node_state(&master, info, persistence, 20),
+            NodeState::Master {
+                run_id: "abc123".into(),
+                offset: 4242,
+                keys: 20,
+                loaded_keys: Some(0),
+                replicas: 1
+            }
+        );
+        let replica = Value::Array(vec![
+            bulk("slave"),
+            bulk("10.0.0.2"),
+            Value::Int(6379),
+            bulk("connect"),
+            Value::Int(-1),
+        ]);
+        assert_eq!(
+            data_node_state(&replica, info, "aof_enabled:1\r\n", 0),
+            NodeState::Replica {
+                run_id: "abc123".into(),
+                offset: -1,
+                keys: 0,
+                loaded_keys: None,
+                master: "10.0.0.2:6379".into(),
+                link_up: false
+            }
+        );
+    }
+}

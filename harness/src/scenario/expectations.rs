@@ -1,0 +1,97 @@
+//! What a run must show to pass: a bound (or "report") on each anomaly class and error count, and
+//! whether a failover must, must not or may happen.
+
+use serde::{Deserialize, Serialize};
+
+/// Thresholds on a run's findings; each class of finding has its own.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Expectations {
+    /// Sessions that may be lost (a user answered 401, or handed back an empty session).
+    pub lost_sessions: Bound,
+    /// Operations that may still fail after the client's retries.
+    pub user_visible_errors: Bound,
+    /// Error answers the client saw within operations its retries then completed: error pages a
+    /// user reloaded past, as in a store that does not retry itself. Reported by default.
+    pub retried_errors: Bound,
+    /// Acknowledged values absent from every later read. Reported by default: Redis replication
+    /// is asynchronous, so a killed master may take acknowledged writes with it.
+    pub lost_writes: Bound,
+    /// Reads that showed an older session than an earlier read did. Reported by default, for the
+    /// same reason.
+    pub rollbacks: Bound,
+    /// Reads that missed a value a later read has again. Reported by default.
+    pub stale_reads: Bound,
+    /// Values a session holds twice. Reported by default.
+    pub duplicate_writes: Bound,
+    /// Reads that showed another user's session or values.
+    pub foreign_sessions: Bound,
+    /// Whether the run must, must not, or may fail over.
+    pub failover: FailoverExpectation,
+}
+
+impl Default for Expectations {
+    fn default() -> Self {
+        Self {
+            lost_sessions: Bound::AtMost(0),
+            user_visible_errors: Bound::AtMost(0),
+            retried_errors: Bound::Report,
+            lost_writes: Bound::Report,
+            rollbacks: Bound::Report,
+            stale_reads: Bound::Report,
+            duplicate_writes: Bound::Report,
+            foreign_sessions: Bound::AtMost(0),
+            failover: FailoverExpectation::Any,
+        }
+    }
+}
+
+/// Whether a run must see a `+switch-master`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailoverExpectation {
+    /// Either way.
+    Any,
+    /// At least one sentinel announces `+switch-master`.
+    Required,
+    /// No sentinel does: the cluster keeps (or waits for) its master.
+    None,
+}
+
+/// A bound on a count of findings: `"report"` or a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "BoundRaw", into = "BoundRaw")]
+pub enum Bound {
+    /// Count and report them; never fail the run on them.
+    Report,
+    /// Fail the run when there are more.
+    AtMost(u64),
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum BoundRaw {
+    Word(String),
+    Count(u64),
+}
+
+impl TryFrom<BoundRaw> for Bound {
+    type Error = String;
+
+    fn try_from(raw: BoundRaw) -> Result<Self, Self::Error> {
+        match raw {
+            BoundRaw::Count(n) => Ok(Self::AtMost(n)),
+            BoundRaw::Word(w) if w == "report" => Ok(Self::Report),
+            BoundRaw::Word(w) => Err(format!("'{w}' is not a bound: use \"report\" or a number")),
+        }
+    }
+}
+
+impl From<Bound> for BoundRaw {
+    fn from(bound: Bound) -> Self {
+        match bound {
+            Bound::Report => Self::Word("report".to_owned()),
+            Bound::AtMost(n) => Self::Count(n),
+        }
+    }
+}
