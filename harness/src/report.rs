@@ -1,5 +1,13 @@
 //! What a run writes: `report.json` in the run directory and a terminal summary. Writers take any
 //! `impl Write` so they are testable without a terminal.
+//!
+//! # Layout
+//! - `summary`: the terminal summary, findings grouped by class and cause with a witness each.
+//! - `html`: `report.html`.
+//! - [`plots`]: latency, throughput and the failover breakdown as SVG; `swimlanes`: node states.
+//! - [`lanes`]: node states merged into spans, for the swimlanes.
+//! - [`latency`](self::Latency): HDR histograms per phase and kind, and `.hgrm` files.
+//! - [`Samples`]: what the plots and latency figures keep of a history.
 
 mod html;
 pub mod lanes;

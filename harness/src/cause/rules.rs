@@ -447,17 +447,24 @@ pub fn fault_on_master(view: &ClusterView, f: &Finding) -> Option<Cause> {
 /// master: cut off from it, its link down, or (by its replication offset) not caught up with the
 /// write even after the read. Only a replica can have served it.
 pub fn replica_behind(view: &ClusterView, f: &Finding) -> Option<Cause> {
-    let told_at = f.relied?.ended_at;
+    let told = f.relied?;
+    let told_at = told.ended_at;
     let t = f.answered.ended_at;
     if view.switch_between(told_at, t).is_some() {
         return None;
     }
     let master = view.named_master(t)?;
-    // The master's offset before the write was acknowledged: the write lies beyond it.
+    // The master's offset before the acknowledged write was sent: the write lies beyond it, so a
+    // replica at or below it lacks the write. (A value the user only saw in a read was written
+    // before that read, at an offset nothing here bounds.)
+    let acknowledged = f
+        .witness
+        .first()
+        .is_some_and(|w| w.request.starts_with("write "));
     let written_past = view
         .track_at(master)
-        .and_then(|tr| tr.answered_at(told_at))
-        .filter(|s| s.role == Role::Master)
+        .and_then(|tr| tr.answered_at(told.started_at))
+        .filter(|s| acknowledged && s.role == Role::Master)
         .map(|s| s.offset);
     let behind: Vec<(&Track, String)> = view
         .tracks()
@@ -479,10 +486,10 @@ pub fn replica_behind(view: &ClusterView, f: &Finding) -> Option<Cause> {
                 [tr.answered_at(t), tr.answered_from(t)]
                     .into_iter()
                     .flatten()
-                    .find(|s| s.role.is_replica() && s.offset < past)
+                    .find(|s| s.role.is_replica() && s.offset <= past)
                     .map(|s| {
                         format!(
-                            "its offset {} at {} short of the master's {past} before the write",
+                            "its offset {} at {} not past the master's {past} before the write",
                             s.offset,
                             at(s.at)
                         )

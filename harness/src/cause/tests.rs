@@ -380,3 +380,39 @@ fn a_duplicate_of_a_retried_append_names_the_retry() {
         CauseKind::Unknown
     );
 }
+
+#[test]
+fn a_replica_whose_offset_never_passed_the_write_served_the_stale_read() {
+    let mut t = Timeline::default();
+    // The replica's link looks up (Redis notices a dead link only after repl-timeout), but its
+    // offset stays where the master was before the write was sent.
+    t.samples("redis-1", 0.0, 20.0, master("a", 20)).samples(
+        "redis-2",
+        0.0,
+        20.0,
+        replica("redis-1", true, 1_000),
+    );
+    let mut f = finding(Class::StaleRead, Some((5.0, 5.01)), (15.0, 15.01));
+    let unexplained = explain(&t.view(), &f);
+    assert_eq!(
+        unexplained.kind,
+        CauseKind::Unknown,
+        "a value only seen in a read has no offset to compare: {unexplained:?}"
+    );
+    f.witness.push(WitnessOp {
+        id: 1,
+        request: "write user-1-1".into(),
+        intended_at: 5 * SECOND,
+        ended_at: 5 * SECOND + 10_000,
+        attempts: 1,
+        answer: "200, version 1".into(),
+        note: None,
+    });
+    let cause = explain(&t.view(), &f);
+    assert_eq!(cause.kind, CauseKind::ReplicaBehind, "{cause:?}");
+    assert!(
+        cause.detail.contains("not past the master's 1000"),
+        "{}",
+        cause.detail
+    );
+}
