@@ -148,11 +148,6 @@ impl Track {
         after.checked_sub(1).map(|i| &self.samples[i])
     }
 
-    /// The first sample at or after `t`.
-    pub fn first_from(&self, t: Micros) -> Option<&Sample> {
-        self.samples.get(self.samples.partition_point(|s| s.at < t))
-    }
-
     /// The last sample at or before `t` in which the node answered.
     pub fn answered_at(&self, t: Micros) -> Option<&Sample> {
         let upto = self.samples.partition_point(|s| s.at <= t);
@@ -175,17 +170,6 @@ impl Track {
         let start = self.samples.partition_point(|s| s.at < from);
         let end = self.samples.partition_point(|s| s.at <= until);
         &self.samples[start..end.max(start)]
-    }
-
-    /// The node's last state before the mastership it holds at `t` began: its last sample as a
-    /// replica before its run of master samples up to `t`; `None` when it was never a replica
-    /// before then.
-    pub fn before_mastership(&self, t: Micros) -> Option<&Sample> {
-        let upto = self.samples.partition_point(|s| s.at <= t);
-        self.samples[..upto]
-            .iter()
-            .rev()
-            .find(|s| s.role.is_replica())
     }
 
     fn find_restarts(&self) -> Vec<Restart> {
@@ -519,11 +503,6 @@ impl ClusterView {
     /// Whether any data node was sampled at all: without samples, node states explain nothing.
     pub fn sampled(&self) -> bool {
         self.tracks.iter().any(|t| !t.samples.is_empty())
-    }
-
-    /// Whether the app reported its store's view (the in-process app does).
-    pub fn knows_app(&self) -> bool {
-        !self.store.is_empty()
     }
 
     /// The master app instance `instance` used at `t`: the last one its store resolved.
