@@ -205,7 +205,16 @@ async fn clean_kills_an_app_process_a_killed_run_left() {
         .env("FAILOVER_DRILL_RUN", "orphan-test")
         .spawn()
         .expect("start a stand-in app");
-    let found = failover_drill::leftovers::processes(Some("orphan-test"));
+    // `spawn` returns once the child has begun its exec; the kernel fills in the new
+    // program's environment a moment later, so wait until the tag can be read.
+    let mut found = failover_drill::leftovers::processes(Some("orphan-test"));
+    for _ in 0..100 {
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        found = failover_drill::leftovers::processes(Some("orphan-test"));
+    }
     assert_eq!(
         found.iter().map(|(pid, _)| *pid).collect::<Vec<_>>(),
         vec![orphan.id()],
