@@ -79,6 +79,7 @@ async fn generate(url: &str, users: u32, rate: f64, name: &str) -> Generated {
                 &Default::default(),
                 &[url],
                 &recorder,
+                &Default::default(),
                 started,
             )
             .await

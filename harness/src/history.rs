@@ -196,6 +196,9 @@ pub struct FaultEvent {
     /// somewhere in between, so requests failing then are the fault's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applying_since: Option<Micros>,
+    /// For a start timed to the workload: the requests in flight when it applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_flight: Option<u32>,
 }
 
 /// Whom a partitioned node can no longer reach.

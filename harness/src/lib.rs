@@ -19,6 +19,7 @@
 //! - [`leftovers`]: what killed runs left, and `failover-drill clean`.
 //! - [`progress`]: what a running drill tells the person watching it.
 //! - [`run`]: orders the phases; owns nothing else.
+//! - [`repeat`]: one scenario run many times, and in how many runs each expectation failed.
 
 pub mod app;
 pub mod assess;
@@ -32,6 +33,7 @@ pub mod leftovers;
 pub mod monitor;
 pub mod nemesis;
 pub mod progress;
+pub mod repeat;
 pub mod report;
 pub mod run;
 pub mod sampler;

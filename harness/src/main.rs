@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use failover_drill::cluster::engine;
 use failover_drill::run::{run, RunOptions};
 use failover_drill::scenario::{self, Scenario};
-use failover_drill::{compare, leftovers};
+use failover_drill::{compare, leftovers, repeat};
 
 /// Chaos / failover drills for web sessions kept in Redis behind Sentinel.
 #[derive(Debug, Parser)]
@@ -61,6 +61,12 @@ enum Command {
         /// FAILOVER_DRILL_REDIS_PASSWORD); the app gets it in FAILOVER_DRILL_REDIS_PASSWORD.
         #[arg(long)]
         require_password: bool,
+        /// Run the scenario this many times, one after another, and report per expectation in
+        /// how many runs it failed; the runs, repeat.json and junit.xml go to
+        /// <out>/<scenario>-repeat-<id>. Exits 1 when any run failed.
+        #[arg(long, value_name = "N", default_value_t = 1,
+              value_parser = clap::value_parser!(u32).range(1..=i64::from(failover_drill::repeat::MAX_REPEAT)))]
+        repeat: u32,
     },
     /// List the named scenarios, one line each.
     List,
@@ -157,6 +163,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             app_image,
             backend,
             require_password,
+            repeat,
         } => {
             let mut scenario = Scenario::find(&scenario, &dir)?;
             if mutant.is_some() {
@@ -179,6 +186,9 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 out_dir: out,
                 progress: !quiet,
             };
+            if repeat > 1 {
+                return run_repeatedly(&scenario, &options, repeat, quiet).await;
+            }
             let report = tokio::select! {
                 report = run(&scenario, &options) => report?,
                 signal = interrupted() => {
@@ -200,6 +210,55 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// `run --repeat`: the runs one after another, a line after each unless `quiet`, then the tally.
+async fn run_repeatedly(
+    scenario: &Scenario,
+    options: &RunOptions,
+    times: u32,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let after_each = |index: u32, report: &failover_drill::report::RunReport| {
+        if quiet {
+            return;
+        }
+        let failed: Vec<&str> = report
+            .expectations
+            .iter()
+            .filter(|x| !x.passed)
+            .map(|x| x.expectation.as_str())
+            .collect();
+        let verdict = if failed.is_empty() {
+            "passed".to_owned()
+        } else {
+            format!("FAILED ({})", failed.join(", "))
+        };
+        let _ = writeln!(
+            std::io::stderr(),
+            "run {index} of {times}: {verdict}; {}",
+            report.run_dir.display()
+        );
+    };
+    let tally = tokio::select! {
+        tally = repeat::repeat(scenario, options, times, after_each) => tally?,
+        signal = interrupted() => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{signal}: repeat stopped; the runs that finished are tallied in its repeat.json, \
+                 and the run in progress's nodes and app processes were removed"
+            );
+            return Ok(ExitCode::from(130));
+        }
+    };
+    tally
+        .write_summary(&mut std::io::stdout().lock())
+        .context("cannot print the summary")?;
+    Ok(if tally.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// The error and its causes, each cause once: most messages already quote their cause.

@@ -69,7 +69,7 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
 }
 
 /// A short id, unique enough to tell runs on one engine apart.
-fn new_run_id() -> String {
+pub(crate) fn new_run_id() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -220,11 +220,27 @@ async fn drive(
     ));
     let start = Instant::now();
     watcher.start_workload(w.duration);
+    let in_flight = workload::InFlight::default();
+    let count_in_flight = || in_flight.now();
     let (ops, faults) = {
         let work = async {
             tokio::join!(
-                workload::run(w, &scenario.app.contract, &base_urls, &recorder, start),
-                crate::nemesis::run_schedule(&scenario.faults, cluster, &recorder, start, progress),
+                workload::run(
+                    w,
+                    &scenario.app.contract,
+                    &base_urls,
+                    &recorder,
+                    &in_flight,
+                    start
+                ),
+                crate::nemesis::run_schedule(
+                    &scenario.faults,
+                    cluster,
+                    &recorder,
+                    start,
+                    &count_in_flight,
+                    progress
+                ),
             )
         };
         tokio::pin!(work);

@@ -14,7 +14,7 @@ mod expectations;
 mod fault;
 pub use contract::{HttpContract, Route};
 pub use expectations::{Bound, Expectations, FailoverExpectation};
-pub use fault::{Cut, FaultKind, FaultSpec, Target};
+pub use fault::{Cut, FaultKind, FaultSpec, Target, IN_FLIGHT_WAIT, MAX_FAULT_COUNT};
 
 /// What can be wrong with a scenario or its name.
 #[derive(Debug, thiserror::Error)]
@@ -606,6 +606,18 @@ impl Scenario {
             }
             if let Err((field, message)) = fault.check(&self.node_names()) {
                 return invalid(&format!("faults[{i}].{field}"), message);
+            }
+            if fault.last_start() >= w.duration {
+                return invalid(
+                    &format!("faults[{i}].count"),
+                    format!(
+                        "the last of {} repetitions may start at {}, not before the end of the \
+                         workload ({}): lower count or every, or lengthen workload.duration",
+                        fault.count,
+                        humantime::format_duration(fault.last_start()),
+                        humantime::format_duration(w.duration)
+                    ),
+                );
             }
         }
         if self.app.wait_replicas > t.replicas {

@@ -12,7 +12,7 @@ mod open;
 mod probe;
 mod user;
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,6 +52,33 @@ pub struct Outcome {
     pub not_started: u64,
 }
 
+/// How many HTTP requests the virtual users have sent and not yet had answered, now. A fault
+/// timed to the workload reads it; cloning shares the count.
+#[derive(Debug, Clone, Default)]
+pub struct InFlight(Arc<AtomicU32>);
+
+impl InFlight {
+    /// Requests in flight at this moment.
+    pub fn now(&self) -> u32 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Counts one request until the guard drops, however the request ends.
+    fn enter(&self) -> InFlightGuard {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        InFlightGuard(self.0.clone())
+    }
+}
+
+/// One request counted in flight.
+struct InFlightGuard(Arc<AtomicU32>);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl WorkloadError {
     fn from_join(e: tokio::task::JoinError) -> Self {
         Self::UserLost {
@@ -65,6 +92,7 @@ fn users(
     contract: &HttpContract,
     base_urls: &[String],
     recorder: &Recorder,
+    in_flight: &InFlight,
 ) -> Result<Vec<VirtualUser>, WorkloadError> {
     let op_ids = Arc::new(AtomicU64::new(1));
     let targets: Arc<[Target]> = base_urls
@@ -92,7 +120,7 @@ fn users(
         .map(|id| {
             VirtualUser::new(
                 id,
-                Agent::new(targets.clone(), spec.request_timeout),
+                Agent::new(targets.clone(), spec.request_timeout, in_flight.clone()),
                 probe.clone(),
                 spec.clone(),
                 recorder.clone(),
@@ -103,15 +131,16 @@ fn users(
 }
 
 /// Runs the workload from `start`, with requests shaped by `contract`, until its duration has
-/// passed and every request already started has ended.
+/// passed and every request already started has ended; `in_flight` counts its requests in flight.
 pub async fn run(
     spec: &Workload,
     contract: &HttpContract,
     base_urls: &[String],
     recorder: &Recorder,
+    in_flight: &InFlight,
     start: Instant,
 ) -> Result<Outcome, WorkloadError> {
-    let users = users(spec, contract, base_urls, recorder)?;
+    let users = users(spec, contract, base_urls, recorder, in_flight)?;
     let end = start + spec.duration;
     match spec.model {
         LoadModel::Open => {

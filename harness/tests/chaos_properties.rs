@@ -60,6 +60,10 @@ fn fault(at: Duration) -> impl Strategy<Value = FaultSpec> {
             },
             cut,
             latency: None,
+            count: 1,
+            every: None,
+            jitter: None,
+            in_flight: None,
         }
     })
 }

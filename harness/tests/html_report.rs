@@ -90,6 +90,7 @@ fn the_report_page_renders_its_plots_offline() {
             addr: "10.0.0.2:6379".into(),
             cut: None,
             applying_since: None,
+            in_flight: None,
         }));
     }
     for record in &mut history.records {

@@ -8,6 +8,7 @@ mod common;
 
 use failover_drill::cause::CauseKind;
 use failover_drill::checker::Class;
+use failover_drill::history::{FaultPhase, History};
 use failover_drill::report::RunReport;
 use failover_drill::run::{run, RunOptions};
 use sample_app::store::Mutant;
@@ -53,11 +54,12 @@ const MATRIX: [Caught; 5] = [
         class: Class::LostWrite,
         cause: CauseKind::Unknown,
     },
-    // It waits on the dead master's address until the node restarts empty, and reads from it
-    // before Sentinel demotes it.
+    // A request in flight at a kill waits on the dead master's address until the node restarts
+    // empty, and reads from it before Sentinel demotes it; the scenario kills with requests in
+    // flight, three times.
     Caught {
         mutant: Mutant::StaleReconnect,
-        scenario: "kill-master",
+        scenario: "kill-master-cycles",
         class: Class::LostSession,
         cause: CauseKind::RestartedEmpty,
     },
@@ -169,16 +171,35 @@ async fn reset_master_connections_catches_a_store_that_acknowledges_early() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_master_catches_a_store_that_waits_on_the_dead_address_with_the_restart_as_cause() {
+async fn kills_with_requests_in_flight_catch_a_store_that_waits_on_the_dead_address() {
     let report = is_caught(4).await;
-    let killed = &report.failovers[0].node;
     let lost = report
         .findings
         .of(Class::LostSession)
         .next()
         .expect("lost sessions");
-    assert_eq!(
-        lost.summary,
-        format!("answered after {killed} restarted empty and before Sentinel demoted it")
+    let explained_by_a_kill = report.failovers.iter().any(|f| {
+        lost.summary
+            == format!(
+                "answered after {} restarted empty and before Sentinel demoted it",
+                f.node
+            )
+    });
+    assert!(explained_by_a_kill, "{}", lost.summary);
+    // Three kills, each of a node frozen with requests piled up on it, each a different master.
+    let text = std::fs::read_to_string(report.run_dir.join("history.jsonl")).expect("history");
+    let history = History::from_jsonl(&text).expect("history parses");
+    let kills: Vec<_> = history
+        .faults()
+        .filter(|f| f.phase == FaultPhase::Start)
+        .collect();
+    assert_eq!(kills.len(), 3, "{kills:?}");
+    assert!(
+        kills.iter().all(|k| k.in_flight.is_some_and(|n| n >= 1)),
+        "{kills:?}"
+    );
+    assert!(
+        kills.windows(2).all(|w| w[0].node != w[1].node),
+        "{kills:?}"
     );
 }

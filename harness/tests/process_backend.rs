@@ -99,3 +99,56 @@ fn faults_the_process_backend_cannot_apply_are_refused_before_anything_starts() 
     assert_eq!(out.status.code(), Some(2), "{msg}");
     assert!(msg.contains("no Docker engine answered"), "{msg}");
 }
+
+#[test]
+fn a_repeated_run_tallies_every_expectation_over_its_runs() {
+    let _serial = DRILLS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let file = common::out_dir().join("repeat-quiet.toml");
+    std::fs::create_dir_all(common::out_dir()).expect("the runs' directory");
+    std::fs::write(
+        &file,
+        "name = \"repeat-quiet\"\n[topology]\nbackend = \"process\"\n\
+         [workload]\nusers = 2\nrate = 20.0\nduration = \"2s\"\n",
+    )
+    .expect("a scenario file");
+    let out = drill(&["run", &file.to_string_lossy(), "--repeat", "2"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("scenario repeat-quiet, repeated: PASSED in all 2 runs"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("run 1 of 2: passed") && stderr.contains("run 2 of 2: passed"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("[ok  ] lost sessions <= 0: failed in 0 of 2 runs"),
+        "{stdout}"
+    );
+    let json_path = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("tallies: "))
+        .and_then(|l| l.split(", ").next())
+        .expect("the summary names repeat.json");
+    let tally: failover_drill::repeat::RepeatReport =
+        serde_json::from_str(&std::fs::read_to_string(json_path).expect("repeat.json"))
+            .expect("repeat.json parses");
+    assert_eq!(tally.runs.len(), 2);
+    assert!(tally
+        .runs
+        .iter()
+        .all(|r| r.passed && r.run_dir.starts_with(&tally.repeat_dir)));
+    assert!(tally
+        .expectations
+        .iter()
+        .all(|x| x.runs == 2 && x.failed_in == 0));
+    let junit = std::fs::read_to_string(tally.repeat_dir.join("junit.xml")).expect("junit.xml");
+    assert!(
+        junit.contains("<testsuite name=\"repeat-quiet\"") && junit.contains("failures=\"0\""),
+        "{junit}"
+    );
+}

@@ -107,8 +107,16 @@ pub fn restarted_empty(view: &ClusterView, f: &Finding) -> Option<Cause> {
             .iter()
             .rfind(|r| r.at <= t && r.empty() && told_at.is_none_or(|told| told < r.at))?;
         let since = track.between(restart.at, t);
-        let still_master = since.iter().any(|s| s.role == Role::Master)
-            && !since.iter().any(|s| matches!(s.role, Role::Replica { .. }));
+        let still_master = if since.iter().any(|s| s.role != Role::Unreachable) {
+            since.iter().any(|s| s.role == Role::Master)
+                && !since.iter().any(|s| matches!(s.role, Role::Replica { .. }))
+        } else {
+            // The app reached the new process before the sampler did: the process's first
+            // answer says how it started, and a node is not promoted before it has answered.
+            track
+                .answered_from(restart.at)
+                .is_some_and(|s| s.role == Role::Master)
+        };
         if !still_master {
             return None;
         }

@@ -57,6 +57,7 @@ impl Timeline {
             addr: addr(node),
             cut,
             applying_since: None,
+            in_flight: None,
         }));
         self
     }
@@ -203,6 +204,39 @@ fn an_answer_from_a_master_that_came_back_empty_names_the_restart_and_the_missin
         &finding(Class::LostSession, Some((14.2, 14.21)), (14.5, 14.51)),
     );
     assert_ne!(later.kind, CauseKind::RestartedEmpty);
+}
+
+/// redis-1 killed at 6 s, redis-2 promoted at 8 s, redis-1 restarted at 14 s and first sampled at
+/// 14.6 s as `restarted`.
+fn restarted_and_first_sampled_late(restarted: NodeState) -> Timeline {
+    let mut t = Timeline::default();
+    t.samples("redis-1", 0.0, 6.0, master("a", 20))
+        .fault(6.0, "kill", FaultPhase::Start, "redis-1", None)
+        .samples("redis-1", 6.0, 14.6, down())
+        .switch(8.0, "redis-1", "redis-2")
+        .fault(14.0, "kill", FaultPhase::Heal, "redis-1", None)
+        .samples("redis-1", 14.6, 20.0, restarted);
+    t
+}
+
+#[test]
+fn an_answer_before_the_sampler_reached_the_restarted_master_is_still_explained_by_it() {
+    // Answered at 14.3 s: after the restart, before the sampler's first answer from it.
+    let lost = finding(Class::LostSession, Some((0.0, 0.01)), (14.3, 14.31));
+    let t = restarted_and_first_sampled_late(master("b", 3));
+    let cause = explain(&t.view(), &lost);
+    assert_eq!(cause.kind, CauseKind::RestartedEmpty, "{cause:?}");
+    // A new process that first answered as a replica does not explain it.
+    let t = restarted_and_first_sampled_late(NodeState::Replica {
+        run_id: "b".into(),
+        offset: 3,
+        keys: 0,
+        loaded_keys: Some(0),
+        master: addr("redis-2"),
+        link_up: true,
+    });
+    let cause = explain(&t.view(), &lost);
+    assert_ne!(cause.kind, CauseKind::RestartedEmpty, "{cause:?}");
 }
 
 #[test]

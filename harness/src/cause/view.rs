@@ -278,8 +278,10 @@ impl ClusterView {
                     _ => {}
                 },
                 Record::Store(e) => {
+                    // A first success on a master is a use of it, even by a request that
+                    // reached it without the store resolving it (a reconnection to a kept address).
                     let resolved = match e.event.as_str() {
-                        "master_resolved" => true,
+                        "master_resolved" | "first_success" => true,
                         "switch_announced" => false,
                         _ => continue,
                     };
@@ -505,7 +507,8 @@ impl ClusterView {
         self.tracks.iter().any(|t| !t.samples.is_empty())
     }
 
-    /// The master app instance `instance` used at `t`: the last one its store resolved.
+    /// The master app instance `instance` used at `t`: the last one its store resolved or first
+    /// succeeded on.
     pub fn app_master(&self, instance: u32, t: Micros) -> Option<&str> {
         self.store
             .get(&instance)?
@@ -559,6 +562,7 @@ mod tests {
                 addr: "10.0.0.2:6379".into(),
                 cut: None,
                 applying_since: None,
+                in_flight: None,
             }),
             Record::Node(NodeSample {
                 at: 2_500,

@@ -249,6 +249,7 @@ mod tests {
                 addr: "10.0.0.2:6379".into(),
                 cut: None,
                 applying_since: None,
+                in_flight: None,
             }),
             sentinel(12_000, "+sdown", "master mymaster 10.0.0.2 6379"),
             sentinel(
@@ -298,6 +299,7 @@ mod tests {
                 addr: addr.into(),
                 cut: None,
                 applying_since: None,
+                in_flight: None,
             })
         };
         history.records.extend([

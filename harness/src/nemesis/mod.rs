@@ -1,9 +1,11 @@
 //! Faults on a schedule. Each fault waits for its time, resolves its target then (the master at
 //! that moment, not at start-up), applies itself, records its start, and heals after its duration;
-//! then it waits until the healed nodes are back in their place and records that too. Faults run
-//! concurrently, so schedules may overlap.
+//! then it waits until the healed nodes are back in their place and records that too. A fault
+//! with a `count` does this again at each repetition's time (moved by its jitter), never before
+//! the repetition before it has settled. Faults run concurrently, so schedules may overlap.
 //!
-//! It owns applying and healing faults. It must not read the workload or judge anything.
+//! It owns applying and healing faults. It must not read the workload or judge anything: a fault
+//! timed to requests in flight is given a count to read, not the workload.
 //!
 //! Heals that would outlive a cancelled run are guarded: partition and latency rules are removed
 //! when their guard drops; killed, stopped and paused nodes go with their containers, which the cluster
@@ -14,12 +16,14 @@ mod latency;
 mod partition;
 mod privileges;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
 
 use crate::cluster::node::{Node, NodeKind};
 use crate::cluster::{Cluster, ClusterError};
 use crate::history::{FaultEvent, FaultPhase, Micros, Record, Recorder};
-use crate::scenario::{FaultKind, FaultSpec, Target};
+use crate::scenario::{FaultKind, FaultSpec, Target, IN_FLIGHT_WAIT};
 
 use latency::SlowLink;
 use partition::{Partition, Treatment};
@@ -71,13 +75,17 @@ pub enum NemesisError {
     },
 }
 
-/// Runs every fault at its time after `start`, all concurrently; returns when every fault has
-/// healed and settled.
+/// Requests in flight now, for faults timed to the workload.
+pub type InFlightCount<'a> = &'a (dyn Fn() -> u32 + Sync);
+
+/// Runs every fault at its times after `start`, all concurrently; returns when every fault has
+/// healed and settled. `in_flight` says how many requests are in flight now.
 pub async fn run_schedule(
     faults: &[FaultSpec],
     cluster: &Cluster,
     recorder: &Recorder,
     start: Instant,
+    in_flight: InFlightCount<'_>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<(), NemesisError> {
     let runs = faults.iter().enumerate().map(|(index, fault)| {
@@ -86,6 +94,7 @@ pub async fn run_schedule(
             spec: fault,
             cluster,
             recorder,
+            in_flight,
             progress,
         };
         fault.run(start)
@@ -99,7 +108,26 @@ struct Fault<'a> {
     spec: &'a FaultSpec,
     cluster: &'a Cluster,
     recorder: &'a Recorder,
+    in_flight: InFlightCount<'a>,
     progress: &'a (dyn Fn(&str) + Sync),
+}
+
+/// How a fault's start came about: since when it was being applied, and for a fault timed to the
+/// workload, how many requests were in flight when it applied.
+#[derive(Debug, Clone, Copy)]
+struct Applying {
+    since: Micros,
+    in_flight: Option<u32>,
+}
+
+/// `due` moved by a random offset within `jitter` either way, never before 0.
+fn jittered(due: Duration, jitter: Option<Duration>) -> Duration {
+    let Some(jitter) = jitter.filter(|j| !j.is_zero()) else {
+        return due;
+    };
+    let span = u64::try_from(jitter.as_micros()).unwrap_or(u64::MAX / 2);
+    let offset = rand::thread_rng().gen_range(0..=span.saturating_mul(2));
+    (due + Duration::from_micros(offset)).saturating_sub(jitter)
 }
 
 /// The largest minority and the smallest majority of `n` sentinels.
@@ -149,13 +177,14 @@ impl<'a> Fault<'a> {
         Ok(nodes)
     }
 
-    /// Records `phase` on every node now; a start also says since when it was being applied.
-    fn record(&self, nodes: &[&Node], phase: FaultPhase, applying_since: Option<Micros>) {
+    /// Records `phase` on every node now; a start also says how it was applied.
+    fn record(&self, nodes: &[&Node], phase: FaultPhase, applying: Option<Applying>) {
         let at = self.recorder.now();
         for node in nodes {
             self.recorder.record(Record::Fault(FaultEvent {
                 at,
-                applying_since,
+                applying_since: applying.map(|a| a.since),
+                in_flight: applying.and_then(|a| a.in_flight),
                 fault: self.spec.kind.name().to_owned(),
                 phase,
                 node: node.name.clone(),
@@ -169,11 +198,30 @@ impl<'a> Fault<'a> {
             FaultPhase::Heal => "healed on",
             FaultPhase::Rejoined => "settled:",
         };
+        let in_flight = match applying.and_then(|a| a.in_flight) {
+            Some(n) => format!(" with {n} requests in flight"),
+            None => String::new(),
+        };
         (self.progress)(&format!(
-            "fault {} {what} {}",
+            "fault {} {what} {}{in_flight}",
             self.spec.kind.name(),
             names.join(", ")
         ));
+    }
+
+    /// Freezes `nodes` and waits, at most [`IN_FLIGHT_WAIT`], until `wanted` requests are in
+    /// flight; returns how many were.
+    async fn hold_requests(&self, nodes: &[&Node], wanted: u32) -> Result<u32, NemesisError> {
+        for node in nodes {
+            node.pause().await?;
+        }
+        let frozen = Instant::now();
+        // The count changes with every request; looking at it every millisecond is cheaper than
+        // waking on each change, and fine-grained next to a request's life.
+        while (self.in_flight)() < wanted && frozen.elapsed() < IN_FLIGHT_WAIT {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        Ok((self.in_flight)())
     }
 
     async fn settle(&self, nodes: &[&Node]) -> Result<(), NemesisError> {
@@ -185,14 +233,28 @@ impl<'a> Fault<'a> {
     }
 
     async fn run(self, start: Instant) -> Result<(), NemesisError> {
-        tokio::time::sleep_until((start + self.spec.at).into()).await;
+        for due in self.spec.starts() {
+            // A repetition whose time has passed while the one before settled starts at once.
+            tokio::time::sleep_until((start + jittered(due, self.spec.jitter)).into()).await;
+            self.once().await?;
+        }
+        Ok(())
+    }
+
+    async fn once(&self) -> Result<(), NemesisError> {
         let cluster = self.cluster;
         let nodes = self.targets().await?;
         // A kill takes effect during the engine's call, not after it answers: requests failing in
-        // between are the fault's.
-        let applying = self.recorder.now();
+        // between are the fault's. So are requests held by a freeze before it.
+        let mut applying = Applying {
+            since: self.recorder.now(),
+            in_flight: None,
+        };
         match self.spec.kind {
             FaultKind::Kill | FaultKind::Stop => {
+                if let Some(wanted) = self.spec.in_flight {
+                    applying.in_flight = Some(self.hold_requests(&nodes, wanted).await?);
+                }
                 for node in &nodes {
                     if self.spec.kind == FaultKind::Kill {
                         cluster.kill(node).await?;
@@ -259,6 +321,22 @@ impl<'a> Fault<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jitter_moves_a_start_within_its_bounds_and_never_before_zero() {
+        let due = Duration::from_secs(10);
+        assert_eq!(jittered(due, None), due);
+        let jitter = Some(Duration::from_secs(2));
+        let starts: Vec<Duration> = (0..200).map(|_| jittered(due, jitter)).collect();
+        assert!(starts
+            .iter()
+            .all(|s| (Duration::from_secs(8)..=Duration::from_secs(12)).contains(s)));
+        assert!(
+            starts.iter().any(|s| *s < due) && starts.iter().any(|s| *s > due),
+            "both ways"
+        );
+        assert!((0..50).all(|_| jittered(Duration::from_secs(1), jitter) <= Duration::from_secs(3)));
+    }
 
     #[test]
     fn minorities_and_majorities_of_sentinels() {

@@ -1,4 +1,4 @@
-//! Faults as a scenario states them: what, to whom, when, for how long.
+//! Faults as a scenario states them: what, to whom, when, for how long, how often.
 
 use std::time::Duration;
 
@@ -128,10 +128,51 @@ pub struct FaultSpec {
     /// For `latency`: the delay added each way, 1 ms to 10 s.
     #[serde(default, with = "humantime_serde")]
     pub latency: Option<Duration>,
+    /// How many times the fault happens (1 to [`MAX_FAULT_COUNT`]); default once. Each time
+    /// resolves its target again, so a repeated `master` kill hits whichever node is master then.
+    #[serde(default = "default_count", skip_serializing_if = "is_once")]
+    pub count: u32,
+    /// With `count` above 1: time from one start to the next. It must exceed `duration`; a
+    /// repetition also waits until the one before has healed and settled.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub every: Option<Duration>,
+    /// Each start moves by a random offset between -`jitter` and +`jitter` (never before the
+    /// workload starts), so repeated runs land the fault on different moments of the workload.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub jitter: Option<Duration>,
+    /// For `kill`: land the fault on requests in flight. The target is frozen first, the fault
+    /// waits until the workload has at least this many requests in flight (at most
+    /// [`IN_FLIGHT_WAIT`]), and then kills the frozen node: every command on its connections is
+    /// lost mid-flight, as when a loaded master crashes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_flight: Option<u32>,
 }
+
+/// Most repetitions of one fault.
+pub const MAX_FAULT_COUNT: u32 = 100;
+
+/// Longest a fault with `in_flight` keeps its target frozen while it waits for requests to pile
+/// up; past it the fault applies anyway, and the history records how many were in flight.
+pub const IN_FLIGHT_WAIT: Duration = Duration::from_secs(2);
 
 fn default_target() -> Target {
     Target::Master
+}
+
+fn default_count() -> u32 {
+    1
+}
+
+fn is_once(count: &u32) -> bool {
+    *count == 1
 }
 
 impl FaultSpec {
@@ -176,6 +217,64 @@ impl FaultSpec {
             (true, Some(_)) | (false, None) => {}
             (false, Some(_)) => return Err(("latency", format!("a {kind} fault has no latency"))),
         }
+        if self.count == 0 || self.count > MAX_FAULT_COUNT {
+            return Err((
+                "count",
+                format!("{} is not between 1 and {MAX_FAULT_COUNT}", self.count),
+            ));
+        }
+        match (self.count > 1, self.every) {
+            (true, None) => {
+                return Err((
+                    "every",
+                    format!(
+                        "a fault that happens {} times needs every, like \"15s\"",
+                        self.count
+                    ),
+                ))
+            }
+            (true, Some(every)) if every <= self.duration => {
+                return Err((
+                    "every",
+                    format!(
+                        "{} must be longer than the fault's duration ({}): a fault cannot \
+                         start again before it has healed",
+                        humantime::format_duration(every),
+                        humantime::format_duration(self.duration)
+                    ),
+                ))
+            }
+            (false, Some(_)) => {
+                return Err(("every", "needs count above 1".to_owned()));
+            }
+            _ => {}
+        }
+        if let (Some(jitter), Some(every)) = (self.jitter, self.every) {
+            if jitter.saturating_mul(2) >= every {
+                return Err((
+                    "jitter",
+                    format!(
+                        "{} must be less than half of every ({}), so repetitions keep their order",
+                        humantime::format_duration(jitter),
+                        humantime::format_duration(every)
+                    ),
+                ));
+            }
+        }
+        if let Some(in_flight) = self.in_flight {
+            if self.kind != FaultKind::Kill {
+                return Err((
+                    "in_flight",
+                    format!("applies to kill faults, not to {kind}"),
+                ));
+            }
+            if in_flight == 0 {
+                return Err((
+                    "in_flight",
+                    "must be at least 1 (leave it out to apply the fault at once)".to_owned(),
+                ));
+            }
+        }
         if self.kind == FaultKind::ManualFailover && self.target != Target::Master {
             return Err(("target", "a manual failover always moves the master".into()));
         }
@@ -185,5 +284,16 @@ impl FaultSpec {
             }
         }
         Ok(())
+    }
+
+    /// When each repetition is due, from the start of the workload, before jitter.
+    pub fn starts(&self) -> impl Iterator<Item = Duration> + '_ {
+        let every = self.every.unwrap_or_default();
+        (0..self.count).map(move |i| self.at + every * i)
+    }
+
+    /// When the last repetition may start, jitter included.
+    pub fn last_start(&self) -> Duration {
+        self.starts().last().unwrap_or(self.at) + self.jitter.unwrap_or_default()
     }
 }

@@ -39,6 +39,10 @@ fn reads_faults_durations_and_bounds() {
             duration: Duration::from_secs(8),
             cut: None,
             latency: None,
+            count: 1,
+            every: None,
+            jitter: None,
+            in_flight: None,
         }]
     );
     assert_eq!(s.expectations.lost_writes, Bound::AtMost(3));
@@ -183,4 +187,57 @@ fn idle_windows_and_instances_are_checked() {
         .unwrap();
     assert_eq!(ok.app.instances, 2);
     assert_eq!(ok.workload.idle.map(|i| i.users), Some(3));
+}
+
+/// A scenario with one kill fault given `extra` lines, and a 60 s workload.
+fn with_kill(extra: &str) -> Result<Scenario, ScenarioError> {
+    parse(&format!(
+        "name = \"x\"\n[workload]\nduration = \"60s\"\n[[faults]]\nkind = \"kill\"\nat = \"5s\"\nduration = \"5s\"\n{extra}"
+    ))
+}
+
+#[test]
+fn a_repeated_fault_starts_every_so_often() {
+    let s = with_kill("count = 3\nevery = \"20s\"\njitter = \"2s\"\nin_flight = 5").unwrap();
+    let fault = &s.faults[0];
+    let starts: Vec<u64> = fault.starts().map(|d| d.as_secs()).collect();
+    assert_eq!(starts, vec![5, 25, 45]);
+    assert_eq!(fault.last_start(), Duration::from_secs(47));
+    assert_eq!(fault.in_flight, Some(5));
+    let once = with_kill("").unwrap();
+    assert_eq!(once.faults[0].starts().count(), 1);
+    // Defaults are left out when a scenario is written back, so shrunk schedules stay short.
+    let written = toml::to_string(&once).unwrap();
+    assert!(
+        !written.contains("\ncount =") && !written.contains("\nevery ="),
+        "{written}"
+    );
+}
+
+#[test]
+fn repetition_fields_that_cannot_work_name_their_field() {
+    let cases = [
+        ("count = 3", "faults[0].every"),
+        ("count = 0", "faults[0].count"),
+        ("count = 101\nevery = \"6s\"", "faults[0].count"),
+        ("every = \"10s\"", "faults[0].every"),
+        ("count = 2\nevery = \"5s\"", "faults[0].every"),
+        (
+            "count = 3\nevery = \"10s\"\njitter = \"5s\"",
+            "faults[0].jitter",
+        ),
+        ("count = 4\nevery = \"20s\"", "faults[0].count"),
+        ("in_flight = 0", "faults[0].in_flight"),
+    ];
+    for (extra, field) in cases {
+        let msg = with_kill(extra).unwrap_err().to_string();
+        assert!(msg.contains(field), "{extra}: {msg}");
+    }
+    let msg = error_of(
+        "name = \"x\"\n[[faults]]\nkind = \"pause\"\nat = \"1s\"\nduration = \"1s\"\nin_flight = 3",
+    );
+    assert!(
+        msg.contains("faults[0].in_flight") && msg.contains("not to pause"),
+        "{msg}"
+    );
 }

@@ -101,11 +101,16 @@ pub(super) struct Agent {
     /// `cookies` as a `Cookie` header, rebuilt only when they change.
     cookie_header: Option<HeaderValue>,
     request_timeout: Duration,
+    in_flight: super::InFlight,
 }
 
 impl Agent {
-    /// An agent with no connection open yet.
-    pub(super) fn new(targets: std::sync::Arc<[Target]>, request_timeout: Duration) -> Self {
+    /// An agent with no connection open yet, counting its requests in `in_flight`.
+    pub(super) fn new(
+        targets: std::sync::Arc<[Target]>,
+        request_timeout: Duration,
+        in_flight: super::InFlight,
+    ) -> Self {
         let connections = targets.iter().map(|_| None).collect();
         Self {
             targets,
@@ -113,6 +118,7 @@ impl Agent {
             cookies: Vec::new(),
             cookie_header: None,
             request_timeout,
+            in_flight,
         }
     }
 
@@ -146,6 +152,7 @@ impl Agent {
         // One deadline over connecting, sending and reading the whole body, as a browser's
         // request timeout; the head is kept aside so a body that is late still leaves its status.
         let mut head = None;
+        let counted = self.in_flight.enter();
         let exchanged = tokio::time::timeout_at(deadline.into(), async {
             let sender = self.ready_connection(instance).await?;
             let response = sender
@@ -157,6 +164,7 @@ impl Agent {
             Ok::<_, Failure>(body.collect().await.map(|c| c.to_bytes()))
         })
         .await;
+        drop(counted);
         let body = match (exchanged, head.is_some()) {
             (Ok(Ok(Ok(bytes))), _) => Ok(bytes),
             (Ok(Ok(Err(e))), _) => Err(describe(&e)),
@@ -275,7 +283,7 @@ mod tests {
     fn agent() -> Agent {
         let targets: std::sync::Arc<[Target]> =
             vec![Target::parse("http://127.0.0.1:1").expect("a URL")].into();
-        Agent::new(targets, Duration::from_secs(1))
+        Agent::new(targets, Duration::from_secs(1), Default::default())
     }
 
     #[test]

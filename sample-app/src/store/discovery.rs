@@ -14,15 +14,6 @@ pub struct DiscoveryError {
     tried: Vec<String>,
 }
 
-impl DiscoveryError {
-    pub(crate) fn new(master_name: &str, tried: Vec<String>) -> Self {
-        Self {
-            master_name: master_name.to_owned(),
-            tried,
-        }
-    }
-}
-
 /// A verified master and a connection to it.
 pub(crate) struct Discovered {
     pub(crate) addr: NodeAddr,

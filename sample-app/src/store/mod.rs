@@ -13,7 +13,8 @@
 //! - [`events`]: what an observer can learn about master changes.
 //! - [`mutant`]: deliberately broken behaviours, for testing a harness.
 //! - `stale_read`: the `stale-read` mutant's replica connection, and [`read_only`] requests.
-//! - `stale_reconnect`: the `stale-reconnect` mutant's reconnections to its last address.
+//! - `stale_reconnect`: the `stale-reconnect` mutant's per-request reconnections to the address
+//!   a request's command was lost on.
 //!
 //! # Lifting it into an app
 //! ```no_run
@@ -77,7 +78,7 @@ pub enum StoreError {
 /// The current master and its connection, with the discovery generation that produced it so a
 /// stale failure cannot throw away a newer link.
 #[derive(Clone)]
-struct MasterLink {
+pub(crate) struct MasterLink {
     addr: NodeAddr,
     conn: MultiplexedConnection,
     generation: u64,
@@ -105,8 +106,6 @@ pub(crate) struct Inner {
     replica: tokio::sync::Mutex<Option<MultiplexedConnection>>,
     /// `lossy-ack`: saves taken so far.
     saves: AtomicU64,
-    /// `stale-reconnect`: the address kept after a connection failure, and since when.
-    kept: Mutex<Option<(NodeAddr, Instant)>>,
 }
 
 /// A cheaply cloneable handle to the store; see the module documentation.
@@ -183,7 +182,6 @@ impl SentinelStore {
             events,
             replica: tokio::sync::Mutex::new(None),
             saves: AtomicU64::new(0),
-            kept: Mutex::new(None),
         });
         let listeners = switch_listener::spawn(Arc::downgrade(&inner), &sentinels);
         Self {
@@ -214,6 +212,8 @@ impl SentinelStore {
         let deadline = started + inner.config.retry_deadline;
         let mut backoff = Backoff::new(inner.config.backoff_min, inner.config.backoff_max);
         let mut attempts = 0;
+        // `stale-reconnect`: the address this request's command was lost on.
+        let mut kept: Option<stale_reconnect::KeptAddress> = None;
         loop {
             attempts += 1;
             let switches_seen = inner.switches.load(Ordering::SeqCst);
@@ -225,13 +225,22 @@ impl SentinelStore {
             // The deadline bounds waiting too: a discovery stuck on a dead address or a command
             // to a frozen master is cut off, not waited out.
             let attempt = tokio::time::timeout_at(deadline.into(), async {
-                let link = inner.current_link().await.map_err(|e| e.to_string())?;
+                let reconnected = match &kept {
+                    Some(address) => inner.reconnect_kept(address).await,
+                    None => None,
+                };
+                let link = match reconnected {
+                    Some(link) => link?,
+                    None => inner.current_link().await.map_err(|e| e.to_string())?,
+                };
                 command(link.conn.clone())
                     .await
                     .map(|value| (value, link.clone()))
                     .map_err(|err| {
                         if is_retryable(&err) {
-                            inner.keep_address(&link.addr, &err);
+                            if kept.is_none() {
+                                kept = inner.keep_address(&link.addr, &err);
+                            }
                             inner.invalidate(link.generation);
                         }
                         Failure::Command(link.addr, err)
@@ -306,10 +315,6 @@ impl Inner {
         if let Some(link) = lock(&self.link).clone() {
             return Ok(link);
         }
-        if let Some(kept) = self.reconnect_kept().await {
-            let link = self.adopt(kept?);
-            return Ok(link);
-        }
         let found = loop {
             Metrics::bump(&self.metrics.rediscoveries);
             let switches_seen = self.switches.load(Ordering::SeqCst);
@@ -380,10 +385,7 @@ impl Inner {
                 master: master.clone(),
             },
         );
-        if matches!(
-            self.config.mutant,
-            Some(Mutant::Pinned | Mutant::StaleReconnect)
-        ) {
+        if self.config.mutant == Some(Mutant::Pinned) {
             return;
         }
         {

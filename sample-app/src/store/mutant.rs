@@ -18,15 +18,17 @@ pub enum Mutant {
     StaleRead,
     /// Answers a session save before it is stored, and drops one save in [`LOSSY_ACK_DROP_EVERY`].
     LossyAck,
-    /// After a connection error, reconnects to the address it last used, again and again with
-    /// backoff, for up to [`STALE_RECONNECT_FOR`] before it asks the sentinels again, and ignores
-    /// `+switch-master`; a reconnection is not checked with `ROLE`. A master that restarts empty
-    /// at its old address in that time serves it: redis-py's connection-level retry on a
-    /// Sentinel-managed connection behaves this way.
+    /// A request whose command was on the wire when the connection broke reconnects to that
+    /// same address, again and again with backoff, for up to [`STALE_RECONNECT_FOR`] before it
+    /// asks the sentinels again; a reconnection is not checked with `ROLE`. Other requests find
+    /// the master correctly. A master that restarts empty at its old address while such a request
+    /// is retrying serves it: redis-py's connection-level retry on a Sentinel-managed connection
+    /// behaves this way. Only a request in flight at the wrong moment shows the bug.
     StaleReconnect,
 }
 
-/// How long `stale-reconnect` keeps reconnecting to its last address before it asks the sentinels.
+/// How long a `stale-reconnect` request keeps reconnecting to its last address before it asks
+/// the sentinels.
 pub const STALE_RECONNECT_FOR: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `lossy-ack` drops every this-many-th save.
