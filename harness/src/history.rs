@@ -192,8 +192,9 @@ pub struct FaultEvent {
     /// For a partition or reset: whom the node was cut off from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cut: Option<Cut>,
-    /// For a start: when applying it began (`at` is when it was in place). A kill takes effect
-    /// somewhere in between, so requests failing then are the fault's.
+    /// For a start or a heal: when applying it began (`at` is when it was in place). A kill takes
+    /// effect somewhere in between, so requests failing then are the fault's; a restarted node
+    /// can answer before its heal is recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applying_since: Option<Micros>,
     /// For a start timed to the workload: the requests in flight when it applied.

@@ -106,20 +106,7 @@ pub fn restarted_empty(view: &ClusterView, f: &Finding) -> Option<Cause> {
             .restarts
             .iter()
             .rfind(|r| r.at <= t && r.empty() && told_at.is_none_or(|told| told < r.at))?;
-        let since = track.between(restart.at, t);
-        let still_master = if since.iter().any(|s| s.role != Role::Unreachable) {
-            since.iter().any(|s| s.role == Role::Master)
-                && !since.iter().any(|s| matches!(s.role, Role::Replica { .. }))
-        } else {
-            // The app reached the new process before the sampler did: the process's first
-            // answer says how it started, and a node is not promoted before it has answered.
-            track
-                .answered_from(restart.at)
-                .is_some_and(|s| s.role == Role::Master)
-        };
-        if !still_master {
-            return None;
-        }
+        let came_back_as = came_back_as(track, restart.at, t)?;
         let x = &track.node;
         let fault = view
             .faults()
@@ -129,6 +116,24 @@ pub fn restarted_empty(view: &ClusterView, f: &Finding) -> Option<Cause> {
             || format!("at {}", at(restart.at)),
             |s| format!("at {}, {} after the {}", at(restart.at), span(s.from, restart.at), s.kind),
         );
+        if let CameBackAs::UnsyncedReplica { first } = came_back_as {
+            let of = view
+                .followed(&first)
+                .map_or_else(|| "its master".to_owned(), |m| view.name(m));
+            return cause(
+                CauseKind::RestartedEmpty,
+                format!(
+                    "answered by {x} after it restarted empty, as a replica that had not yet copied the master's data"
+                ),
+                format!(
+                    "{x} came back {came_back} with {} keys instead of {}, as a replica of {} with its link down: Redis answers reads from a replica before its first sync (replica-serve-stale-data); answered at {}",
+                    restart.keys_after,
+                    restart.keys_before,
+                    of,
+                    at(t),
+                ),
+            );
+        }
         let named = view.named_master(t);
         let (summary, sentinels) = match named {
             Some(m) if m == track.addr => (
@@ -161,6 +166,39 @@ pub fn restarted_empty(view: &ClusterView, f: &Finding) -> Option<Cause> {
             ),
         )
     })
+}
+
+/// How a restarted node served between its restart and an answer.
+enum CameBackAs {
+    /// As a master.
+    Master,
+    /// As a replica that had not synced yet (link down), answering from its empty data; the
+    /// sample that said so first.
+    UnsyncedReplica { first: Sample },
+}
+
+/// How `track`'s node, restarted at `restart`, served until `t`: every answer in between as a
+/// master, or every one as a replica with its link down; `None` otherwise.
+fn came_back_as(track: &Track, restart: Micros, t: Micros) -> Option<CameBackAs> {
+    let mut answers: Vec<&Sample> = track
+        .between(restart, t)
+        .iter()
+        .filter(|s| s.role != Role::Unreachable)
+        .collect();
+    if answers.is_empty() {
+        // The app reached the new process before the sampler did: the process's first answer
+        // says how it started, and a node is neither promoted nor synced before it has answered.
+        answers.extend(track.answered_from(restart));
+    }
+    let first = answers.first()?;
+    if answers.iter().all(|s| s.role == Role::Master) {
+        return Some(CameBackAs::Master);
+    }
+    let unsynced = |s: &&Sample| s.role == Role::Replica { link_up: false };
+    if answers.iter().all(unsynced) {
+        return Some(CameBackAs::UnsyncedReplica { first: **first });
+    }
+    None
 }
 
 /// The answer came from a node promoted (between the telling and the answer) while it did not hold

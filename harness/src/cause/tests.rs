@@ -206,7 +206,7 @@ fn an_answer_from_a_master_that_came_back_empty_names_the_restart_and_the_missin
     assert_ne!(later.kind, CauseKind::RestartedEmpty);
 }
 
-/// redis-1 killed at 6 s, redis-2 promoted at 8 s, redis-1 restarted at 14 s and first sampled at
+/// redis-1 killed at 6 s, redis-2 master from 8 s, redis-1 restarted at 14 s and first sampled at
 /// 14.6 s as `restarted`.
 fn restarted_and_first_sampled_late(restarted: NodeState) -> Timeline {
     let mut t = Timeline::default();
@@ -214,6 +214,7 @@ fn restarted_and_first_sampled_late(restarted: NodeState) -> Timeline {
         .fault(6.0, "kill", FaultPhase::Start, "redis-1", None)
         .samples("redis-1", 6.0, 14.6, down())
         .switch(8.0, "redis-1", "redis-2")
+        .samples("redis-2", 8.0, 20.0, master("c", 20))
         .fault(14.0, "kill", FaultPhase::Heal, "redis-1", None)
         .samples("redis-1", 14.6, 20.0, restarted);
     t
@@ -226,17 +227,33 @@ fn an_answer_before_the_sampler_reached_the_restarted_master_is_still_explained_
     let t = restarted_and_first_sampled_late(master("b", 3));
     let cause = explain(&t.view(), &lost);
     assert_eq!(cause.kind, CauseKind::RestartedEmpty, "{cause:?}");
-    // A new process that first answered as a replica does not explain it.
-    let t = restarted_and_first_sampled_late(NodeState::Replica {
+    // A new process that first answered as a replica in sync does not explain it.
+    let replica = |link_up| NodeState::Replica {
         run_id: "b".into(),
-        offset: 3,
+        offset: -1,
         keys: 0,
         loaded_keys: Some(0),
         master: addr("redis-2"),
-        link_up: true,
-    });
+        link_up,
+    };
+    let t = restarted_and_first_sampled_late(replica(true));
     let cause = explain(&t.view(), &lost);
     assert_ne!(cause.kind, CauseKind::RestartedEmpty, "{cause:?}");
+    // One that had not synced yet answers reads from its empty data set.
+    let t = restarted_and_first_sampled_late(replica(false));
+    let cause = explain(&t.view(), &lost);
+    assert_eq!(cause.kind, CauseKind::RestartedEmpty, "{cause:?}");
+    assert_eq!(
+        cause.summary,
+        "answered by redis-1 after it restarted empty, as a replica that had not yet copied the master's data"
+    );
+    assert!(
+        cause
+            .detail
+            .contains("as a replica of redis-2 with its link down"),
+        "{}",
+        cause.detail
+    );
 }
 
 #[test]

@@ -19,7 +19,7 @@ pub struct FaultSpan {
     pub cut: Option<Cut>,
     /// Start: when applying it began.
     pub from: Micros,
-    /// Heal.
+    /// Heal: when applying it began.
     pub until: Option<Micros>,
 }
 
@@ -248,7 +248,8 @@ impl ClusterView {
                             if let Some(open) = view.faults.iter_mut().find(|s| {
                                 s.node == f.node && s.kind == f.fault && s.until.is_none()
                             }) {
-                                open.until = Some(f.at);
+                                // A restarted node can answer before the heal's call returns.
+                                open.until = Some(f.applying_since.unwrap_or(f.at).min(f.at));
                             }
                         }
                         FaultPhase::Rejoined => {}

@@ -112,8 +112,8 @@ struct Fault<'a> {
     progress: &'a (dyn Fn(&str) + Sync),
 }
 
-/// How a fault's start came about: since when it was being applied, and for a fault timed to the
-/// workload, how many requests were in flight when it applied.
+/// How a fault's start or heal came about: since when it was being applied, and for a start timed
+/// to the workload, how many requests were in flight when it applied.
 #[derive(Debug, Clone, Copy)]
 struct Applying {
     since: Micros,
@@ -177,7 +177,7 @@ impl<'a> Fault<'a> {
         Ok(nodes)
     }
 
-    /// Records `phase` on every node now; a start also says how it was applied.
+    /// Records `phase` on every node now; a start or a heal also says how it was applied.
     fn record(&self, nodes: &[&Node], phase: FaultPhase, applying: Option<Applying>) {
         let at = self.recorder.now();
         for node in nodes {
@@ -250,6 +250,8 @@ impl<'a> Fault<'a> {
             since: self.recorder.now(),
             in_flight: None,
         };
+        // Likewise a restarted node can answer before the engine's call returns.
+        let mut healing = applying.since;
         match self.spec.kind {
             FaultKind::Kill | FaultKind::Stop => {
                 if let Some(wanted) = self.spec.in_flight {
@@ -264,6 +266,7 @@ impl<'a> Fault<'a> {
                 }
                 self.record(&nodes, FaultPhase::Start, Some(applying));
                 tokio::time::sleep(self.spec.duration).await;
+                healing = self.recorder.now();
                 for node in &nodes {
                     cluster.restart(node).await?;
                 }
@@ -274,6 +277,7 @@ impl<'a> Fault<'a> {
                 }
                 self.record(&nodes, FaultPhase::Start, Some(applying));
                 tokio::time::sleep(self.spec.duration).await;
+                healing = self.recorder.now();
                 for node in &nodes {
                     node.unpause().await?;
                 }
@@ -291,6 +295,7 @@ impl<'a> Fault<'a> {
                 }
                 self.record(&nodes, FaultPhase::Start, Some(applying));
                 tokio::time::sleep(self.spec.duration).await;
+                healing = self.recorder.now();
                 for partition in applied {
                     partition.heal().await?;
                 }
@@ -303,6 +308,7 @@ impl<'a> Fault<'a> {
                 }
                 self.record(&nodes, FaultPhase::Start, Some(applying));
                 tokio::time::sleep(self.spec.duration).await;
+                healing = self.recorder.now();
                 for link in links {
                     link.heal().await?;
                 }
@@ -313,7 +319,11 @@ impl<'a> Fault<'a> {
                 cluster.wait_master_moved(nodes[0]).await?;
             }
         }
-        self.record(&nodes, FaultPhase::Heal, None);
+        let healing = Applying {
+            since: healing,
+            in_flight: None,
+        };
+        self.record(&nodes, FaultPhase::Heal, Some(healing));
         self.settle(&nodes).await
     }
 }
