@@ -24,6 +24,9 @@ mod junit;
 /// Most runs one repeat may make.
 pub const MAX_REPEAT: u32 = 1000;
 
+/// Failed runs the summary names; the rest are in `repeat.json`.
+const LISTED_FAILED_RUNS: usize = 5;
+
 /// Why a repeat stopped before its last run.
 #[derive(Debug, thiserror::Error)]
 pub enum RepeatError {
@@ -225,12 +228,20 @@ impl RepeatReport {
                 rate.expectation, rate.failed_in, rate.runs
             )?;
         }
-        for run in self.runs.iter().filter(|r| !r.passed) {
+        let failed: Vec<&RunBrief> = self.runs.iter().filter(|r| !r.passed).collect();
+        for run in failed.iter().take(LISTED_FAILED_RUNS) {
             writeln!(
                 out,
                 "  failed: {} ({})",
                 run.run_dir.display(),
                 run.failed.join(", ")
+            )?;
+        }
+        if failed.len() > LISTED_FAILED_RUNS {
+            writeln!(
+                out,
+                "  ... and {} more failed runs, listed in repeat.json",
+                failed.len() - LISTED_FAILED_RUNS
             )?;
         }
         writeln!(
@@ -396,6 +407,24 @@ mod tests {
         );
         assert!(
             text.contains("runs/kill-master-c (lost sessions <= 0)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_summary_names_a_few_failed_runs_and_counts_the_rest() {
+        let ids = ["a", "b", "c", "d", "e", "f", "g"];
+        let runs: Vec<Run> = ids.iter().map(|id| run_with(id, 1, 0)).collect();
+        let mut text = Vec::new();
+        tally(&runs).write_summary(&mut text).expect("summary");
+        let text = String::from_utf8(text).expect("utf-8");
+        assert_eq!(
+            text.matches("  failed: ").count(),
+            LISTED_FAILED_RUNS,
+            "{text}"
+        );
+        assert!(
+            text.contains("... and 2 more failed runs, listed in repeat.json"),
             "{text}"
         );
     }
