@@ -1,6 +1,65 @@
 #!/usr/bin/env bash
 # The test suite: unit tests, checker properties, and the scenarios against real containers.
+#
+# Every test binary runs at once. The tests that start clusters share FAILOVER_DRILL_TEST_JOBS
+# machine-wide slots (4 by default; see harness/tests/common), so at most that many drills run at a
+# time whichever binaries they belong to; the binaries that start none run at a lower priority, so
+# their CPU work does not slow the drills' failovers. Each binary's output is printed when it ends.
+# With arguments, this is plain `cargo test --workspace <arguments>`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/prepare.sh
-cargo test --workspace "$@"
+if (($#)); then
+  exec cargo test --workspace "$@"
+fi
+
+cargo test --workspace --no-run
+cargo test --workspace --doc
+
+# One line per test binary: its package directory, its executable, its name, and whether it starts
+# clusters (its source asks for a cluster slot).
+binaries=$(cargo test --workspace --no-run --message-format=json 2>/dev/null | python3 -c '
+import json, os, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") != "compiler-artifact" or not m.get("executable") or not m["profile"]["test"]:
+        continue
+    src = m["target"]["src_path"]
+    clusters = "cluster_slot" in open(src, encoding="utf-8").read()
+    package = os.path.basename(os.path.dirname(m["manifest_path"]))
+    name = package + "." + m["target"]["name"] + "." + "+".join(m["target"]["kind"])
+    print("\t".join([os.path.dirname(m["manifest_path"]), m["executable"], name, "clusters" if clusters else "cpu"]))
+')
+
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+declare -A names
+while IFS=$'\t' read -r dir exe name kind; do
+  if [ "$kind" = cpu ]; then
+    prefix=(nice -n 15)
+  else
+    prefix=()
+  fi
+  (cd "$dir" && exec "${prefix[@]}" "$exe" --test-threads=16 >"$logs/$name.log" 2>&1) &
+  names[$!]=$name
+done <<<"$binaries"
+
+failed=()
+started=$SECONDS
+while ((${#names[@]})); do
+  status=0
+  wait -n -p pid || status=$?
+  name=${names[$pid]}
+  unset "names[$pid]"
+  echo "===== $name (exit $status, $((SECONDS - started)) s since the first binary started)"
+  cat "$logs/$name.log"
+  if ((status != 0)); then
+    failed+=("$name")
+  fi
+done
+
+if ((${#failed[@]})); then
+  echo "failed test binaries: ${failed[*]}" >&2
+  exit 1
+fi
+echo "every test binary passed in $((SECONDS - started)) s"

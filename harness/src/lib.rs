@@ -20,6 +20,9 @@
 //! - [`progress`]: what a running drill tells the person watching it.
 //! - [`run`]: orders the phases; owns nothing else.
 //! - [`repeat`]: one scenario run many times, and in how many runs each expectation failed.
+//! - [`matrix`]: matrix files (apps × swept settings × scenarios) expanded into cells, and the
+//!   grid of their results.
+//! - [`drills`]: many drills at once, a matrix's cells or several scenarios.
 
 pub mod app;
 pub mod assess;
@@ -28,8 +31,10 @@ pub mod checker;
 mod child;
 pub mod cluster;
 pub mod compare;
+pub mod drills;
 pub mod history;
 pub mod leftovers;
+pub mod matrix;
 pub mod monitor;
 pub mod nemesis;
 pub mod progress;

@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use failover_drill::cluster::engine;
+use failover_drill::drills::{self, DrillsOptions};
+use failover_drill::matrix::Matrix;
 use failover_drill::run::{run, RunOptions};
 use failover_drill::scenario::{self, Scenario};
 use failover_drill::{compare, leftovers, repeat};
@@ -27,10 +29,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a scenario by name or path; exits 1 when an expectation fails.
+    /// Run scenarios by name or path; exits 1 when an expectation fails. Several scenarios (or
+    /// --jobs) run as a one-row matrix, drilled in parallel, with its grid in
+    /// <out>/run-matrix-<id>.
     Run {
-        /// Scenario name (see `list`) or path to a scenario file.
-        scenario: String,
+        /// Scenario names (see `list`) or paths to scenario files.
+        #[arg(required = true, value_name = "SCENARIO")]
+        scenarios: Vec<String>,
         /// Directory that receives one run directory per run.
         #[arg(long, default_value = "drill-runs")]
         out: PathBuf,
@@ -67,6 +72,31 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 1,
               value_parser = clap::value_parser!(u32).range(1..=i64::from(failover_drill::repeat::MAX_REPEAT)))]
         repeat: u32,
+        /// Drills at once when several scenarios (or repeats) run [default: two per core]; a
+        /// drill mostly waits on Sentinel's timers, so drills share cores well.
+        #[arg(long, value_name = "N",
+              value_parser = clap::value_parser!(u32).range(1..=failover_drill::drills::MAX_JOBS as i64))]
+        jobs: Option<u32>,
+    },
+    /// Drill a matrix file: apps × swept settings × scenarios, in parallel, with one grid
+    /// (matrix.html, matrix.md, matrix.json, junit.xml). Exits 1 when a cell failed, 2 when a
+    /// drill could not finish.
+    Matrix {
+        /// The matrix file (see README, "Matrices").
+        file: PathBuf,
+        /// Directory that receives the matrix's directory.
+        #[arg(long, default_value = "drill-runs")]
+        out: PathBuf,
+        /// Drills at once [default: two per core].
+        #[arg(long, value_name = "N",
+              value_parser = clap::value_parser!(u32).range(1..=failover_drill::drills::MAX_JOBS as i64))]
+        jobs: Option<u32>,
+        /// Print only the grid, no progress.
+        #[arg(long)]
+        quiet: bool,
+        /// Run every cell's nodes on this backend; overrides the scenarios' topology.backend.
+        #[arg(long, value_name = "BACKEND")]
+        backend: Option<failover_drill::scenario::BackendChoice>,
     },
     /// List the named scenarios, one line each.
     List,
@@ -154,8 +184,30 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 .context("cannot print the comparison")?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Matrix {
+            file,
+            out,
+            jobs,
+            quiet,
+            backend,
+        } => {
+            let mut matrix = Matrix::from_file(&file, &dir)?;
+            if let Some(backend) = backend {
+                for cell in &mut matrix.cells {
+                    cell.scenario.topology.backend = backend;
+                    cell.scenario
+                        .validate(std::path::Path::new("the command line"))?;
+                }
+            }
+            let options = DrillsOptions {
+                out_dir: out,
+                jobs: jobs.map_or_else(drills::default_jobs, |j| j as usize),
+                progress: !quiet,
+            };
+            run_matrix(&matrix, &options).await
+        }
         Command::Run {
-            scenario,
+            scenarios,
             out,
             quiet,
             mutant,
@@ -164,24 +216,41 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             backend,
             require_password,
             repeat,
+            jobs,
         } => {
-            let mut scenario = Scenario::find(&scenario, &dir)?;
-            if mutant.is_some() {
-                scenario.app.mutant = mutant;
+            let mut loaded = Vec::new();
+            for name in &scenarios {
+                let mut scenario = Scenario::find(name, &dir)?;
+                if mutant.is_some() {
+                    scenario.app.mutant = mutant;
+                }
+                if app_cmd.is_some() {
+                    scenario.app.command.clone_from(&app_cmd);
+                    scenario.app.image = None;
+                }
+                if app_image.is_some() {
+                    scenario.app.image.clone_from(&app_image);
+                    scenario.app.command = None;
+                }
+                if let Some(backend) = backend {
+                    scenario.topology.backend = backend;
+                }
+                scenario.topology.require_password |= require_password;
+                scenario.validate(std::path::Path::new("the command line"))?;
+                loaded.push(scenario);
             }
-            if app_cmd.is_some() {
-                scenario.app.command = app_cmd;
-                scenario.app.image = None;
+            if loaded.len() > 1 || jobs.is_some() {
+                let matrix = Matrix::of_scenarios("run", loaded, repeat);
+                let options = DrillsOptions {
+                    out_dir: out,
+                    jobs: jobs.map_or_else(drills::default_jobs, |j| j as usize),
+                    progress: !quiet,
+                };
+                return run_matrix(&matrix, &options).await;
             }
-            if app_image.is_some() {
-                scenario.app.image = app_image;
-                scenario.app.command = None;
-            }
-            if let Some(backend) = backend {
-                scenario.topology.backend = backend;
-            }
-            scenario.topology.require_password |= require_password;
-            scenario.validate(std::path::Path::new("the command line"))?;
+            let Some(scenario) = loaded.pop() else {
+                anyhow::bail!("name at least one scenario; `failover-drill list` shows them");
+            };
             let options = RunOptions {
                 out_dir: out,
                 progress: !quiet,
@@ -255,6 +324,32 @@ async fn run_repeatedly(
         .write_summary(&mut std::io::stdout().lock())
         .context("cannot print the summary")?;
     Ok(if tally.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// A matrix's drills, `jobs` at once, then its grid; exit 1 when a cell failed, 2 when a drill
+/// could not finish, 130 on a signal.
+async fn run_matrix(matrix: &Matrix, options: &DrillsOptions) -> anyhow::Result<ExitCode> {
+    let outcome = tokio::select! {
+        outcome = drills::run_matrix(matrix, options) => outcome?,
+        signal = interrupted() => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{signal}: matrix stopped; the drills that finished are in its matrix.json, and \
+                 the running drills' nodes and app processes were removed"
+            );
+            return Ok(ExitCode::from(130));
+        }
+    };
+    outcome
+        .write_summary(&mut std::io::stdout().lock())
+        .context("cannot print the summary")?;
+    Ok(if outcome.any_error() {
+        ExitCode::from(2)
+    } else if outcome.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

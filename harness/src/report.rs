@@ -9,7 +9,7 @@
 //! - [`latency`](self::Latency): HDR histograms per phase and kind, and `.hgrm` files.
 //! - [`Samples`]: what the plots and latency figures keep of a history.
 
-mod html;
+pub(crate) mod html;
 pub mod lanes;
 pub(crate) mod latency;
 pub mod plots;

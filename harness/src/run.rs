@@ -125,10 +125,24 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
         app_metrics,
         not_started: workload.not_started,
     };
-    let assessment = assess_file(scenario, &history_path, facts)?;
-    assessment.write_files()?;
-    let report = assessment.report;
-    Ok(report)
+    // Checking is CPU work: on a blocking thread it does not hold up the drills running beside
+    // this one on the same runtime.
+    let scenario = scenario.clone();
+    let checked = history_path.clone();
+    let assessed = tokio::task::spawn_blocking(move || -> Result<RunReport, RunError> {
+        let assessment = assess_file(&scenario, &history_path, facts)?;
+        assessment.write_files()?;
+        Ok(assessment.report)
+    })
+    .await;
+    match assessed {
+        Ok(report) => report,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(RunError::Io {
+            path: checked,
+            source: std::io::Error::other(format!("the check of the history stopped: {e}")),
+        }),
+    }
 }
 
 type Driven = (std::collections::BTreeMap<String, f64>, workload::Outcome);

@@ -421,21 +421,7 @@ impl Scenario {
 
     /// Loads `name_or_path`: an existing file, or `<dir>/<name>.toml`.
     pub fn find(name_or_path: &str, dir: &Path) -> Result<Self, ScenarioError> {
-        let as_path = Path::new(name_or_path);
-        if as_path.is_file() {
-            return Self::from_file(as_path);
-        }
-        let in_dir = dir.join(format!("{name_or_path}.toml"));
-        if in_dir.is_file() {
-            return Self::from_file(&in_dir);
-        }
-        Err(ScenarioError::Unknown {
-            name: name_or_path.to_owned(),
-            dir: dir.to_owned(),
-            known: list(dir)
-                .map(|all| all.into_iter().map(|(name, _)| name).collect())
-                .unwrap_or_default(),
-        })
+        Self::from_file(&locate(name_or_path, dir)?)
     }
 
     /// Checks every field and the fields that depend on each other; errors name `path` and the
@@ -650,17 +636,45 @@ impl Scenario {
     }
 }
 
-/// Every scenario in `dir` as `(name, description)`, sorted by name. Files that do not parse are
-/// listed with their error as the description, so a broken file is visible, not hidden.
-pub fn list(dir: &Path) -> Result<Vec<(String, String)>, ScenarioError> {
+/// The file of `name_or_path`: an existing file, or `<dir>/<name>.toml`.
+pub fn locate(name_or_path: &str, dir: &Path) -> Result<PathBuf, ScenarioError> {
+    let as_path = Path::new(name_or_path);
+    if as_path.is_file() {
+        return Ok(as_path.to_owned());
+    }
+    let in_dir = dir.join(format!("{name_or_path}.toml"));
+    if in_dir.is_file() {
+        return Ok(in_dir);
+    }
+    Err(ScenarioError::Unknown {
+        name: name_or_path.to_owned(),
+        dir: dir.to_owned(),
+        known: list(dir)
+            .map(|all| all.into_iter().map(|(name, _)| name).collect())
+            .unwrap_or_default(),
+    })
+}
+
+/// Every `.toml` file in `dir`, sorted by path.
+pub fn files(dir: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
     let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::Read {
         path: dir.to_owned(),
         source,
     })?;
-    let mut found: Vec<(String, String)> = entries
+    let mut found: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+/// Every scenario in `dir` as `(name, description)`, sorted by name. Files that do not parse are
+/// listed with their error as the description, so a broken file is visible, not hidden.
+pub fn list(dir: &Path) -> Result<Vec<(String, String)>, ScenarioError> {
+    let mut found: Vec<(String, String)> = files(dir)?
+        .into_iter()
         .map(|p| {
             let stem = p
                 .file_stem()

@@ -1,6 +1,6 @@
 //! Nothing is left behind: not after Ctrl-C in the middle of a failover, a partition, a freeze or a
-//! slow link (whose rule is on the host), not after SIGTERM with an app started from a command
-//! line, not after a panic with a cluster up; and what a SIGKILLed run leaves, `failover-drill
+//! slow link (whose rule is on the host), nor in the middle of drills run in parallel, not after
+//! SIGTERM with an app started from a command line, not after a panic with a cluster up; and what a SIGKILLed run leaves, `failover-drill
 //! clean` removes.
 
 mod common;
@@ -19,21 +19,33 @@ fn drill(args: &[&str]) -> std::process::Output {
         .expect("run the CLI")
 }
 
-/// A CLI run of `scenario` that has reached its fault, and a thread draining its stderr.
-fn start_until_fault(
-    scenario: &str,
-    extra: &[String],
-) -> (std::process::Child, std::thread::JoinHandle<Vec<String>>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_failover-drill"))
-        .args(["run", scenario, "--out"])
+/// The CLI with `args`, writing into the tests' run directory, its stderr piped.
+fn spawn_cli(args: &[String]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_failover-drill"))
+        .args(args)
+        .arg("--out")
         .arg(common::out_dir())
-        .args(extra)
         .arg("--scenarios-dir")
         .arg(common::scenarios_dir())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("start the CLI");
+        .expect("start the CLI")
+}
+
+/// A CLI run of `scenario` that has reached its fault, a thread draining its stderr, and the run's
+/// id.
+fn start_until_fault(
+    scenario: &str,
+    extra: &[String],
+) -> (
+    std::process::Child,
+    std::thread::JoinHandle<Vec<String>>,
+    String,
+) {
+    let mut args = vec!["run".to_owned(), scenario.to_owned()];
+    args.extend_from_slice(extra);
+    let mut child = spawn_cli(&args);
     let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
     let mut seen = Vec::new();
     for line in lines.by_ref() {
@@ -48,17 +60,23 @@ fn start_until_fault(
         seen.last().is_some_and(|l| l.contains("started on")),
         "the run never reached its fault: {seen:#?}"
     );
+    // The first progress line names the run: `[   0.0s] run <id>: writing to <dir>`.
+    let run_id = seen
+        .iter()
+        .find_map(|l| l.split("] run ").nth(1)?.split(':').next())
+        .expect("the run's id on its first line")
+        .to_owned();
     // Keep reading so the CLI's progress lines never meet a closed pipe.
     let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
-    (child, rest)
+    (child, rest, run_id)
 }
 
 /// Starts `scenario` with the CLI and `extra` arguments, sends `signal` once its fault started,
-/// and checks that the CLI exits 130 leaving no container, network, host rule, process or node directory of
-/// any run.
+/// and checks that the CLI exits 130 leaving no container, network, host rule, process or node
+/// directory of the run.
 async fn interrupt_during_fault(scenario: &str, signal: &str, extra: &[String]) {
-    let _serial = common::one_cluster_at_a_time().await;
-    let (mut child, rest) = start_until_fault(scenario, extra);
+    let _slot = common::a_cluster_slot().await;
+    let (mut child, rest, run_id) = start_until_fault(scenario, extra);
     let status = Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
@@ -71,7 +89,7 @@ async fn interrupt_during_fault(scenario: &str, signal: &str, extra: &[String]) 
         Some(130),
         "interrupted runs exit 130; it said {rest:#?}"
     );
-    assert_eq!(common::leftovers(None).await, Vec::<String>::new());
+    assert_eq!(common::leftovers(Some(&run_id)).await, Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,14 +128,55 @@ async fn ctrl_c_on_the_process_backend_while_the_master_is_frozen_removes_everyt
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_parallel_drills_removes_every_drills_cluster() {
+    let _serial = common::every_cluster_slot().await;
+    let args = ["run", "kill-master", "stop-master", "--jobs", "2"].map(str::to_owned);
+    let mut child = spawn_cli(&args);
+    let stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
+    let said = std::thread::spawn(move || stderr.lines().map_while(Result::ok).collect::<Vec<_>>());
+    // Both drills are in their fault once each has a master down: killed, or shut down.
+    let in_fault = |left: &[String]| {
+        left.iter()
+            .filter(|l| l.starts_with("container") && l.ends_with("(exited)"))
+            .count()
+    };
+    let mut left = common::leftovers(None).await;
+    for _ in 0..600 {
+        if in_fault(&left) >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = common::leftovers(None).await;
+    }
+    assert_eq!(
+        in_fault(&left),
+        2,
+        "both drills reach their fault: {left:#?}"
+    );
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("send the signal");
+    assert!(status.success());
+    let exit = child.wait().expect("CLI exits");
+    let said = said.join().expect("stderr reader");
+    assert_eq!(exit.code(), Some(130), "{said:#?}");
+    assert!(
+        said.iter().any(|l| l.contains("matrix stopped")),
+        "{said:#?}"
+    );
+    assert_eq!(common::leftovers(None).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_removes_the_node_processes_and_directory_a_sigkilled_run_left() {
-    let _serial = common::one_cluster_at_a_time().await;
+    let _slot = common::a_cluster_slot().await;
     let process = ["--backend".to_owned(), "process".to_owned()];
-    let (mut child, rest) = start_until_fault("kill-master", &process);
+    let (mut child, rest, run_id) = start_until_fault("kill-master", &process);
     child.kill().expect("SIGKILL the CLI");
     child.wait().expect("the CLI is gone");
     drop(rest.join());
-    let left = common::leftovers(None).await;
+    let left = common::leftovers(Some(&run_id)).await;
     let nodes = left
         .iter()
         .filter(|l| l.starts_with("process") && l.contains("redis-server"))
@@ -125,16 +184,17 @@ async fn clean_removes_the_node_processes_and_directory_a_sigkilled_run_left() {
     // The killed master is down; its two replicas and three sentinels are still running.
     assert_eq!(nodes, 5, "{left:#?}");
     assert!(left.iter().any(|l| l.starts_with("directory")), "{left:#?}");
-    let cleaned = drill(&["clean"]);
+    // Only this run's: other tests' drills may be running beside it.
+    let cleaned = drill(&["clean", "--run", &run_id]);
     assert!(cleaned.status.success());
-    assert_eq!(common::leftovers(None).await, Vec::<String>::new());
+    assert_eq!(common::leftovers(Some(&run_id)).await, Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_removes_what_a_sigkilled_run_left() {
-    let _serial = common::one_cluster_at_a_time().await;
+    let _serial = common::every_cluster_slot().await;
     // SIGKILL during the slow link: nothing in the run gets to clean up, not even its host rule.
-    let (mut child, rest) = start_until_fault("slow-master", &[]);
+    let (mut child, rest, _) = start_until_fault("slow-master", &[]);
     child.kill().expect("SIGKILL the CLI");
     child.wait().expect("the CLI is gone");
     drop(rest.join());
@@ -165,7 +225,7 @@ async fn clean_removes_what_a_sigkilled_run_left() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_with_a_cluster_up_removes_it() {
-    let _serial = common::one_cluster_at_a_time().await;
+    let _slot = common::a_cluster_slot().await;
     let topology = Topology {
         replicas: 1,
         sentinels: 1,
@@ -198,7 +258,7 @@ async fn a_panic_with_a_cluster_up_removes_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_kills_an_app_process_a_killed_run_left() {
     // Serial with the tests that run `clean` for every run, which would kill this stand-in too.
-    let _serial = common::one_cluster_at_a_time().await;
+    let _serial = common::every_cluster_slot().await;
     // What an app started with --app-cmd looks like once the run that started it was SIGKILLed.
     let mut orphan = std::process::Command::new("sleep")
         .arg("300")

@@ -17,7 +17,7 @@ fn options() -> RunOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_master_passes_with_the_sample_app_as_a_process() {
-    let _serial = common::one_cluster_at_a_time().await;
+    let _serial = common::a_cluster_slot().await;
     let mut scenario = common::scenario("kill-master");
     scenario.app.command = Some(format!(
         "exec {} --listen $FAILOVER_DRILL_LISTEN --sentinels $FAILOVER_DRILL_SENTINELS \
@@ -51,7 +51,7 @@ async fn sample_app_passed_outside(report: &failover_drill::report::RunReport, l
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_that_exits_or_never_answers_gets_one_clear_error() {
-    let _serial = common::one_cluster_at_a_time().await;
+    let _serial = common::every_cluster_slot().await;
     let mut scenario = common::scenario("kill-master");
     scenario.app.command = Some("echo cannot reach the database >&2; exit 3".into());
     let err = run(&scenario, &options()).await.expect_err("the app exits");
@@ -95,7 +95,7 @@ fn python_example() -> failover_drill::scenario::Scenario {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_app_passes_kill_master_through_its_own_routes() {
-    let _serial = common::one_cluster_at_a_time().await;
+    let _serial = common::a_cluster_slot().await;
     let report = run(&python_example(), &options())
         .await
         .expect("run completes (needs python3 with redis-py: `pip install redis`)");
@@ -120,7 +120,7 @@ async fn a_python_app_passes_kill_master_through_its_own_routes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_python_app_fails_when_probed_on_routes_it_does_not_have() {
-    let _serial = common::one_cluster_at_a_time().await;
+    let _serial = common::a_cluster_slot().await;
     let mut scenario = python_example();
     scenario.app.contract = Default::default();
     scenario.faults.clear();
@@ -134,7 +134,7 @@ async fn the_same_python_app_fails_when_probed_on_routes_it_does_not_have() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_master_passes_with_the_sample_app_as_a_container_image() {
-    let _serial = common::one_cluster_at_a_time().await;
+    let _serial = common::a_cluster_slot().await;
     // The sample app's binary as a one-program image, as a user's CI would have built theirs.
     let docker = failover_drill::cluster::engine::connect()
         .await

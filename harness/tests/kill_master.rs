@@ -17,7 +17,7 @@ fn options() -> RunOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_master_keeps_every_user_working() {
-    let _serial = common::one_cluster_at_a_time().await;
+    let _serial = common::a_cluster_slot().await;
     let scenario = common::scenario("kill-master");
     let report = run(&scenario, &options()).await.expect("run completes");
     report
@@ -85,7 +85,7 @@ async fn kill_master_keeps_every_user_working() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_that_gives_up_at_once_is_failed() {
-    let _serial = common::one_cluster_at_a_time().await;
+    let _serial = common::a_cluster_slot().await;
     let mut scenario = common::scenario("kill-master");
     // The Express app of the story: no retry worth the name in the store, none in the client.
     scenario.app.store_retry_deadline = Duration::from_millis(50);

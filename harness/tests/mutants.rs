@@ -66,7 +66,7 @@ const MATRIX: [Caught; 5] = [
 ];
 
 async fn drill_with(mutant: Mutant, scenario_name: &str) -> RunReport {
-    let _serial = common::one_cluster_at_a_time().await;
+    let _serial = common::a_cluster_slot().await;
     let mut scenario = common::scenario(scenario_name);
     scenario.app.mutant = Some(mutant);
     let options = RunOptions {

@@ -77,7 +77,7 @@ fn passes_with_password(extra: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_master_passes_with_a_password_and_the_run_directory_never_holds_it() {
-    let _serial = common::one_cluster_at_a_time().await;
+    let _serial = common::a_cluster_slot().await;
     // The in-process sample app on containers.
     passes_with_password(&["--backend", "docker"]);
     // The sample app as a process, given the password through its environment, on processes.
@@ -87,7 +87,7 @@ async fn kill_master_passes_with_a_password_and_the_run_directory_never_holds_it
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_without_the_password_fails_the_drill() {
-    let _serial = common::one_cluster_at_a_time().await;
+    let _serial = common::a_cluster_slot().await;
     let mut scenario = common::scenario("kill-master");
     scenario.topology.require_password = true;
     scenario.faults.clear();

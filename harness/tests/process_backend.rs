@@ -21,13 +21,8 @@ fn drill(args: &[&str]) -> Output {
         .expect("run the CLI")
 }
 
-/// One drill at a time: on 2 cores two failovers at once starve each other.
-static DRILLS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 fn passes_without_docker(scenario: &str) {
-    let _serial = DRILLS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _slot = common::take_cluster_slots(1);
     let out = drill(&["run", scenario, "--quiet"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -102,9 +97,7 @@ fn faults_the_process_backend_cannot_apply_are_refused_before_anything_starts() 
 
 #[test]
 fn a_repeated_run_tallies_every_expectation_over_its_runs() {
-    let _serial = DRILLS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _slot = common::take_cluster_slots(1);
     let file = common::out_dir().join("repeat-quiet.toml");
     std::fs::create_dir_all(common::out_dir()).expect("the runs' directory");
     std::fs::write(

@@ -1,33 +1,117 @@
-//! Every named scenario against real containers, one at a time, each checked for what its file
-//! says it shows. kill-master has its own file.
+//! Every named scenario against real containers, drilled in parallel through the matrix runner,
+//! each checked for what its file says it shows. kill-master has its own file.
 
 mod common;
 
 use failover_drill::cause::CauseKind;
 use failover_drill::checker::timeline::FailoverTimeline;
 use failover_drill::checker::Class;
+use failover_drill::compare;
+use failover_drill::drills::{self, DrillsOptions};
 use failover_drill::history::{FaultPhase, History};
+use failover_drill::matrix::Matrix;
 use failover_drill::report::RunReport;
-use failover_drill::run::{run, RunOptions};
 
-async fn drill(name: &str) -> RunReport {
-    let _serial = common::one_cluster_at_a_time().await;
-    let options = RunOptions {
+/// What a scenario's file says it shows, checked on its report.
+type Check = fn(&RunReport);
+
+/// Each named scenario this file drills, with its check.
+const CHECKS: &[(&str, Check)] = &[
+    ("pause-master", pause_master_demotes_the_thawed_master),
+    ("stop-master", stop_master_fails_over_without_user_errors),
+    (
+        "manual-failover",
+        manual_failover_moves_the_master_with_no_node_down,
+    ),
+    (
+        "split-brain",
+        split_brain_loses_acknowledged_writes_and_the_harness_sees_it,
+    ),
+    (
+        "split-brain-min-replicas",
+        min_replicas_to_write_makes_the_isolated_master_refuse_writes,
+    ),
+    (
+        "split-brain-wait",
+        wait_keeps_every_acknowledged_write_through_a_split_brain,
+    ),
+    (
+        "sentinel-minority-kill-master",
+        a_minority_of_sentinels_lost_still_fails_over,
+    ),
+    ("app-cut-off", an_app_cut_off_is_absorbed_without_failover),
+    (
+        "sentinel-majority-kill-master",
+        without_a_sentinel_majority_the_master_is_waited_for,
+    ),
+    (
+        "reset-master-connections",
+        reset_connections_are_retried_away,
+    ),
+    (
+        "flapping",
+        flapping_masters_are_followed_every_time_and_the_loss_is_a_rollback,
+    ),
+    ("rolling-restart", a_rolling_restart_reaches_every_data_node),
+    (
+        "slow-master",
+        a_slow_master_slows_every_request_and_fails_nothing_over,
+    ),
+];
+
+/// Every scenario of [`CHECKS`] through the parallel runner, as `failover-drill run a b c --jobs N`
+/// runs them, on the machine's test slots; then each one's check. Every failure is listed, not
+/// only the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_named_scenario_shows_what_its_file_says() {
+    let slots = common::cluster_slots(common::test_jobs()).await;
+    let scenarios = CHECKS
+        .iter()
+        .map(|(name, _)| common::scenario(name))
+        .collect();
+    let matrix = Matrix::of_scenarios("scenarios", scenarios, 1);
+    let options = DrillsOptions {
         out_dir: common::out_dir(),
+        jobs: slots.len(),
         progress: true,
     };
-    let report = run(&common::scenario(name), &options)
+    let outcome = drills::run_matrix(&matrix, &options)
         .await
-        .expect("run completes");
-    report
+        .expect("the drills run");
+    drop(slots);
+    outcome
         .write_summary(&mut std::io::stdout())
         .expect("summary");
-    assert!(report.passed, "{name}: {:?}", report.expectations);
-    assert_eq!(
-        common::leftovers(Some(&report.run_id)).await,
-        Vec::<String>::new()
-    );
-    report
+    let mut failures = Vec::new();
+    for cell in &outcome.cells {
+        let (name, check) = CHECKS[cell.column];
+        let Some(run) = cell.runs.first() else {
+            failures.push(format!("{name}: never ran"));
+            continue;
+        };
+        if let Some(e) = &run.error {
+            failures.push(format!("{name}: could not finish: {e}"));
+            continue;
+        }
+        let report = compare::load(&run.run_dir).expect("the run's report.json");
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            assert!(report.passed, "{name}: {:?}", report.expectations);
+            check(&report);
+        }));
+        if let Err(panic) = checked {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_default();
+            failures.push(format!("{name} ({}): {message}", run.run_dir.display()));
+        }
+        let left = common::leftovers(Some(&report.run_id)).await;
+        if !left.is_empty() {
+            failures.push(format!("{name} left {left:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// The timeline of the fault on a data node, in scenarios that also fault sentinels.
@@ -43,9 +127,7 @@ fn metric(report: &RunReport, name: &str) -> f64 {
     report.app_metrics.get(name).copied().unwrap_or(0.0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pause_master_demotes_the_thawed_master() {
-    let report = drill("pause-master").await;
+fn pause_master_demotes_the_thawed_master(report: &RunReport) {
     let f = &report.failovers[0];
     assert!(f.switch_master_ms.is_some(), "{f:?}");
     assert!(
@@ -55,9 +137,7 @@ async fn pause_master_demotes_the_thawed_master() {
     assert!(f.settled_ms.is_some(), "{f:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stop_master_fails_over_without_user_errors() {
-    let report = drill("stop-master").await;
+fn stop_master_fails_over_without_user_errors(report: &RunReport) {
     let f = &report.failovers[0];
     assert!(
         f.switch_master_ms.is_some() && f.settled_ms.is_some(),
@@ -65,9 +145,7 @@ async fn stop_master_fails_over_without_user_errors() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn manual_failover_moves_the_master_with_no_node_down() {
-    let report = drill("manual-failover").await;
+fn manual_failover_moves_the_master_with_no_node_down(report: &RunReport) {
     let f = &report.failovers[0];
     assert!(f.switch_master_ms.is_some(), "{f:?}");
     assert_eq!(f.odown_ms, None, "no node was down: {f:?}");
@@ -82,10 +160,8 @@ fn history(report: &RunReport) -> History {
     History::from_jsonl(&text).expect("history parses")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn split_brain_loses_acknowledged_writes_and_the_harness_sees_it() {
-    let report = drill("split-brain").await;
-    let history = history(&report);
+fn split_brain_loses_acknowledged_writes_and_the_harness_sees_it(report: &RunReport) {
+    let history = history(report);
     // The scenario's workload shape really happened: idle users were idle, both instances served.
     // History times count from the run's start, a little before the workload's: test a window
     // safely inside the scenario's 7.5 s to 15 s.
@@ -115,49 +191,39 @@ async fn split_brain_loses_acknowledged_writes_and_the_harness_sees_it() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn min_replicas_to_write_makes_the_isolated_master_refuse_writes() {
-    let report = drill("split-brain-min-replicas").await;
+fn min_replicas_to_write_makes_the_isolated_master_refuse_writes(report: &RunReport) {
     assert!(report.failovers[0].switch_master_ms.is_some());
     assert!(
-        metric(&report, "sample_app_store_errors_total") > 0.0,
+        metric(report, "sample_app_store_errors_total") > 0.0,
         "the isolated master answered NOREPLICAS"
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wait_keeps_every_acknowledged_write_through_a_split_brain() {
-    let report = drill("split-brain-wait").await;
+fn wait_keeps_every_acknowledged_write_through_a_split_brain(report: &RunReport) {
     assert_eq!(report.findings.count(Class::LostWrite), 0);
     assert_eq!(report.findings.count(Class::Rollback), 0);
     assert!(
-        metric(&report, "sample_app_wait_shortfalls_total") > 0.0,
+        metric(report, "sample_app_wait_shortfalls_total") > 0.0,
         "writes to the isolated master were not acknowledged by a replica"
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_minority_of_sentinels_lost_still_fails_over() {
-    let report = drill("sentinel-minority-kill-master").await;
-    let master_kill = data_node_timeline(&report);
+fn a_minority_of_sentinels_lost_still_fails_over(report: &RunReport) {
+    let master_kill = data_node_timeline(report);
     assert!(master_kill.switch_master_ms.is_some(), "{master_kill:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_app_cut_off_is_absorbed_without_failover() {
-    let report = drill("app-cut-off").await;
+fn an_app_cut_off_is_absorbed_without_failover(report: &RunReport) {
     let f = &report.failovers[0];
     assert_eq!(
         f.switch_master_ms, None,
         "Sentinel saw a healthy master: {f:?}"
     );
-    assert!(metric(&report, "sample_app_store_retries_total") > 0.0);
+    assert!(metric(report, "sample_app_store_retries_total") > 0.0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_a_sentinel_majority_the_master_is_waited_for() {
-    let report = drill("sentinel-majority-kill-master").await;
-    let master_kill = data_node_timeline(&report);
+fn without_a_sentinel_majority_the_master_is_waited_for(report: &RunReport) {
+    let master_kill = data_node_timeline(report);
     assert!(
         master_kill.sdown_ms.is_some(),
         "the last sentinel saw it go"
@@ -166,15 +232,11 @@ async fn without_a_sentinel_majority_the_master_is_waited_for() {
     assert_eq!(master_kill.users_recovered, master_kill.users);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reset_connections_are_retried_away() {
-    let report = drill("reset-master-connections").await;
-    assert!(metric(&report, "sample_app_store_retries_total") > 0.0);
+fn reset_connections_are_retried_away(report: &RunReport) {
+    assert!(metric(report, "sample_app_store_retries_total") > 0.0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flapping_masters_are_followed_every_time_and_the_loss_is_a_rollback() {
-    let report = drill("flapping").await;
+fn flapping_masters_are_followed_every_time_and_the_loss_is_a_rollback(report: &RunReport) {
     assert_eq!(report.failovers.len(), 3);
     for f in &report.failovers {
         assert!(f.switch_master_ms.is_some(), "{f:?}");
@@ -197,9 +259,7 @@ async fn flapping_masters_are_followed_every_time_and_the_loss_is_a_rollback() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rolling_restart_reaches_every_data_node() {
-    let report = drill("rolling-restart").await;
+fn a_rolling_restart_reaches_every_data_node(report: &RunReport) {
     let restarted: Vec<&str> = report.failovers.iter().map(|f| f.node.as_str()).collect();
     assert_eq!(restarted.len(), 3);
     assert!(restarted.contains(&"redis-2") && restarted.contains(&"redis-3"));
@@ -210,14 +270,12 @@ async fn a_rolling_restart_reaches_every_data_node() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_master_slows_every_request_and_fails_nothing_over() {
+fn a_slow_master_slows_every_request_and_fails_nothing_over(report: &RunReport) {
     let latency = common::scenario("slow-master").faults[0]
         .latency
         .expect("the scenario sets latency");
-    let report = drill("slow-master").await;
     assert_eq!(report.failovers[0].switch_master_ms, None);
-    let history = history(&report);
+    let history = history(report);
     let at = |phase| {
         history
             .faults()

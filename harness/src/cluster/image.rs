@@ -187,6 +187,9 @@ pub fn binary_version(binary: &Path) -> Result<String, String> {
         .ok_or_else(|| format!("cannot read a version from `{binary_str} --version`: {output}"))
 }
 
+/// Held while the local image is looked for and imported.
+static LOCAL_IMPORT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn build_local(
     docker: &Docker,
     progress: &(dyn Fn(&str) + Sync),
@@ -198,6 +201,9 @@ async fn build_local(
         repo: LOCAL_REPO.to_owned(),
         tag: version,
     };
+    // Drills run in parallel would each import the same image; the first imports it, the others
+    // find it present.
+    let _one_import = LOCAL_IMPORT.lock().await;
     if present(docker, &image.to_string()).await {
         return Ok(image);
     }

@@ -13,6 +13,7 @@
 //! - [`process`]: one node as a local process, and the run's directory of them.
 //! - [`node`]: one node either way: start, kill, stop, freeze, restart at the same address.
 //! - [`readiness`]: conditions the cluster waits on.
+//! - `startup`: Redis's and Sentinel's startup waits shortened until the topology is ready.
 //!
 //! Nodes are removed on [`Cluster::shutdown`] or, on every other path (error, panic, a dropped
 //! future after Ctrl-C), when the [`Cluster`] is dropped. `TESTCONTAINERS_COMMAND=keep` keeps
@@ -26,6 +27,7 @@ pub mod network;
 pub mod node;
 pub mod process;
 pub mod readiness;
+mod startup;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -352,22 +354,41 @@ impl Cluster {
             .start_node(topology, "redis-1".into(), 0, Role::Master)
             .await?;
         let master_addr = master.addr.clone();
+        let mut changed = vec![startup::sync_at_once(&master).await];
         cluster.nodes.push(master);
+        // Replicas and sentinels start together: a sentinel asks the master for its replicas every
+        // 100 ms while the topology starts, so it finds them whichever comes first.
         let replicas = futures::future::try_join_all((1..=topology.replicas).map(|i| {
             let name = format!("redis-{}", i + 1);
             cluster.start_node(topology, name, i as usize, Role::Replica(&master_addr))
-        }))
-        .await;
-        cluster.nodes.extend(replicas?);
+        }));
         let first_sentinel = 1 + topology.replicas as usize;
         let sentinels = futures::future::try_join_all((1..=topology.sentinels).map(|i| {
             let slot = first_sentinel + i as usize - 1;
             let name = format!("sentinel-{i}");
-            cluster.start_node(topology, name, slot, Role::Sentinel(&master_addr))
-        }))
-        .await;
-        cluster.nodes.extend(sentinels?);
+            let cluster = &cluster;
+            let master_addr = &master_addr;
+            async move {
+                let sentinel = cluster
+                    .start_node(topology, name, slot, Role::Sentinel(master_addr))
+                    .await?;
+                let hastened = startup::discover_at_once(&sentinel).await;
+                Ok::<_, ClusterError>((sentinel, hastened))
+            }
+        }));
+        let (replicas, sentinels) = futures::future::join(replicas, sentinels).await;
+        cluster.nodes.extend(replicas?);
+        for (sentinel, hastened) in sentinels? {
+            cluster.nodes.push(sentinel);
+            changed.push(hastened);
+        }
+        let changed = changed.into_iter().collect::<Result<Vec<_>, _>>()?;
         cluster.wait_ready(topology).await?;
+        for changed in &changed {
+            if let Some(node) = cluster.nodes.iter().find(|n| n.name == changed.node()) {
+                startup::restore(node, changed).await?;
+            }
+        }
         cluster.startup = started.elapsed();
         Ok(cluster)
     }

@@ -12,7 +12,7 @@ use super::{swimlanes, RunReport, Samples};
 use crate::checker::Class;
 
 /// Escapes text for HTML element content and attribute values.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -21,7 +21,7 @@ pub struct PlotError {
     detail: String,
 }
 
-pub(super) fn plot_error<E: std::fmt::Display>(plot: &'static str) -> impl Fn(E) -> PlotError {
+pub(crate) fn plot_error<E: std::fmt::Display>(plot: &'static str) -> impl Fn(E) -> PlotError {
     move |e| PlotError {
         plot,
         detail: e.to_string(),
@@ -238,7 +238,7 @@ pub fn milestones(f: &FailoverTimeline) -> Vec<(&'static str, f64)> {
 }
 
 /// An axis tick as people write numbers: `5000`, `2.5`, `0.01`; never `5000.0`.
-pub(super) fn axis_number(v: &f64) -> String {
+pub(crate) fn axis_number(v: &f64) -> String {
     if (v - v.round()).abs() < 1e-9 {
         return format!("{v:.0}");
     }

@@ -6,13 +6,84 @@ use std::path::PathBuf;
 
 use failover_drill::scenario::Scenario;
 
-static CLUSTERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// Drills the tests run at once on this machine, over every test binary together:
+/// `FAILOVER_DRILL_TEST_JOBS`, 4 by default. A drill mostly waits on Sentinel's timers, so a few
+/// share two cores; many more would starve each other's failovers.
+pub fn test_jobs() -> usize {
+    std::env::var("FAILOVER_DRILL_TEST_JOBS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| (1..=16).contains(n))
+        .unwrap_or(4)
+}
 
-/// Serialises the tests of one binary that start clusters: on 2 cores, two failovers at once
-/// starve each other and time nothing true. Cargo already runs test binaries one at a time. An
-/// async mutex: each test has its own runtime, and a failed test must not poison the next.
-pub async fn one_cluster_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
-    CLUSTERS.lock().await
+/// Slots held by a test; dropping it frees them, and so does the process ending, however it ends.
+pub struct ClusterSlots(Vec<std::fs::File>);
+
+impl ClusterSlots {
+    /// How many slots are held.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+fn slot_file(name: &str) -> std::fs::File {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cluster-slots");
+    std::fs::create_dir_all(&dir).expect("slot directory");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(format!("slot-{name}")))
+        .expect("slot file")
+}
+
+/// Takes `wanted` of the machine's [`test_jobs`] cluster slots (file locks shared by every test
+/// binary, so binaries run side by side stay within the limit), waiting for them to be free.
+pub async fn cluster_slots(wanted: usize) -> ClusterSlots {
+    tokio::task::spawn_blocking(move || take_cluster_slots(wanted))
+        .await
+        .expect("slot waiter")
+}
+
+/// [`cluster_slots`] for a test without a runtime: blocks the thread until they are free.
+///
+/// Whoever takes slots holds the gate meanwhile, so a test that needs them all is not starved by
+/// tests taking one at a time: once it holds the gate, no one else takes a slot until it has its
+/// own.
+pub fn take_cluster_slots(wanted: usize) -> ClusterSlots {
+    let jobs = test_jobs();
+    let wanted = wanted.clamp(1, jobs);
+    let gate = slot_file("gate");
+    gate.lock().expect("lock the slots' gate");
+    let mut held: Vec<(usize, std::fs::File)> = Vec::new();
+    while held.len() < wanted {
+        let free = (0..jobs)
+            .filter(|i| !held.iter().any(|(h, _)| h == i))
+            .find_map(|i| {
+                let file = slot_file(&i.to_string());
+                file.try_lock().ok().map(|()| (i, file))
+            });
+        match free {
+            Some(slot) => held.push(slot),
+            None => {
+                // All taken: wait on one until its holder lets go.
+                let index = (0..jobs)
+                    .find(|i| !held.iter().any(|(h, _)| h == i))
+                    .expect("fewer held than there are");
+                let file = slot_file(&index.to_string());
+                file.lock().expect("lock a slot");
+                held.push((index, file));
+            }
+        }
+    }
+    drop(gate);
+    ClusterSlots(held.into_iter().map(|(_, f)| f).collect())
+}
+
+/// One cluster slot, for a test that starts one cluster at a time.
+pub async fn a_cluster_slot() -> ClusterSlots {
+    cluster_slots(1).await
 }
 
 pub fn scenarios_dir() -> PathBuf {
@@ -67,4 +138,10 @@ pub fn run_dir_in_summary(stdout: &str) -> PathBuf {
         .parent()
         .expect("a run directory")
         .to_owned()
+}
+
+/// Every cluster slot: the test has the machine to itself, for checks and `clean` calls that see
+/// every run's containers, processes and host rules.
+pub async fn every_cluster_slot() -> ClusterSlots {
+    cluster_slots(test_jobs()).await
 }

@@ -1,0 +1,184 @@
+//! Many drills at once on one machine: a matrix's cells, or several scenarios named to `run`.
+//! A drill spends most of its time waiting on Sentinel's timers, so several share a machine; each
+//! already has its own cluster, network, ports and run directory.
+//!
+//! It owns the concurrency, the progress lines and the matrix's directory. It must not judge a
+//! run (each report carries its own verdict) nor start nodes itself (`run` does). Dropping its
+//! future drops every running drill, which removes what each started.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+
+use crate::matrix::outcome::WriteError;
+use crate::matrix::{CellRun, Matrix, MatrixOutcome};
+use crate::run::{run, RunOptions};
+
+/// Most drills at once.
+pub const MAX_JOBS: usize = 32;
+
+/// Why a matrix stopped before its last drill.
+#[derive(Debug, thiserror::Error)]
+pub enum DrillsError {
+    /// `jobs` is out of range.
+    #[error("--jobs {0}: must be between 1 and {MAX_JOBS}")]
+    Jobs(usize),
+    /// The matrix's directory could not be made.
+    #[error("cannot create {path}: {source}")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file of the matrix could not be written.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// How many drills at once and where they write.
+#[derive(Debug, Clone)]
+pub struct DrillsOptions {
+    /// Parent of the matrix's directory.
+    pub out_dir: PathBuf,
+    /// Drills at once.
+    pub jobs: usize,
+    /// Print a line as each drill starts and ends.
+    pub progress: bool,
+}
+
+/// Drills at once when none is asked for: two per core, as a drill mostly waits on Sentinel's
+/// timers.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get() * 2)
+        .clamp(1, MAX_JOBS)
+}
+
+/// One drill to run: a cell and its repetition.
+struct Planned {
+    cell: usize,
+    repetition: u32,
+    out_dir: PathBuf,
+}
+
+/// Runs every cell of `matrix` `repeat` times, `jobs` at once, into
+/// `<out>/<matrix>-matrix-<id>/`; the grid's files are rewritten after every drill. A drill that
+/// cannot finish is recorded as such and the others go on.
+pub async fn run_matrix(
+    matrix: &Matrix,
+    options: &DrillsOptions,
+) -> Result<MatrixOutcome, DrillsError> {
+    if options.jobs == 0 || options.jobs > MAX_JOBS {
+        return Err(DrillsError::Jobs(options.jobs));
+    }
+    let began = Instant::now();
+    let dir = options.out_dir.join(format!(
+        "{}-matrix-{}",
+        matrix.name,
+        crate::run::new_run_id()
+    ));
+    let row_dirs: Vec<PathBuf> = if matrix.rows.len() == 1 {
+        vec![dir.clone()]
+    } else {
+        matrix
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| dir.join(format!("{:02}-{}", i + 1, row.slug())))
+            .collect()
+    };
+    for path in std::iter::once(&dir).chain(&row_dirs) {
+        std::fs::create_dir_all(path).map_err(|source| DrillsError::Dir {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    let mut outcome = MatrixOutcome::new(matrix, dir, options.jobs);
+    outcome.write_files()?;
+    // Repetition by repetition, so an early stop still covers the whole grid.
+    let mut plan = (1..=matrix.repeat).flat_map(|repetition| {
+        matrix
+            .cells
+            .iter()
+            .enumerate()
+            .map(move |(cell, c)| (cell, repetition, c.row))
+    });
+    let planned = matrix.drills();
+    let label = |cell: usize, repetition: u32| {
+        let c = &matrix.cells[cell];
+        let row = &matrix.rows[c.row];
+        let mut text = matrix.columns[c.column].clone();
+        if matrix.rows.len() > 1 || row.app != crate::matrix::SCENARIO_APP {
+            text.push_str(&format!(" × {}", row.label()));
+        }
+        if matrix.repeat > 1 {
+            text.push_str(&format!(" (run {repetition} of {})", matrix.repeat));
+        }
+        text
+    };
+    let say = |line: String| {
+        if options.progress {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "[{:7.1}s] {line}",
+                began.elapsed().as_secs_f64()
+            );
+        }
+    };
+    let mut running = FuturesUnordered::new();
+    let mut done = 0usize;
+    loop {
+        while running.len() < options.jobs {
+            let Some((cell, repetition, row)) = plan.next() else {
+                break;
+            };
+            let drill = Planned {
+                cell,
+                repetition,
+                out_dir: row_dirs[row].clone(),
+            };
+            say(format!(
+                "{done} done, {} running, {} left: starting {}",
+                running.len() + 1,
+                planned - done - running.len() - 1,
+                label(cell, repetition)
+            ));
+            running.push(async move {
+                let started = Instant::now();
+                let options = RunOptions {
+                    out_dir: drill.out_dir.clone(),
+                    progress: false,
+                };
+                let result = run(&matrix.cells[drill.cell].scenario, &options).await;
+                (drill, result, started.elapsed().as_secs_f64())
+            });
+        }
+        let Some((drill, result, took_s)) = running.next().await else {
+            break;
+        };
+        done += 1;
+        let (verdict, cell_run) = match result {
+            Ok(report) => {
+                let verdict = if report.passed { "passed" } else { "FAILED" };
+                (verdict.to_owned(), CellRun::of(&report, took_s))
+            }
+            Err(e) => (
+                format!("could not finish: {e}"),
+                CellRun::failed_to_finish(e.to_string(), took_s),
+            ),
+        };
+        outcome.add(drill.cell, cell_run);
+        outcome.wall_s = began.elapsed().as_secs_f64();
+        outcome.write_files()?;
+        say(format!(
+            "{done} done, {} running, {} left: {} {verdict} in {took_s:.0} s",
+            running.len(),
+            planned - done - running.len(),
+            label(drill.cell, drill.repetition)
+        ));
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,519 @@
+//! The grid of a matrix's results: per cell, each run's verdict and the three figures a reader
+//! compares across settings (longest time a user could not work, acknowledged writes lost,
+//! errors that reached users); its terminal summary and its Markdown table. `files` writes it
+//! after every run, so an interrupted matrix keeps what it found.
+//!
+//! It reads each run's own report; it must not judge a run itself.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Matrix, Row};
+use crate::checker::Class;
+use crate::report::RunReport;
+
+/// One run of one cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellRun {
+    /// The run's id, or empty when it could not start.
+    pub run_id: String,
+    /// Its directory, with its own report, or empty when it could not start.
+    pub run_dir: PathBuf,
+    /// Whether every expectation held (false when the run could not finish).
+    pub passed: bool,
+    /// The expectations that failed, each with what was measured.
+    pub failed: Vec<String>,
+    /// The longest time one user could not complete anything and then did, in seconds; users who
+    /// never worked again are counted in `never_recovered`.
+    pub longest_unavailable_s: f64,
+    /// Users who never worked again before the run ended.
+    pub never_recovered: u64,
+    /// Acknowledged writes lost: lost writes and rolled-back values.
+    pub lost_writes: u64,
+    /// Operations that failed after the client's retries, each one seen by a user.
+    pub user_errors: u64,
+    /// The first fault's `+switch-master`, in milliseconds from the fault, when there was one.
+    pub switch_master_ms: Option<f64>,
+    /// Wall time of the drill, in seconds.
+    pub took_s: f64,
+    /// Why the run could not produce a verdict, when it could not.
+    pub error: Option<String>,
+}
+
+impl CellRun {
+    /// The figures of a finished run.
+    pub fn of(report: &RunReport, took_s: f64) -> Self {
+        let errors = &report.user_errors;
+        Self {
+            run_id: report.run_id.clone(),
+            run_dir: report.run_dir.clone(),
+            passed: report.passed,
+            failed: report
+                .expectations
+                .iter()
+                .filter(|x| !x.passed)
+                .map(|x| format!("{} (was {})", x.expectation, x.actual))
+                .collect(),
+            longest_unavailable_s: errors.longest_unavailable as f64 / 1e6,
+            never_recovered: errors.never_recovered,
+            lost_writes: report.findings.values(Class::LostWrite)
+                + report.findings.values(Class::Rollback),
+            user_errors: errors.visible,
+            switch_master_ms: report.failovers.first().and_then(|f| f.switch_master_ms),
+            took_s,
+            error: None,
+        }
+    }
+
+    /// A run that could not produce a verdict.
+    pub fn failed_to_finish(error: String, took_s: f64) -> Self {
+        Self {
+            run_id: String::new(),
+            run_dir: PathBuf::new(),
+            passed: false,
+            failed: Vec::new(),
+            longest_unavailable_s: 0.0,
+            never_recovered: 0,
+            lost_writes: 0,
+            user_errors: 0,
+            switch_master_ms: None,
+            took_s,
+            error: Some(error),
+        }
+    }
+}
+
+/// A cell's verdict over its runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CellVerdict {
+    /// No run finished yet.
+    Pending,
+    /// Every run passed.
+    Passed,
+    /// Some run failed an expectation.
+    Failed,
+    /// Some run could not finish, and none failed an expectation.
+    Error,
+}
+
+impl CellVerdict {
+    /// The word in tables.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Passed => "passed",
+            Self::Failed => "FAILED",
+            Self::Error => "ERROR",
+        }
+    }
+}
+
+/// One cell's runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CellOutcome {
+    /// Index into the rows.
+    pub row: usize,
+    /// Index into the columns.
+    pub column: usize,
+    /// Every finished run, in the order they finished.
+    pub runs: Vec<CellRun>,
+}
+
+/// A spread of one figure over a cell's runs: its median, least and largest.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// The middle value (the lower middle for an even count).
+    pub median: f64,
+    /// The least.
+    pub min: f64,
+    /// The largest.
+    pub max: f64,
+}
+
+impl Spread {
+    fn of(mut values: Vec<f64>) -> Option<Self> {
+        if values.is_empty() {
+            return None;
+        }
+        values.sort_by(f64::total_cmp);
+        Some(Self {
+            median: values[(values.len() - 1) / 2],
+            min: values[0],
+            max: values[values.len() - 1],
+        })
+    }
+
+    /// `4.2` or `4.2–5.1` with `decimals` decimals.
+    pub fn text(&self, decimals: usize) -> String {
+        let (min, max) = (
+            format!("{:.decimals$}", self.min),
+            format!("{:.decimals$}", self.max),
+        );
+        if min == max {
+            min
+        } else {
+            format!("{min}–{max}")
+        }
+    }
+}
+
+impl CellOutcome {
+    /// The cell's verdict over its finished runs.
+    pub fn verdict(&self) -> CellVerdict {
+        if self.runs.is_empty() {
+            CellVerdict::Pending
+        } else if self.runs.iter().any(|r| r.error.is_none() && !r.passed) {
+            CellVerdict::Failed
+        } else if self.runs.iter().any(|r| r.error.is_some()) {
+            CellVerdict::Error
+        } else {
+            CellVerdict::Passed
+        }
+    }
+
+    fn finished(&self) -> impl Iterator<Item = &CellRun> {
+        self.runs.iter().filter(|r| r.error.is_none())
+    }
+
+    /// Longest unavailable time, seconds, over the finished runs.
+    pub fn unavailable(&self) -> Option<Spread> {
+        Spread::of(self.finished().map(|r| r.longest_unavailable_s).collect())
+    }
+
+    /// Acknowledged writes lost, over the finished runs.
+    pub fn lost_writes(&self) -> Option<Spread> {
+        Spread::of(self.finished().map(|r| r.lost_writes as f64).collect())
+    }
+
+    /// Errors users saw, over the finished runs.
+    pub fn user_errors(&self) -> Option<Spread> {
+        Spread::of(self.finished().map(|r| r.user_errors as f64).collect())
+    }
+
+    /// Runs that failed an expectation or could not finish.
+    pub fn failed_runs(&self) -> usize {
+        self.runs.iter().filter(|r| !r.passed).count()
+    }
+
+    /// Each failed expectation once, in the order first seen; errors as `could not finish: ...`.
+    pub fn failures(&self) -> Vec<String> {
+        let mut seen: Vec<String> = Vec::new();
+        for run in &self.runs {
+            let lines = run
+                .failed
+                .iter()
+                .map(|f| f.split(" (was ").next().unwrap_or(f).to_owned())
+                .chain(run.error.iter().map(|e| format!("could not finish: {e}")));
+            for line in lines {
+                if !seen.contains(&line) {
+                    seen.push(line);
+                }
+            }
+        }
+        seen
+    }
+
+    /// The short text of the cell in a table: verdict, then the three figures.
+    pub fn summary(&self, repeat: u32) -> String {
+        let verdict = self.verdict();
+        let mut text = verdict.word().to_owned();
+        if repeat > 1 || self.runs.len() > 1 {
+            text = format!(
+                "{text} ({} of {} runs failed)",
+                self.failed_runs(),
+                self.runs.len()
+            );
+        }
+        if let (Some(unavailable), Some(lost), Some(errors)) =
+            (self.unavailable(), self.lost_writes(), self.user_errors())
+        {
+            text.push_str(&format!(
+                "; {} s unavailable, {} lost, {} errors",
+                unavailable.text(1),
+                lost.text(0),
+                errors.text(0)
+            ));
+        }
+        let never = self
+            .finished()
+            .map(|r| r.never_recovered)
+            .max()
+            .unwrap_or(0);
+        if never > 0 {
+            text.push_str(&format!(", {never} users never worked again"));
+        }
+        text
+    }
+}
+
+/// A matrix's results so far.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MatrixOutcome {
+    /// The matrix's name.
+    pub name: String,
+    /// Its description.
+    pub description: String,
+    /// Where its files and its runs are.
+    pub dir: PathBuf,
+    /// Runs of each cell.
+    pub repeat: u32,
+    /// Settings of every cell.
+    pub fixed: Vec<super::Setting>,
+    /// Drills run at once.
+    pub jobs: usize,
+    /// App × settings.
+    pub rows: Vec<Row>,
+    /// Scenarios.
+    pub columns: Vec<String>,
+    /// Row by row, column by column.
+    pub cells: Vec<CellOutcome>,
+    /// Wall time so far, in seconds.
+    pub wall_s: f64,
+    /// The drills asked for (cells × repeat).
+    pub planned: usize,
+}
+
+/// A matrix file could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {source}")]
+pub struct WriteError {
+    /// The file.
+    pub path: PathBuf,
+    /// Why.
+    pub source: std::io::Error,
+}
+
+impl MatrixOutcome {
+    /// An empty grid for `matrix`, written under `dir`.
+    pub fn new(matrix: &Matrix, dir: PathBuf, jobs: usize) -> Self {
+        Self {
+            name: matrix.name.clone(),
+            description: matrix.description.clone(),
+            dir,
+            repeat: matrix.repeat,
+            fixed: matrix.fixed.clone(),
+            jobs,
+            rows: matrix.rows.clone(),
+            columns: matrix.columns.clone(),
+            cells: matrix
+                .cells
+                .iter()
+                .map(|c| CellOutcome {
+                    row: c.row,
+                    column: c.column,
+                    runs: Vec::new(),
+                })
+                .collect(),
+            wall_s: 0.0,
+            planned: matrix.drills(),
+        }
+    }
+
+    /// Adds a finished run of cell `cell` (an index into the matrix's cells).
+    pub fn add(&mut self, cell: usize, run: CellRun) {
+        if let Some(outcome) = self.cells.get_mut(cell) {
+            outcome.runs.push(run);
+        }
+    }
+
+    /// The cell at a row and column.
+    pub fn cell(&self, row: usize, column: usize) -> Option<&CellOutcome> {
+        self.cells
+            .iter()
+            .find(|c| c.row == row && c.column == column)
+    }
+
+    /// Finished runs, all cells together.
+    pub fn done(&self) -> usize {
+        self.cells.iter().map(|c| c.runs.len()).sum()
+    }
+
+    /// True when every run finished and passed.
+    pub fn passed(&self) -> bool {
+        self.cells.iter().all(|c| c.runs.iter().all(|r| r.passed))
+    }
+
+    /// True when some run could not produce a verdict.
+    pub fn any_error(&self) -> bool {
+        self.cells
+            .iter()
+            .any(|c| c.runs.iter().any(|r| r.error.is_some()))
+    }
+
+    /// True when some row has swept settings: the grid then answers what a setting costs.
+    pub fn is_sweep(&self) -> bool {
+        self.rows.iter().any(|r| !r.settings.is_empty())
+    }
+
+    /// `run_dir` relative to the matrix's directory, for links that survive moving the directory.
+    pub fn relative(&self, run_dir: &Path) -> String {
+        run_dir
+            .strip_prefix(&self.dir)
+            .unwrap_or(run_dir)
+            .display()
+            .to_string()
+    }
+
+    /// The grid as a Markdown table: rows app × settings, a column per scenario.
+    pub fn write_markdown(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        writeln!(out, "### {}", self.name)?;
+        if !self.description.is_empty() {
+            writeln!(out, "\n{}", self.description)?;
+        }
+        writeln!(
+            out,
+            "\n{} of {} drills, {} at a time, in {:.0} s. Each cell: verdict; longest time a user \
+             could not work; acknowledged writes lost; errors users saw{}.\n",
+            self.done(),
+            self.planned,
+            self.jobs,
+            self.wall_s,
+            if self.repeat > 1 {
+                format!(" (least–largest over {} runs)", self.repeat)
+            } else {
+                String::new()
+            }
+        )?;
+        if !self.fixed.is_empty() {
+            let fixed: Vec<String> = self.fixed.iter().map(super::Setting::short).collect();
+            writeln!(out, "Every cell: {}.\n", fixed.join(", "))?;
+        }
+        let escape = |s: &str| s.replace('|', "\\|");
+        write!(out, "| app × settings |")?;
+        for column in &self.columns {
+            write!(out, " {} |", escape(column))?;
+        }
+        writeln!(out)?;
+        writeln!(out, "|---|{}", "---|".repeat(self.columns.len()))?;
+        for (r, row) in self.rows.iter().enumerate() {
+            write!(out, "| {} |", escape(&row.label()))?;
+            for c in 0..self.columns.len() {
+                let text = self
+                    .cell(r, c)
+                    .map_or_else(|| "—".to_owned(), |cell| cell.summary(self.repeat));
+                let text = if text.starts_with("FAILED") || text.starts_with("ERROR") {
+                    let (word, rest) = text
+                        .split_once([' ', ';'])
+                        .map_or((text.as_str(), ""), |(w, _)| (w, &text[w.len()..]));
+                    format!("**{word}**{rest}")
+                } else {
+                    text
+                };
+                write!(out, " {} |", escape(&text))?;
+            }
+            writeln!(out)?;
+        }
+        let failing: Vec<(String, &str, Vec<String>)> = self
+            .cells
+            .iter()
+            .filter(|c| matches!(c.verdict(), CellVerdict::Failed | CellVerdict::Error))
+            .map(|c| {
+                (
+                    self.rows[c.row].label(),
+                    self.columns[c.column].as_str(),
+                    c.failures(),
+                )
+            })
+            .collect();
+        if !failing.is_empty() {
+            writeln!(out, "\nFailed cells:")?;
+            for (row, column, failures) in failing {
+                writeln!(out, "- {row} × {column}: {}", failures.join("; "))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The terminal summary: the verdict, the grid as Markdown, and where the files are.
+    pub fn write_summary(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        let verdict = if self.passed() {
+            "every cell PASSED".to_owned()
+        } else {
+            let failed = self
+                .cells
+                .iter()
+                .filter(|c| c.verdict() != CellVerdict::Passed)
+                .count();
+            format!(
+                "{failed} of {} cells FAILED or could not run",
+                self.cells.len()
+            )
+        };
+        writeln!(out, "matrix {}: {verdict}", self.name)?;
+        if self.done() < self.planned {
+            writeln!(
+                out,
+                "  (stopped after {} of {} drills)",
+                self.done(),
+                self.planned
+            )?;
+        }
+        writeln!(out)?;
+        self.write_markdown(out)?;
+        writeln!(
+            out,
+            "\nreport: {} (and matrix.md, matrix.json, junit.xml)",
+            self.dir.join("matrix.html").display()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn run(passed: bool, unavailable: f64, lost: u64) -> CellRun {
+        CellRun {
+            run_id: "r".into(),
+            run_dir: PathBuf::from("/m/row/kill-master-r"),
+            passed,
+            failed: if passed {
+                Vec::new()
+            } else {
+                vec!["lost writes <= 0 (was 3)".into()]
+            },
+            longest_unavailable_s: unavailable,
+            never_recovered: 0,
+            lost_writes: lost,
+            user_errors: 0,
+            switch_master_ms: Some(2000.0),
+            took_s: 30.0,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_cell_fails_when_any_run_fails_and_spreads_its_figures() {
+        let cell = CellOutcome {
+            row: 0,
+            column: 0,
+            runs: vec![run(true, 4.0, 0), run(false, 6.0, 3), run(true, 5.0, 1)],
+        };
+        assert_eq!(cell.verdict(), CellVerdict::Failed);
+        let lost = cell.lost_writes().expect("runs");
+        assert_eq!((lost.median, lost.min, lost.max), (1.0, 0.0, 3.0));
+        assert_eq!(cell.unavailable().expect("runs").text(1), "4.0–6.0");
+        assert_eq!(cell.failures(), vec!["lost writes <= 0".to_owned()]);
+        assert!(cell.summary(3).starts_with("FAILED (1 of 3 runs failed)"));
+    }
+
+    #[test]
+    fn a_run_that_could_not_finish_is_an_error_not_a_pass() {
+        let cell = CellOutcome {
+            row: 0,
+            column: 0,
+            runs: vec![
+                run(true, 4.0, 0),
+                CellRun::failed_to_finish("no engine".into(), 1.0),
+            ],
+        };
+        assert_eq!(cell.verdict(), CellVerdict::Error);
+        assert_eq!(cell.unavailable().expect("one finished").median, 4.0);
+        assert_eq!(
+            cell.failures(),
+            vec!["could not finish: no engine".to_owned()]
+        );
+    }
+}
