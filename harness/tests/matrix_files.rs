@@ -60,9 +60,11 @@ fn outcome(dir: &Path) -> MatrixOutcome {
     outcome
 }
 
-fn written() -> (PathBuf, MatrixOutcome) {
+/// The files written into a directory of the test's own: tests run at once and must not read
+/// one another's half-written files.
+fn written(test: &str) -> (PathBuf, MatrixOutcome) {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("matrix-files-{}", std::process::id()));
+        .join(format!("matrix-files-{test}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a directory");
     let outcome = outcome(&dir);
     outcome.write_files().expect("the files are written");
@@ -71,7 +73,7 @@ fn written() -> (PathBuf, MatrixOutcome) {
 
 #[test]
 fn junit_xml_is_a_suite_per_scenario_and_a_case_per_row() {
-    let (dir, _) = written();
+    let (dir, _) = written("junit");
     let file = std::fs::File::open(dir.join("junit.xml")).expect("junit.xml");
     let parsed = junit_parser::from_reader(std::io::BufReader::new(file)).expect("JUnit XML");
     assert_eq!(parsed.suites.len(), 1);
@@ -95,7 +97,7 @@ fn junit_xml_is_a_suite_per_scenario_and_a_case_per_row() {
 
 #[test]
 fn matrix_json_reads_back_as_the_grid() {
-    let (dir, outcome) = written();
+    let (dir, outcome) = written("json");
     let text = std::fs::read_to_string(dir.join("matrix.json")).expect("matrix.json");
     let read: MatrixOutcome = serde_json::from_str(&text).expect("JSON of a grid");
     assert_eq!(read, outcome);
@@ -108,7 +110,7 @@ fn matrix_json_reads_back_as_the_grid() {
 
 #[test]
 fn matrix_md_is_a_table_with_a_row_per_app_and_settings() {
-    let (dir, _) = written();
+    let (dir, _) = written("md");
     let text = std::fs::read_to_string(dir.join("matrix.md")).expect("matrix.md");
     let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("| ")).collect();
     assert_eq!(rows.len(), 5, "a header and four rows: {text}");
@@ -131,7 +133,7 @@ fn matrix_md_is_a_table_with_a_row_per_app_and_settings() {
 
 #[test]
 fn matrix_html_has_the_grid_the_plot_and_links_to_each_run() {
-    let (dir, _) = written();
+    let (dir, _) = written("html");
     let page = std::fs::read_to_string(dir.join("matrix.html")).expect("matrix.html");
     assert_eq!(page.matches("<td class=\"failed\">").count(), 1);
     assert_eq!(page.matches("<td class=\"error\">").count(), 1);
