@@ -2,8 +2,9 @@
 # Installs and starts what failover-drill needs on a Debian machine: a Docker engine (Debian's
 # docker.io), iptables for partition and latency faults, chromium for the test that renders the
 # HTML report, redis-server (the harness builds its Redis image from that binary when no registry
-# image can be pulled, and the process backend runs it directly), and python3 with redis-py for the
-# Python example app. Does nothing that is already done.
+# image can be pulled, and the process backend runs it directly), python3 with redis-py for the
+# Python example app, and Node.js with Debian's express and redis modules for the Express example
+# app. Does nothing that is already done.
 set -euo pipefail
 
 missing=()
@@ -13,6 +14,11 @@ command -v docker >/dev/null 2>&1 || missing+=(docker.io)
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing+=(iptables)
 # the HTML report test opens the page in headless Chromium
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# the Express example app: Node.js and Debian's express and redis modules (found with
+# NODE_PATH=/usr/share/nodejs)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+[ -d /usr/share/nodejs/express ] || missing+=(node-express)
+[ -d /usr/share/nodejs/redis ] || missing+=(node-redis)
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "missing packages: ${missing[*]}. Install them with:" >&2

@@ -1,0 +1,91 @@
+//! The story's stack under the drill: the Express example app (examples/express) on Debian's
+//! Node.js modules, in both variants. Held, it passes kill-master with no error reaching a user;
+//! as in the story, its errors go to Express's error handler and only the users' reloads get past
+//! them: its own scenario reports them, and the shipped kill-master, which bounds them at 0,
+//! fails it on them alone.
+
+mod common;
+
+use std::path::PathBuf;
+
+use failover_drill::report::RunReport;
+use failover_drill::run::{run, RunOptions};
+use failover_drill::scenario::Scenario;
+
+fn example_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/express"))
+}
+
+/// `scenario` with the app's path made absolute: the tests run from the harness's directory.
+fn with_app_path(mut scenario: Scenario) -> Scenario {
+    scenario.app.command = Some(format!(
+        "exec node {}",
+        example_dir().join("session_app.js").display()
+    ));
+    scenario
+}
+
+fn example(file: &str) -> Scenario {
+    with_app_path(
+        Scenario::from_file(&example_dir().join(file)).expect("the example scenario parses"),
+    )
+}
+
+async fn drill(scenario: &Scenario) -> RunReport {
+    let _slot = common::a_cluster_slot().await;
+    let options = RunOptions {
+        out_dir: common::out_dir(),
+        progress: false,
+    };
+    let report = run(scenario, &options).await.expect(
+        "run completes (needs node with Debian's node-express and node-redis: `bash ci/prepare.sh`)",
+    );
+    report
+        .write_summary(&mut std::io::stdout())
+        .expect("summary");
+    report
+}
+
+fn retried_errors(report: &RunReport) -> u64 {
+    report.user_errors.absorbed_attempts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_the_express_app_passes_kill_master_with_no_error_a_user_sees() {
+    let report = drill(&example("express-held-kill-master.toml")).await;
+    assert!(report.passed, "{:?}", report.expectations);
+    assert_eq!(retried_errors(&report), 0, "{:?}", report.user_errors);
+    assert!(report.failovers[0].switch_master_ms.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn as_in_the_story_its_errors_reach_the_error_handler_and_only_reloads_get_past() {
+    let report = drill(&example("express-story-kill-master.toml")).await;
+    assert!(report.passed, "{:?}", report.expectations);
+    // Reported, not bounded: the 500s that the users' reloads got past.
+    assert!(retried_errors(&report) > 0, "{:?}", report.user_errors);
+    assert_eq!(report.user_errors.visible, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn as_in_the_story_it_fails_kill_master_on_the_errors_a_reload_got_past() {
+    let mut scenario = with_app_path(
+        Scenario::find("kill-master", &common::scenarios_dir()).expect("shipped scenario"),
+    );
+    let story = example("express-story-kill-master.toml");
+    scenario.app.env = story.app.env;
+    let report = drill(&scenario).await;
+    assert!(!report.passed);
+    let failed: Vec<&str> = report
+        .expectations
+        .iter()
+        .filter(|x| !x.passed)
+        .map(|x| x.expectation.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        ["user-visible errors a client retry got past <= 0"],
+        "{:?}",
+        report.expectations
+    );
+}
