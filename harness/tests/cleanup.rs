@@ -257,8 +257,9 @@ async fn a_panic_with_a_cluster_up_removes_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_kills_an_app_process_a_killed_run_left() {
-    // Serial with the tests that run `clean` for every run, which would kill this stand-in too.
-    let _serial = common::every_cluster_slot().await;
+    // One slot keeps it apart from the tests that run `clean` for every run, which take them all
+    // and would kill this stand-in too.
+    let _slot = common::a_cluster_slot().await;
     // What an app started with --app-cmd looks like once the run that started it was SIGKILLed.
     let mut orphan = std::process::Command::new("sleep")
         .arg("300")
