@@ -26,7 +26,7 @@ mod junit;
 pub mod outcome;
 mod sweep;
 
-pub use outcome::{CellRun, MatrixOutcome};
+pub use outcome::{CellRun, FailedExpectation, MatrixOutcome};
 pub use sweep::Setting;
 
 /// Most drills (cells × repeat) one matrix may ask for.
@@ -107,8 +107,7 @@ impl Row {
         if self.settings.is_empty() {
             return self.app.clone();
         }
-        let settings: Vec<String> = self.settings.iter().map(Setting::short).collect();
-        format!("{}: {}", self.app, settings.join(", "))
+        format!("{}: {}", self.app, self.settings_label())
     }
 
     /// The settings alone, `field=value, ...`, or `defaults` when nothing is swept.
@@ -407,7 +406,13 @@ fn load_bases(
     }
     let mut bases: Vec<Base> = Vec::new();
     for path in paths {
-        let scenario = Scenario::from_file(&path).map_err(scenario_error)?;
+        let text = std::fs::read_to_string(&path).map_err(|source| {
+            scenario_error(ScenarioError::Read {
+                path: path.clone(),
+                source,
+            })
+        })?;
+        let scenario = Scenario::parse(&text, &path).map_err(scenario_error)?;
         if bases.iter().any(|b| b.name == scenario.name) {
             return Err(invalid(
                 "scenarios",
@@ -415,12 +420,7 @@ fn load_bases(
                 format!("names the scenario '{}' twice", scenario.name),
             ));
         }
-        let text = std::fs::read_to_string(&path).map_err(|source| {
-            scenario_error(ScenarioError::Read {
-                path: path.clone(),
-                source,
-            })
-        })?;
+        // It parsed as a scenario, so it is a TOML table.
         let table: toml::Table = toml::from_str(&text).map_err(|e| {
             scenario_error(ScenarioError::Parse {
                 path: path.clone(),

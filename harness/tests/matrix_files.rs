@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use failover_drill::matrix::{CellRun, Matrix, MatrixOutcome};
+use failover_drill::matrix::{CellRun, FailedExpectation, Matrix, MatrixOutcome};
 
 fn run(passed: bool, unavailable_s: f64, lost_writes: u64, run_dir: PathBuf) -> CellRun {
     CellRun {
@@ -14,7 +14,10 @@ fn run(passed: bool, unavailable_s: f64, lost_writes: u64, run_dir: PathBuf) -> 
         failed: if passed {
             Vec::new()
         } else {
-            vec!["lost writes <= 0 (was 12)".into()]
+            vec![FailedExpectation {
+                expectation: "lost writes <= 0".into(),
+                actual: 12,
+            }]
         },
         longest_unavailable_s: unavailable_s,
         never_recovered: 0,

@@ -209,6 +209,8 @@ fn loss_against_outage(points: &[Point<'_>]) -> Result<String, PlotError> {
             .y_label_formatter(&axis_number)
             .draw()
             .map_err(&err)?;
+        // Where each label went, in pixels, so that cells at one spot get labels one above another.
+        let mut labels: Vec<(i32, i32)> = Vec::new();
         for (point, x, y) in &spreads {
             let colour = match point.cell.verdict() {
                 CellVerdict::Passed => PASSED,
@@ -222,12 +224,14 @@ fn loss_against_outage(points: &[Point<'_>]) -> Result<String, PlotError> {
                     PathElement::new(vec![(x.median, y.min), (x.median, y.max)], style),
                 ])
                 .map_err(&err)?;
+            let at = chart.backend_coord(&(x.median, y.median));
+            let lift = label_lift(&mut labels, at);
             chart
                 .draw_series([EmptyElement::at((x.median, y.median))
                     + Circle::new((0, 0), 5, colour.filled())
                     + Text::new(
                         point.number.to_string(),
-                        (7, -17),
+                        (7, -17 - lift),
                         ("sans-serif", 13).into_font().color(&BLACK),
                     )])
                 .map_err(&err)?;
@@ -235,4 +239,36 @@ fn loss_against_outage(points: &[Point<'_>]) -> Result<String, PlotError> {
         root.present().map_err(&err)?;
     }
     Ok(svg)
+}
+
+/// A label's height and a number label's width, in pixels, with some room.
+const LABEL_PX: (i32, i32) = (14, 22);
+
+/// How far above its usual place the label of the point at `at` must go so it overlaps no label
+/// placed before; records where it went.
+fn label_lift(placed: &mut Vec<(i32, i32)>, at: (i32, i32)) -> i32 {
+    let (height, width) = LABEL_PX;
+    let mut lift = 0;
+    while placed
+        .iter()
+        .any(|(x, y)| (x - at.0).abs() < width && (y - (at.1 - lift)).abs() < height)
+    {
+        lift += height;
+    }
+    placed.push((at.0, at.1 - lift));
+    lift
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label_lift;
+
+    #[test]
+    fn labels_of_points_at_one_spot_stack_up_and_others_stay() {
+        let mut placed = Vec::new();
+        assert_eq!(label_lift(&mut placed, (100, 200)), 0);
+        assert_eq!(label_lift(&mut placed, (102, 200)), 14);
+        assert_eq!(label_lift(&mut placed, (98, 200)), 28);
+        assert_eq!(label_lift(&mut placed, (300, 200)), 0, "far enough apart");
+    }
 }

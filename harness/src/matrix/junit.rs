@@ -98,7 +98,9 @@ impl MatrixOutcome {
                     if r.failed.is_empty() {
                         String::new()
                     } else {
-                        format!(": {}", r.failed.join(", "))
+                        let failed: Vec<String> =
+                            r.failed.iter().map(ToString::to_string).collect();
+                        format!(": {}", failed.join(", "))
                     }
                 ),
             })

@@ -13,6 +13,21 @@ use super::{Matrix, Row};
 use crate::checker::Class;
 use crate::report::RunReport;
 
+/// An expectation a run failed, with what was measured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedExpectation {
+    /// What is expected, for people: `lost sessions <= 0`.
+    pub expectation: String,
+    /// The measured count.
+    pub actual: u64,
+}
+
+impl std::fmt::Display for FailedExpectation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (was {})", self.expectation, self.actual)
+    }
+}
+
 /// One run of one cell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellRun {
@@ -23,7 +38,7 @@ pub struct CellRun {
     /// Whether every expectation held (false when the run could not finish).
     pub passed: bool,
     /// The expectations that failed, each with what was measured.
-    pub failed: Vec<String>,
+    pub failed: Vec<FailedExpectation>,
     /// The longest time one user could not complete anything and then did, in seconds; users who
     /// never worked again are counted in `never_recovered`.
     pub longest_unavailable_s: f64,
@@ -53,7 +68,10 @@ impl CellRun {
                 .expectations
                 .iter()
                 .filter(|x| !x.passed)
-                .map(|x| format!("{} (was {})", x.expectation, x.actual))
+                .map(|x| FailedExpectation {
+                    expectation: x.expectation.clone(),
+                    actual: x.actual,
+                })
                 .collect(),
             longest_unavailable_s: errors.longest_unavailable as f64 / 1e6,
             never_recovered: errors.never_recovered,
@@ -204,7 +222,7 @@ impl CellOutcome {
             let lines = run
                 .failed
                 .iter()
-                .map(|f| f.split(" (was ").next().unwrap_or(f).to_owned())
+                .map(|f| f.expectation.clone())
                 .chain(run.error.iter().map(|e| format!("could not finish: {e}")));
             for line in lines {
                 if !seen.contains(&line) {
@@ -217,11 +235,16 @@ impl CellOutcome {
 
     /// The short text of the cell in a table: verdict, then the three figures.
     pub fn summary(&self, repeat: u32) -> String {
-        let verdict = self.verdict();
-        let mut text = verdict.word().to_owned();
+        format!("{}{}", self.verdict().word(), self.details(repeat))
+    }
+
+    /// What follows the verdict in [`summary`](Self::summary): the runs that failed when there
+    /// are several, and the three figures.
+    fn details(&self, repeat: u32) -> String {
+        let mut text = String::new();
         if repeat > 1 || self.runs.len() > 1 {
             text = format!(
-                "{text} ({} of {} runs failed)",
+                " ({} of {} runs failed)",
                 self.failed_runs(),
                 self.runs.len()
             );
@@ -245,6 +268,16 @@ impl CellOutcome {
             text.push_str(&format!(", {never} users never worked again"));
         }
         text
+    }
+
+    /// [`summary`](Self::summary) in Markdown: a verdict other than passed in bold.
+    fn markdown(&self, repeat: u32) -> String {
+        let verdict = self.verdict();
+        let word = match verdict {
+            CellVerdict::Failed | CellVerdict::Error => format!("**{}**", verdict.word()),
+            CellVerdict::Passed | CellVerdict::Pending => verdict.word().to_owned(),
+        };
+        format!("{word}{}", self.details(repeat))
     }
 }
 
@@ -392,15 +425,7 @@ impl MatrixOutcome {
             for c in 0..self.columns.len() {
                 let text = self
                     .cell(r, c)
-                    .map_or_else(|| "—".to_owned(), |cell| cell.summary(self.repeat));
-                let text = if text.starts_with("FAILED") || text.starts_with("ERROR") {
-                    let (word, rest) = text
-                        .split_once([' ', ';'])
-                        .map_or((text.as_str(), ""), |(w, _)| (w, &text[w.len()..]));
-                    format!("**{word}**{rest}")
-                } else {
-                    text
-                };
+                    .map_or_else(|| "—".to_owned(), |cell| cell.markdown(self.repeat));
                 write!(out, " {} |", escape(&text))?;
             }
             writeln!(out)?;
@@ -472,7 +497,10 @@ mod tests {
             failed: if passed {
                 Vec::new()
             } else {
-                vec!["lost writes <= 0 (was 3)".into()]
+                vec![FailedExpectation {
+                    expectation: "lost writes <= 0".into(),
+                    actual: 3,
+                }]
             },
             longest_unavailable_s: unavailable,
             never_recovered: 0,
