@@ -5,6 +5,9 @@
 # machine-wide slots (4 by default; see harness/tests/common), so at most that many drills run at a
 # time whichever binaries they belong to; the binaries that start none run at a lower priority, so
 # their CPU work does not slow the drills' failovers. Each binary's output is printed when it ends.
+# The Rust example apps (examples/Cargo.toml, a workspace of their own) are built and their unit
+# tests run beside the test binaries, at the same low priority; the test that drills them waits
+# for that build through cargo's lock on the target directory.
 # With arguments, this is plain `cargo test --workspace <arguments>`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +46,9 @@ while IFS=$'\t' read -r dir exe name kind; do
   (cd "$dir" && exec "${prefix[@]}" "$exe" --test-threads=16 >"$logs/$name.log" 2>&1) &
   names[$!]=$name
 done <<<"$binaries"
+nice -n 15 cargo test --manifest-path examples/Cargo.toml --workspace --target-dir target \
+  >"$logs/examples.log" 2>&1 &
+names[$!]=examples
 
 failed=()
 started=$SECONDS

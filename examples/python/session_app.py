@@ -120,5 +120,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(503, {"error": f"session store unavailable: {e}"})
 
 
+class Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: twenty users logging in at once overflow it, and
+    # a dropped connection attempt is sent again only a second later.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 host, port = os.environ["FAILOVER_DRILL_LISTEN"].rsplit(":", 1)
-ThreadingHTTPServer((host, int(port)), Handler).serve_forever()
+Server((host, int(port)), Handler).serve_forever()

@@ -1,7 +1,7 @@
-//! Nothing is left behind: not after Ctrl-C in the middle of a failover, a partition, a freeze or a
-//! slow link (whose rule is on the host), nor in the middle of drills run in parallel, not after
-//! SIGTERM with an app started from a command line, not after a panic with a cluster up; and what a SIGKILLed run leaves, `failover-drill
-//! clean` removes.
+//! Nothing is left behind: not after Ctrl-C while a cluster starts, in the middle of a failover, a
+//! partition, a freeze or a slow link (whose rule is on the host), nor in the middle of drills run
+//! in parallel, not after SIGTERM with an app started from a command line, not after a panic with
+//! a cluster up; and what a SIGKILLed run leaves, `failover-drill clean` removes.
 
 mod common;
 
@@ -31,6 +31,27 @@ fn spawn_cli(args: &[String]) -> std::process::Child {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the CLI")
+}
+
+/// Sends `signal` to the CLI, waits for it, and checks it exited 130; what it said on stderr.
+fn stop_cli(
+    mut child: std::process::Child,
+    signal: &str,
+    said: std::thread::JoinHandle<Vec<String>>,
+) -> Vec<String> {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .expect("send the signal");
+    assert!(status.success());
+    let exit = child.wait().expect("CLI exits");
+    let said = said.join().expect("stderr reader");
+    assert_eq!(
+        exit.code(),
+        Some(130),
+        "interrupted runs exit 130; it said {said:#?}"
+    );
+    said
 }
 
 /// A CLI run of `scenario` that has reached its fault, a thread draining its stderr, and the run's
@@ -76,19 +97,8 @@ fn start_until_fault(
 /// directory of the run.
 async fn interrupt_during_fault(scenario: &str, signal: &str, extra: &[String]) {
     let _slot = common::a_cluster_slot().await;
-    let (mut child, rest, run_id) = start_until_fault(scenario, extra);
-    let status = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .expect("send the signal");
-    assert!(status.success());
-    let exit = child.wait().expect("CLI exits");
-    let rest = rest.join().expect("stderr reader");
-    assert_eq!(
-        exit.code(),
-        Some(130),
-        "interrupted runs exit 130; it said {rest:#?}"
-    );
+    let (child, rest, run_id) = start_until_fault(scenario, extra);
+    stop_cli(child, signal, rest);
     assert_eq!(common::leftovers(Some(&run_id)).await, Vec::<String>::new());
 }
 
@@ -128,6 +138,38 @@ async fn ctrl_c_on_the_process_backend_while_the_master_is_frozen_removes_everyt
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_while_the_cluster_starts_removes_every_node_created_so_far() {
+    let _slot = common::a_cluster_slot().await;
+    let args = ["run", "kill-master"].map(str::to_owned);
+    let mut child = spawn_cli(&args);
+    let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
+    // The first progress line names the run: `[   0.0s] run <id>: writing to <dir>`.
+    let first = lines.next().expect("a first line").expect("read stderr");
+    let run_id = first
+        .split("] run ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_else(|| panic!("the run's id on its first line: {first}"))
+        .to_owned();
+    let said = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
+    // The master is created first; the replicas and sentinels are being created meanwhile.
+    let mut left = common::leftovers(Some(&run_id)).await;
+    for _ in 0..600 {
+        if left.iter().any(|l| l.starts_with("container")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        left = common::leftovers(Some(&run_id)).await;
+    }
+    assert!(
+        left.iter().any(|l| l.starts_with("container")),
+        "the run created no node: {left:#?}"
+    );
+    stop_cli(child, "INT", said);
+    assert_eq!(common::leftovers(Some(&run_id)).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_during_parallel_drills_removes_every_drills_cluster() {
     let _serial = common::every_cluster_slot().await;
     let args = ["run", "kill-master", "stop-master", "--jobs", "2"].map(str::to_owned);
@@ -153,14 +195,7 @@ async fn ctrl_c_during_parallel_drills_removes_every_drills_cluster() {
         2,
         "both drills reach their fault: {left:#?}"
     );
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("send the signal");
-    assert!(status.success());
-    let exit = child.wait().expect("CLI exits");
-    let said = said.join().expect("stderr reader");
-    assert_eq!(exit.code(), Some(130), "{said:#?}");
+    let said = stop_cli(child, "INT", said);
     assert!(
         said.iter().any(|l| l.contains("matrix stopped")),
         "{said:#?}"

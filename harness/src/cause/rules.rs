@@ -464,6 +464,13 @@ pub fn fault_on_master(view: &ClusterView, f: &Finding) -> Option<Cause> {
         .iter()
         .find(|s| s.old == x_addr && s.at >= fault.from);
     let summary = match switch {
+        // Sent to the held master and left waiting past the switch: it failed when the app or
+        // the client gave up on it, not while the master was down.
+        Some(s) if s.at < a.ended_at => format!(
+            "sent while the master {x} was {} and before a replica was promoted; it failed only \
+             after the switch",
+            fault.verb()
+        ),
         Some(_) => format!(
             "failed while the master {x} was {} and before a replica was promoted",
             fault.verb()
@@ -477,10 +484,11 @@ pub fn fault_on_master(view: &ClusterView, f: &Finding) -> Option<Cause> {
         CauseKind::FaultOnMaster,
         summary,
         format!(
-            "failed at {}, {} after the {} began; {}",
-            at(a.ended_at),
+            "sent at {}, {} after the {} began; failed at {}; {}",
+            at(a.started_at),
             span(fault.from, a.started_at),
             fault.kind,
+            at(a.ended_at),
             switch.map_or_else(
                 || "no +switch-master during the run".to_owned(),
                 |s| format!("+switch-master at {}", at(s.at))

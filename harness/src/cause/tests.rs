@@ -352,6 +352,19 @@ fn errors_name_the_old_master_the_app_kept_and_the_fault_before_the_switch() {
         before.summary,
         "failed while the master redis-1 was killed and before a replica was promoted"
     );
+    // Sent before the switch, failed (timed out) after it: not a failure while the master was down.
+    let waited = explain(&view, &finding(Class::RetriedError, None, (6.5, 16.5)));
+    assert_eq!(waited.kind, CauseKind::FaultOnMaster, "{waited:?}");
+    assert_eq!(
+        waited.summary,
+        "sent while the master redis-1 was killed and before a replica was promoted; it failed \
+         only after the switch"
+    );
+    assert!(
+        waited.detail.contains("sent at 6.50 s") && waited.detail.contains("failed at 16.50 s"),
+        "{}",
+        waited.detail
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
+use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptionsBuilder};
 use bollard::Docker;
 
 use super::{ClusterError, RUN_LABEL};
@@ -17,6 +18,7 @@ const SUBNET_TRIES: u16 = 64;
 pub struct RunNetwork {
     /// The network's name.
     pub name: String,
+    run_id: String,
     removed: bool,
 }
 
@@ -46,6 +48,7 @@ impl RunNetwork {
                 Ok(_) => {
                     return Ok(Self {
                         name: name.to_owned(),
+                        run_id: run_id.to_owned(),
                         removed: false,
                     })
                 }
@@ -86,6 +89,7 @@ impl Drop for RunNetwork {
             return;
         }
         let name = self.name.clone();
+        let run_id = self.run_id.clone();
         // Drop may run inside a current-thread runtime (a test's), where blocking on a future is
         // not allowed; a thread with its own runtime and engine connection works in every case.
         let removal = std::thread::spawn(move || {
@@ -94,11 +98,48 @@ impl Drop for RunNetwork {
                 .build()?;
             let docker = Docker::connect_with_local_defaults().map_err(std::io::Error::other)?;
             runtime
-                .block_on(docker.remove_network(&name))
+                .block_on(async {
+                    remove_unowned_containers(&docker, &run_id).await;
+                    docker.remove_network(&name).await
+                })
                 .map_err(std::io::Error::other)
         });
         if let Ok(Err(e)) = removal.join() {
             tracing::error!("failed to remove network {}: {e}", self.name);
         }
+    }
+}
+
+/// Removes every container labelled as run `run_id`'s, resuming paused ones first (the engine
+/// will not remove a frozen process). A run interrupted while its cluster starts drops a node's
+/// start after the engine created the container and before anything owned it; nothing else would
+/// remove that one, and the network cannot go while it is attached. Containers that their owners
+/// are removing at the same moment make harmless errors.
+async fn remove_unowned_containers(docker: &Docker, run_id: &str) {
+    let filters = HashMap::from([("label".to_owned(), vec![format!("{RUN_LABEL}={run_id}")])]);
+    let listed = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await;
+    let containers = match listed {
+        Ok(containers) => containers,
+        Err(e) => {
+            tracing::error!("failed to list the containers of run {run_id}: {e}");
+            return;
+        }
+    };
+    for container in containers {
+        let Some(id) = container.id else { continue };
+        if container.state.is_some_and(|s| s.to_string() == "paused") {
+            let _ = docker.unpause_container(&id).await;
+        }
+        let options = RemoveContainerOptionsBuilder::new()
+            .force(true)
+            .v(true)
+            .build();
+        let _ = docker.remove_container(&id, Some(options)).await;
     }
 }
