@@ -14,10 +14,8 @@ use bollard::query_parameters::{
 };
 use bollard::Docker;
 
-use crate::cluster::{ClusterError, RUN_LABEL};
-
-/// The comment on every host rule a run adds, followed by the run's id.
-pub const RULE_TAG: &str = "failover-drill:";
+use crate::cluster::ClusterError;
+use crate::marks::{RULE_TAG, RUN_LABEL, WORK_DIR_PREFIX};
 
 /// Things a run left, by name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -103,12 +101,8 @@ pub fn host_rules(run: Option<&str>) -> Vec<String> {
 /// (apps started from a command line), and those working in the run's directory (the process
 /// backend's nodes, whose environment Redis overwrites with its process title).
 pub fn processes(run: Option<&str>) -> Vec<(u32, String)> {
-    let wanted = format!("{}={}", crate::app::external::env::RUN, run.unwrap_or(""));
-    let work_dir = std::env::temp_dir().join(format!(
-        "{}{}",
-        crate::cluster::process::WORK_DIR_PREFIX,
-        run.unwrap_or("")
-    ));
+    let wanted = format!("{}={}", crate::marks::env::RUN, run.unwrap_or(""));
+    let work_dir = std::env::temp_dir().join(format!("{}{}", WORK_DIR_PREFIX, run.unwrap_or("")));
     let in_work_dir = |cwd: &std::path::Path| match run {
         Some(_) => cwd.starts_with(&work_dir),
         None => cwd
@@ -149,11 +143,7 @@ pub fn processes(run: Option<&str>) -> Vec<(u32, String)> {
 
 /// The process backend's node directories of `run` (or of any run).
 pub fn work_dirs(run: Option<&str>) -> Vec<std::path::PathBuf> {
-    let prefix = format!(
-        "{}{}",
-        crate::cluster::process::WORK_DIR_PREFIX,
-        run.unwrap_or("")
-    );
+    let prefix = format!("{}{}", WORK_DIR_PREFIX, run.unwrap_or(""));
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return Vec::new();
     };

@@ -17,6 +17,8 @@
 //! - [`report`]: terminal summary, `report.json`, latency per phase and `.hgrm` spectra.
 //! - [`compare`]: two runs side by side.
 //! - [`leftovers`]: what killed runs left, and `failover-drill clean`.
+//! - [`marks`]: the labels, variable names, rule comment and directory prefix that mark a run's
+//!   things as its own.
 //! - [`progress`]: what a running drill tells the person watching it.
 //! - [`run`]: orders the phases; owns nothing else.
 //! - [`repeat`]: one scenario run many times, and in how many runs each expectation failed.
@@ -34,6 +36,7 @@ pub mod compare;
 pub mod drills;
 pub mod history;
 pub mod leftovers;
+pub mod marks;
 pub mod matrix;
 pub mod monitor;
 pub mod nemesis;

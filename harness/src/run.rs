@@ -167,7 +167,7 @@ async fn drive(
         &recorder,
     );
     let monitor =
-        SentinelMonitor::start(cluster.nodes_of(NodeKind::Sentinel), &recorder, move || {
+        SentinelMonitor::start(cluster.nodes_of(NodeKind::Sentinel), &recorder, move |_| {
             pull.pull();
         })
         .await?;

@@ -3,7 +3,7 @@
 //! (examples/axum-fred, examples/axum-redis-rs), each set up as its documentation shows and then
 //! in the configuration that survives, against the shipped kill-master. The apps are their own
 //! workspace (examples/Cargo.toml); the first test to need them builds them into this target
-//! directory, before it takes a cluster slot.
+//! directory before it takes a cluster slot (`ci/test.sh` has built them already).
 
 mod common;
 

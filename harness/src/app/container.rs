@@ -14,9 +14,9 @@ use testcontainers::core::WaitFor;
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
-use super::external::env;
 use super::{AppError, StoreAccess};
-use crate::cluster::RUN_LABEL;
+use crate::marks::env;
+use crate::marks::{NODE_LABEL, RUN_LABEL};
 
 /// The port the app listens on inside its container.
 pub const CONTAINER_PORT: u16 = 8080;
@@ -76,10 +76,7 @@ impl ContainerApp {
             .with_network(launch.network)
             .with_container_name(format!("{}-app-{}", launch.network, launch.instance))
             .with_label(RUN_LABEL, launch.run_id)
-            .with_label(
-                crate::cluster::NODE_LABEL,
-                format!("app-{}", launch.instance),
-            );
+            .with_label(NODE_LABEL, format!("app-{}", launch.instance));
         for (name, value) in &vars {
             request = request.with_env_var(*name, value.clone());
         }

@@ -16,23 +16,7 @@ use super::AppError;
 /// How long a stopped app has to exit after SIGTERM before its group is killed.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
-/// What the harness tells the app, as environment variables.
-pub mod env {
-    /// `127.0.0.1:<port>`: the address to listen on.
-    pub const LISTEN: &str = "FAILOVER_DRILL_LISTEN";
-    /// The port alone.
-    pub const PORT: &str = "FAILOVER_DRILL_PORT";
-    /// The sentinels, comma-separated `host:port`.
-    pub const SENTINELS: &str = "FAILOVER_DRILL_SENTINELS";
-    /// The master name the sentinels monitor.
-    pub const MASTER_NAME: &str = "FAILOVER_DRILL_MASTER_NAME";
-    /// Which instance this is, from 0, when a scenario runs several.
-    pub const INSTANCE: &str = "FAILOVER_DRILL_INSTANCE";
-    /// The run's id: `failover-drill clean` finds the processes of a killed run by it.
-    pub const RUN: &str = "FAILOVER_DRILL_RUN";
-    /// The sentinels' and nodes' password, set only when the topology requires one.
-    pub const REDIS_PASSWORD: &str = crate::cluster::PASSWORD_ENV;
-}
+use crate::marks::env;
 
 /// Where to start one instance of the app, and with what.
 pub(crate) struct Launch<'a> {

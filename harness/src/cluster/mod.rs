@@ -44,12 +44,7 @@ use process::WorkDir;
 
 /// Environment variable holding the password of a topology with `require_password`; when the
 /// harness's own environment sets it, that password is used instead of one made up for the run.
-pub const PASSWORD_ENV: &str = "FAILOVER_DRILL_REDIS_PASSWORD";
-
-/// Label carrying the run id on every container and network of a run.
-pub const RUN_LABEL: &str = "failover-drill.run";
-/// Label carrying a node's name.
-pub const NODE_LABEL: &str = "failover-drill.node";
+pub use crate::marks::env::REDIS_PASSWORD as PASSWORD_ENV;
 
 /// What can go wrong with the topology.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,8 @@ use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptionsBuilder};
 use bollard::Docker;
 
-use super::{ClusterError, RUN_LABEL};
+use super::ClusterError;
+use crate::marks::RUN_LABEL;
 
 /// Subnets tried, `172.29.N.0/24`; a run starts at a place derived from its id so that parallel
 /// runs on one engine rarely collide.

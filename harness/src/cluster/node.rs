@@ -19,7 +19,8 @@ use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 use super::image::{ImageRef, SERVER_PATH};
 use super::process::{self, NodeProcess};
-use super::{ClusterError, NODE_LABEL, RUN_LABEL};
+use super::ClusterError;
+use crate::marks::{NODE_LABEL, RUN_LABEL};
 
 /// Port of every Redis data node in a container.
 pub const REDIS_PORT: u16 = 6379;

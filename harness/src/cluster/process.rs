@@ -69,7 +69,7 @@ impl NodeProcess {
         command
             .args(&self.args)
             .current_dir(&self.dir)
-            .env(crate::app::external::env::RUN, &self.run_id);
+            .env(crate::marks::env::RUN, &self.run_id);
         spawn_owned(&mut command, log).map_err(fail)
     }
 
@@ -162,12 +162,9 @@ pub(crate) struct WorkDir {
     pub(crate) path: PathBuf,
 }
 
-/// Prefix of every run's work directory, followed by the run id.
-pub const WORK_DIR_PREFIX: &str = "failover-drill-";
-
 impl WorkDir {
     pub(crate) fn create(run_id: &str) -> Result<Self, ClusterError> {
-        let path = std::env::temp_dir().join(format!("{WORK_DIR_PREFIX}{run_id}"));
+        let path = std::env::temp_dir().join(format!("{}{run_id}", crate::marks::WORK_DIR_PREFIX));
         std::fs::create_dir_all(&path).map_err(|e| ClusterError::Host {
             action: format!("create {}", path.display()),
             detail: e.to_string(),

@@ -19,7 +19,7 @@ use super::delay_proxy::{DelayProxy, UPSTREAM_MARK};
 use super::NemesisError;
 use crate::cluster::node::Node;
 use crate::cluster::Cluster;
-use crate::leftovers::RULE_TAG;
+use crate::marks::RULE_TAG;
 
 /// Latency in force on the host's link to one node.
 #[derive(Debug)]

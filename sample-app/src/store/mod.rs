@@ -214,6 +214,8 @@ impl SentinelStore {
         let mut attempts = 0;
         // `stale-reconnect`: the address this request's command was lost on.
         let mut kept: Option<stale_reconnect::KeptAddress> = None;
+        // What the last finished attempt failed on: the deadline may cut the next one short.
+        let mut previous_error: Option<String> = None;
         loop {
             attempts += 1;
             let switches_seen = inner.switches.load(Ordering::SeqCst);
@@ -249,9 +251,11 @@ impl SentinelStore {
             let error = match attempt.await {
                 Err(_elapsed) => {
                     Metrics::bump(&inner.metrics.store_errors);
-                    return Err(unavailable(
-                        "no answer before the retry deadline".to_owned(),
-                    ));
+                    let cut = "no answer before the retry deadline";
+                    return Err(unavailable(match previous_error {
+                        Some(before) => format!("{cut}; the attempt before failed on {before}"),
+                        None => cut.to_owned(),
+                    }));
                 }
                 Ok(Ok((value, link))) => {
                     inner.mark_success(&link);
@@ -277,6 +281,7 @@ impl SentinelStore {
                 return Err(unavailable(error));
             }
             tracing::debug!(attempts, %error, "store command failed; retrying");
+            previous_error = Some(error);
             Metrics::bump(&inner.metrics.store_retries);
             let switched = inner.switched.notified();
             tokio::pin!(switched);
@@ -409,7 +414,9 @@ mod tests {
     async fn gives_up_after_the_deadline_naming_what_failed() {
         // Port 1 on loopback refuses connections: every discovery fails at once.
         let mut config = StoreConfig::new(vec![NodeAddr::new("127.0.0.1", 1)], "mymaster");
-        config.retry_deadline = Duration::from_millis(300);
+        // Long enough for two attempts on a loaded machine; a deadline that cuts the last attempt
+        // short still names what the one before failed on.
+        config.retry_deadline = Duration::from_secs(2);
         let store = SentinelStore::new(config, Default::default());
         let result: Result<(), _> = store
             .run(|mut conn| async move { redis::cmd("PING").query_async(&mut conn).await })
