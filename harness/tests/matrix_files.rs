@@ -20,7 +20,8 @@ fn run(passed: bool, unavailable_s: f64, lost_writes: u64, run_dir: PathBuf) -> 
             }]
         },
         longest_unavailable_s: unavailable_s,
-        never_recovered: 0,
+        // A failed run also locked its users out for good.
+        never_recovered: if passed { 0 } else { 20 },
         lost_writes,
         user_errors: 0,
         switch_master_ms: Some(2100.0),
@@ -122,6 +123,7 @@ fn matrix_md_is_a_table_with_a_row_per_app_and_settings() {
         rows[1].contains("**FAILED** (1 of 3 runs failed); 0.2–0.4 s unavailable, 0–12 lost"),
         "{text}"
     );
+    assert!(rows[1].ends_with("20 users never worked again |"), "{text}");
     assert!(rows[2].contains("**ERROR**"), "{text}");
     assert!(rows[3].contains("passed (0 of 3 runs failed); 3.1–3.4 s unavailable, 0 lost"));
     assert!(
@@ -144,6 +146,11 @@ fn matrix_html_has_the_grid_the_plot_and_links_to_each_run() {
     assert!(
         page.contains("href=\"01-row/split-brain-1/report.html\""),
         "relative links"
+    );
+    assert_eq!(
+        page.matches("20 users never worked again").count(),
+        1,
+        "the failed cell says its users never got back"
     );
     assert_eq!(page.matches("<svg").count(), 1, "one plot");
     assert!(page.contains("Acknowledged writes lost against the longest time"));

@@ -139,6 +139,13 @@ fn cell_html(outcome: &MatrixOutcome, cell: &CellOutcome, page: &mut String) {
             errors.text(0)
         );
     }
+    let never = cell.never_recovered();
+    if never > 0 {
+        let _ = write!(
+            page,
+            "<br><strong>{never} users never worked again</strong>"
+        );
+    }
     for failure in cell.failures() {
         let _ = write!(page, "<br><small>{}</small>", escape(&failure));
     }

@@ -195,6 +195,15 @@ impl CellOutcome {
         self.runs.iter().filter(|r| r.error.is_none())
     }
 
+    /// The most users who never worked again after a fault, over the finished runs: they are
+    /// not in the longest unavailable time, which counts only the users who got back.
+    pub fn never_recovered(&self) -> u64 {
+        self.finished()
+            .map(|r| r.never_recovered)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Longest unavailable time, seconds, over the finished runs.
     pub fn unavailable(&self) -> Option<Spread> {
         Spread::of(self.finished().map(|r| r.longest_unavailable_s).collect())
@@ -259,11 +268,7 @@ impl CellOutcome {
                 errors.text(0)
             ));
         }
-        let never = self
-            .finished()
-            .map(|r| r.never_recovered)
-            .max()
-            .unwrap_or(0);
+        let never = self.never_recovered();
         if never > 0 {
             text.push_str(&format!(", {never} users never worked again"));
         }
