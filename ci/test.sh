@@ -5,9 +5,9 @@
 # machine-wide slots (4 by default; see harness/tests/common), so at most that many drills run at a
 # time whichever binaries they belong to; the binaries that start none run at a lower priority, so
 # their CPU work does not slow the drills' failovers. Each binary's output is printed when it ends.
-# The Rust example apps (examples/Cargo.toml, a workspace of their own) are built before the test
-# binaries start, so the test that drills them queues for cluster slots with the others; they are
-# linted and their unit tests run beside the test binaries, at the same low priority.
+# The Rust example apps (examples/Cargo.toml, a workspace of their own) are built and their unit
+# tests run before the test binaries start: a build beside the drills would slow their faults, and
+# the test that drills the apps then queues for cluster slots with the others.
 # With arguments, this is plain `cargo test --workspace <arguments>`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,7 @@ if (($#)); then
 fi
 
 cargo test --workspace --no-run
+cargo test --manifest-path examples/Cargo.toml --workspace --target-dir target
 cargo build --manifest-path examples/Cargo.toml --workspace --target-dir target
 cargo test --workspace --doc
 
@@ -47,12 +48,6 @@ while IFS=$'\t' read -r dir exe name kind; do
   (cd "$dir" && exec "${prefix[@]}" "$exe" --test-threads=16 >"$logs/$name.log" 2>&1) &
   names[$!]=$name
 done <<<"$binaries"
-(
-  examples=(--manifest-path examples/Cargo.toml --workspace --target-dir target)
-  nice -n 15 cargo clippy "${examples[@]}" --all-targets -- -D warnings &&
-    exec nice -n 15 cargo test "${examples[@]}"
-) >"$logs/examples.log" 2>&1 &
-names[$!]=examples
 
 failed=()
 started=$SECONDS
