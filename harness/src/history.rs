@@ -17,6 +17,7 @@ mod node_state;
 pub mod synthetic;
 use tokio::task::JoinHandle;
 
+pub use crate::scenario::{Cut, FaultKind};
 pub use node_state::{NodeSample, NodeState, NodeType};
 
 /// Microseconds since the run started.
@@ -181,8 +182,8 @@ pub enum FaultPhase {
 pub struct FaultEvent {
     /// When.
     pub at: Micros,
-    /// Which fault, as in the scenario (`kill`).
-    pub fault: String,
+    /// Which kind of fault, as in the scenario (`kill`).
+    pub fault: FaultKind,
     /// Start or heal.
     pub phase: FaultPhase,
     /// The node's name.
@@ -200,26 +201,6 @@ pub struct FaultEvent {
     /// For a start timed to the workload: the requests in flight when it applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_flight: Option<u32>,
-}
-
-/// Whom a partitioned node can no longer reach.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Cut {
-    /// Every other node (sentinels and data nodes) while the app still reaches it: for the master,
-    /// a split brain.
-    Cluster,
-    /// The app only: the cluster sees a healthy master the app cannot reach.
-    App,
-    /// Everyone.
-    All,
-}
-
-impl Cut {
-    /// Whether the node can no longer reach the sentinels and the other data nodes.
-    pub fn isolates_from_cluster(self) -> bool {
-        matches!(self, Self::Cluster | Self::All)
-    }
 }
 
 /// A sentinel's pub/sub message.

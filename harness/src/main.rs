@@ -58,7 +58,7 @@ enum Command {
         #[arg(long, value_name = "IMAGE")]
         app_image: Option<String>,
         /// Where the Redis nodes run: docker, process (local redis-server processes on loopback
-        /// ports; no partition, reset or latency faults), or auto (Docker when an engine answers,
+        /// ports; no network faults), or auto (Docker when an engine answers,
         /// else processes, with a notice); overrides the scenario's topology.backend.
         #[arg(long, value_name = "BACKEND")]
         backend: Option<failover_drill::scenario::BackendChoice>,

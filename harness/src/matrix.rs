@@ -508,6 +508,10 @@ fn cell_scenario(
     }
     let scenario = scenario_of(table)?;
     scenario.validate(&base.path).map_err(|e| e.to_string())?;
+    // A fault that would miss the row's app in its container is refused here, with the cell,
+    // rather than when its drill starts.
+    crate::nemesis::check_app_reach(&scenario.faults, scenario.app.image.is_some())
+        .map_err(|e| e.to_string())?;
     Ok(scenario)
 }
 

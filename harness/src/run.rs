@@ -11,7 +11,7 @@ use crate::cluster::node::NodeKind;
 use crate::cluster::{backend, Cluster, ClusterError};
 use crate::history::Recorder;
 use crate::monitor::{MonitorError, SentinelMonitor};
-use crate::nemesis::NemesisError;
+use crate::nemesis::{self, NemesisError};
 use crate::progress::Progress;
 use crate::report::{ReportError, RunReport};
 use crate::sampler::NodeSampler;
@@ -83,7 +83,9 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
     let watcher = Progress::new(options.progress);
     let progress = |msg: &str| watcher.line(msg);
     // Everything that can fail without side effects comes before the run directory and the cluster.
-    let backend = backend::choose(scenario.topology.backend, &scenario.faults, &|msg| {
+    nemesis::check_app_reach(&scenario.faults, scenario.app.image.is_some())?;
+    let refuse = |capabilities| nemesis::refusal(&scenario.faults, capabilities);
+    let backend = backend::choose(scenario.topology.backend, &refuse, &|msg| {
         watcher.notice(msg);
     })
     .await?;
@@ -96,7 +98,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
         }
         .into());
     }
-    crate::nemesis::check_privileges(&scenario.faults)?;
+    nemesis::check_privileges(&scenario.faults)?;
     let ports = BoundPort::bind_all(&scenario.app).await?;
     let run_id = new_run_id();
     let run_dir = options.out_dir.join(format!("{}-{run_id}", scenario.name));

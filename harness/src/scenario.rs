@@ -14,7 +14,9 @@ mod expectations;
 mod fault;
 pub use contract::{HttpContract, Route};
 pub use expectations::{Bound, Expectations, FailoverExpectation};
-pub use fault::{Cut, FaultKind, FaultSpec, Target, IN_FLIGHT_WAIT, MAX_FAULT_COUNT};
+pub use fault::{
+    kinds, Cut, FaultAction, FaultKind, FaultSpec, Target, IN_FLIGHT_WAIT, MAX_FAULT_COUNT,
+};
 
 /// What can be wrong with a scenario or its name.
 #[derive(Debug, thiserror::Error)]
@@ -197,7 +199,7 @@ pub enum BackendChoice {
     Auto,
     /// Containers on a network of the run's own; every fault kind works.
     Docker,
-    /// Local redis-server processes on loopback ports; no partition, reset or latency faults.
+    /// Local redis-server processes on loopback ports; no network faults (they need a network namespace per node).
     Process,
 }
 
@@ -404,7 +406,7 @@ impl Scenario {
     pub fn parse(text: &str, path: &Path) -> Result<Self, ScenarioError> {
         let scenario: Self = toml::from_str(text).map_err(|e| ScenarioError::Parse {
             path: path.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
+            message: explain_unknown_fault_field(e.to_string().trim_end()),
         })?;
         scenario.validate(path)?;
         Ok(scenario)
@@ -522,26 +524,8 @@ impl Scenario {
         if let Some((field, message)) = self.app.contract.problem() {
             return invalid(&field, message);
         }
-        if self.app.image.is_some() {
-            if self.app.command.is_some() {
-                return invalid("app.image", "set app.command or app.image, not both".into());
-            }
-            // These faults act on the host's link to a node; an app container talks to the
-            // nodes over the run's network directly and would never feel them.
-            let misses_the_app = self.faults.iter().position(|f| {
-                f.kind == FaultKind::Latency
-                    || (matches!(f.kind, FaultKind::Partition | FaultKind::Reset)
-                        && f.cut != Some(Cut::Cluster))
-            });
-            if let Some(i) = misses_the_app {
-                return invalid(
-                    &format!("faults[{i}]"),
-                    "latency, and partitions or resets that cut the app, act on the host's link \
-                     to a node and would miss an app started from app.image; run the app with \
-                     app.command instead"
-                        .into(),
-                );
-            }
+        if self.app.image.is_some() && self.app.command.is_some() {
+            return invalid("app.image", "set app.command or app.image, not both".into());
         }
         if let Some(idle) = &w.idle {
             if idle.users == 0 || idle.users > w.users {
@@ -634,6 +618,23 @@ impl Scenario {
         let sentinels = (1..=self.topology.sentinels).map(|i| format!("sentinel-{i}"));
         redis.chain(sentinels).collect()
     }
+}
+
+/// A fault's fields are checked by its kind, which knows only its own: serde's message for a field
+/// it does not know lists those alone, so it is completed with the fields every fault takes. The
+/// parser points such an error at the fault's `[[faults]]` header.
+fn explain_unknown_fault_field(message: &str) -> String {
+    const EVERY_FAULT: &str = "at, target, duration, count, every and jitter";
+    if !(message.contains("[[faults]]") && message.contains("unknown field")) {
+        return message.to_owned();
+    }
+    if message.contains("there are no fields") {
+        return message.replace(
+            "there are no fields",
+            &format!("this kind of fault takes only {EVERY_FAULT}"),
+        );
+    }
+    format!("{message}, or one of {EVERY_FAULT} that every fault takes")
 }
 
 /// The file of `name_or_path`: an existing file, or `<dir>/<name>.toml`.

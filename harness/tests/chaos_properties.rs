@@ -14,8 +14,9 @@ mod common;
 use std::time::Duration;
 
 use failover_drill::run::{run, RunOptions};
+use failover_drill::scenario::kinds::{Kill, ManualFailover, Partition, Pause, Reset, Stop};
 use failover_drill::scenario::{
-    Bound, Cut, FailoverExpectation, FaultKind, FaultSpec, Persistence, Scenario, Target,
+    Bound, Cut, FailoverExpectation, FaultAction, FaultSpec, Persistence, Scenario, Target,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -32,24 +33,23 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 /// One fault that starts at `at`: what, whom, how long.
 fn fault(at: Duration) -> impl Strategy<Value = FaultSpec> {
-    let kind = prop_oneof![
-        Just((FaultKind::Kill, None)),
-        Just((FaultKind::Stop, None)),
-        Just((FaultKind::Pause, None)),
-        Just((FaultKind::Partition, Some(Cut::All))),
-        Just((FaultKind::Partition, Some(Cut::App))),
-        Just((FaultKind::Reset, Some(Cut::App))),
-        Just((FaultKind::ManualFailover, None)),
+    let action = prop_oneof![
+        Just(FaultAction::Kill(Kill::default())),
+        Just(FaultAction::Stop(Stop::default())),
+        Just(FaultAction::Pause(Pause::default())),
+        Just(FaultAction::Partition(Partition { cut: Cut::All })),
+        Just(FaultAction::Partition(Partition { cut: Cut::App })),
+        Just(FaultAction::Reset(Reset { cut: Cut::App })),
+        Just(FaultAction::ManualFailover(ManualFailover::default())),
     ];
     let target = prop_oneof![
         3 => Just(Target::Master),
         1 => Just(Target::Replica),
         1 => Just(Target::Sentinel),
     ];
-    (kind, target, 1_000u64..4_000).prop_map(move |((kind, cut), target, ms)| {
-        let manual = kind == FaultKind::ManualFailover;
+    (action, target, 1_000u64..4_000).prop_map(move |(action, target, ms)| {
+        let manual = !action.kind().lasts();
         FaultSpec {
-            kind,
             target: if manual { Target::Master } else { target },
             at,
             duration: if manual {
@@ -58,12 +58,10 @@ fn fault(at: Duration) -> impl Strategy<Value = FaultSpec> {
                 // Whole 100 ms steps keep the printed scenario readable.
                 Duration::from_millis(ms / 100 * 100)
             },
-            cut,
-            latency: None,
             count: 1,
             every: None,
             jitter: None,
-            in_flight: None,
+            action,
         }
     })
 }
@@ -84,10 +82,14 @@ fn schedule() -> impl Strategy<Value = Vec<FaultSpec>> {
 }
 
 fn describe(f: &FaultSpec) -> String {
-    let cut = f.cut.map(|c| format!(" cut {c:?}")).unwrap_or_default();
+    let cut = f
+        .action
+        .cut()
+        .map(|c| format!(" cut {c:?}"))
+        .unwrap_or_default();
     format!(
         "{} {}{cut} at {:?} for {:?}",
-        f.kind.name(),
+        f.kind(),
         String::from(f.target.clone()),
         f.at,
         f.duration

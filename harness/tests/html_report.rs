@@ -84,7 +84,7 @@ fn the_report_page_renders_its_plots_offline() {
     for (at, phase) in [(100_000, FaultPhase::Start), (200_000, FaultPhase::Heal)] {
         history.records.push(Record::Fault(FaultEvent {
             at,
-            fault: "kill".into(),
+            fault: failover_drill::history::FaultKind::Kill,
             phase,
             node: "redis-1".into(),
             addr: "10.0.0.2:6379".into(),

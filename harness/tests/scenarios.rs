@@ -11,6 +11,7 @@ use failover_drill::drills::{self, DrillsOptions};
 use failover_drill::history::{FaultPhase, History};
 use failover_drill::matrix::Matrix;
 use failover_drill::report::RunReport;
+use failover_drill::scenario::{kinds::Latency, FaultAction};
 
 /// What a scenario's file says it shows, checked on its report.
 type Check = fn(&RunReport);
@@ -22,6 +23,10 @@ const CHECKS: &[(&str, Check)] = &[
     (
         "manual-failover",
         manual_failover_moves_the_master_with_no_node_down,
+    ),
+    (
+        "graceful-failover",
+        a_graceful_failover_moves_the_master_and_loses_nothing,
     ),
     (
         "split-brain",
@@ -53,6 +58,10 @@ const CHECKS: &[(&str, Check)] = &[
         flapping_masters_are_followed_every_time_and_the_loss_is_a_rollback,
     ),
     ("rolling-restart", a_rolling_restart_reaches_every_data_node),
+    (
+        "lossy-master-link",
+        a_lossy_link_is_waited_out_without_failover,
+    ),
     (
         "slow-master",
         a_slow_master_slows_every_request_and_fails_nothing_over,
@@ -152,6 +161,20 @@ fn manual_failover_moves_the_master_with_no_node_down(report: &RunReport) {
     assert!(
         f.settled_ms.is_some(),
         "the old master became a replica: {f:?}"
+    );
+}
+
+fn a_graceful_failover_moves_the_master_and_loses_nothing(report: &RunReport) {
+    manual_failover_moves_the_master_with_no_node_down(report);
+    let lost = report.findings.count(Class::LostWrite) + report.findings.count(Class::Rollback);
+    assert_eq!(lost, 0, "writes were paused until the replicas had them");
+}
+
+fn a_lossy_link_is_waited_out_without_failover(report: &RunReport) {
+    assert_eq!(report.failovers[0].switch_master_ms, None);
+    assert!(
+        metric(report, "sample_app_store_retries_total") > 0.0,
+        "the lost packets reached the store: its calls timed out and were retried"
     );
 }
 
@@ -271,9 +294,11 @@ fn a_rolling_restart_reaches_every_data_node(report: &RunReport) {
 }
 
 fn a_slow_master_slows_every_request_and_fails_nothing_over(report: &RunReport) {
-    let latency = common::scenario("slow-master").faults[0]
-        .latency
-        .expect("the scenario sets latency");
+    let FaultAction::Latency(Latency { latency }) =
+        common::scenario("slow-master").faults[0].action
+    else {
+        panic!("slow-master adds latency");
+    };
     assert_eq!(report.failovers[0].switch_master_ms, None);
     let history = history(report);
     let at = |phase| {

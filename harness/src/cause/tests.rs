@@ -4,8 +4,8 @@
 use super::*;
 use crate::checker::{Moment, WitnessOp};
 use crate::history::{
-    Cut, FaultEvent, FaultPhase, Micros, NodeSample, NodeState, NodeType, Record, SentinelEvent,
-    StoreEvent,
+    Cut, FaultEvent, FaultKind, FaultPhase, Micros, NodeSample, NodeState, NodeType, Record,
+    SentinelEvent, StoreEvent,
 };
 
 const SECOND: Micros = 1_000_000;
@@ -44,14 +44,14 @@ impl Timeline {
     fn fault(
         &mut self,
         at: f64,
-        kind: &str,
+        kind: FaultKind,
         phase: FaultPhase,
         node: &str,
         cut: Option<Cut>,
     ) -> &mut Self {
         self.records.push(Record::Fault(FaultEvent {
             at: (at * 1e6) as Micros,
-            fault: kind.into(),
+            fault: kind,
             phase,
             node: node.into(),
             addr: addr(node),
@@ -144,13 +144,19 @@ fn a_write_acknowledged_by_an_isolated_master_is_a_split_brain() {
         .samples("redis-2", 0.0, 20.0, replica("redis-1", true, 1_000))
         .fault(
             6.0,
-            "partition",
+            FaultKind::Partition,
             FaultPhase::Start,
             "redis-1",
             Some(Cut::Cluster),
         )
         .switch(8.0, "redis-1", "redis-2")
-        .fault(14.0, "partition", FaultPhase::Heal, "redis-1", None);
+        .fault(
+            14.0,
+            FaultKind::Partition,
+            FaultPhase::Heal,
+            "redis-1",
+            None,
+        );
     let cause = explain(
         &t.view(),
         &finding(Class::LostWrite, Some((7.0, 7.01)), (9.0, 9.01)),
@@ -176,10 +182,10 @@ fn a_write_acknowledged_by_an_isolated_master_is_a_split_brain() {
 fn an_answer_from_a_master_that_came_back_empty_names_the_restart_and_the_missing_demotion() {
     let mut t = Timeline::default();
     t.samples("redis-1", 0.0, 6.0, master("a", 20))
-        .fault(6.0, "kill", FaultPhase::Start, "redis-1", None)
+        .fault(6.0, FaultKind::Kill, FaultPhase::Start, "redis-1", None)
         .samples("redis-1", 6.0, 14.0, down())
         .switch(8.0, "redis-1", "redis-2")
-        .fault(14.0, "kill", FaultPhase::Heal, "redis-1", None)
+        .fault(14.0, FaultKind::Kill, FaultPhase::Heal, "redis-1", None)
         .samples("redis-1", 14.1, 20.0, master("b", 3));
     let cause = explain(
         &t.view(),
@@ -211,11 +217,11 @@ fn an_answer_from_a_master_that_came_back_empty_names_the_restart_and_the_missin
 fn restarted_and_first_sampled_late(restarted: NodeState) -> Timeline {
     let mut t = Timeline::default();
     t.samples("redis-1", 0.0, 6.0, master("a", 20))
-        .fault(6.0, "kill", FaultPhase::Start, "redis-1", None)
+        .fault(6.0, FaultKind::Kill, FaultPhase::Start, "redis-1", None)
         .samples("redis-1", 6.0, 14.6, down())
         .switch(8.0, "redis-1", "redis-2")
         .samples("redis-2", 8.0, 20.0, master("c", 20))
-        .fault(14.0, "kill", FaultPhase::Heal, "redis-1", None)
+        .fault(14.0, FaultKind::Kill, FaultPhase::Heal, "redis-1", None)
         .samples("redis-1", 14.6, 20.0, restarted);
     t
 }
@@ -302,7 +308,7 @@ fn a_write_just_before_the_kill_that_the_promoted_replica_lacked_is_unreplicated
     let mut t = Timeline::default();
     t.samples("redis-1", 0.0, 6.0, master("a", 20))
         .samples("redis-2", 0.0, 6.0, replica("redis-1", true, 900))
-        .fault(6.0, "kill", FaultPhase::Start, "redis-1", None)
+        .fault(6.0, FaultKind::Kill, FaultPhase::Start, "redis-1", None)
         .samples("redis-2", 6.0, 8.1, replica("redis-1", false, 900))
         .samples("redis-2", 8.1, 20.0, master("r", 20))
         .switch(8.1, "redis-1", "redis-2");
@@ -326,7 +332,7 @@ fn errors_name_the_old_master_the_app_kept_and_the_fault_before_the_switch() {
     t.store(0.0, "master_resolved", "redis-1")
         .samples("redis-1", 0.0, 6.0, master("a", 20))
         .samples("redis-2", 0.0, 1.0, replica("redis-1", true, 1_000))
-        .fault(6.0, "kill", FaultPhase::Start, "redis-1", None)
+        .fault(6.0, FaultKind::Kill, FaultPhase::Start, "redis-1", None)
         .switch(8.0, "redis-1", "redis-2")
         .store(8.01, "switch_announced", "redis-2");
     let view = t.view();
@@ -374,12 +380,18 @@ fn a_read_behind_the_master_without_a_switch_was_served_by_a_cut_off_replica() {
         .samples("redis-2", 0.0, 20.0, replica("redis-1", true, 1_000))
         .fault(
             6.0,
-            "partition",
+            FaultKind::Partition,
             FaultPhase::Start,
             "redis-2",
             Some(Cut::Cluster),
         )
-        .fault(14.0, "partition", FaultPhase::Heal, "redis-2", None);
+        .fault(
+            14.0,
+            FaultKind::Partition,
+            FaultPhase::Heal,
+            "redis-2",
+            None,
+        );
     let view = t.view();
     let cause = explain(
         &view,

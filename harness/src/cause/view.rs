@@ -6,13 +6,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::history::{Cut, FaultPhase, Micros, NodeState, NodeType, Record};
+use crate::history::{Cut, FaultKind, FaultPhase, Micros, NodeState, NodeType, Record};
 
 /// One fault on one node, from its start to its heal (`None`: not healed in the run).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultSpan {
     /// `kill`, `partition`, ...
-    pub kind: String,
+    pub kind: FaultKind,
     /// The node's name.
     pub node: String,
     /// Whom a partition or reset cut the node off from.
@@ -31,19 +31,7 @@ impl FaultSpan {
 
     /// What it did to its node, in words: `killed`, `frozen`, `cut off from the app`.
     pub fn verb(&self) -> &'static str {
-        match (self.kind.as_str(), self.cut) {
-            ("kill", _) => "killed",
-            ("stop", _) => "stopped",
-            ("pause", _) => "frozen",
-            ("partition", Some(Cut::App)) => "cut off from the app",
-            ("partition", Some(Cut::Cluster)) => "cut off from the sentinels and replicas",
-            ("partition", _) => "cut off from everyone",
-            ("reset", Some(Cut::Cluster)) => "resetting the cluster's connections",
-            ("reset", _) => "resetting the app's connections",
-            ("latency", _) => "slowed down",
-            ("manual-failover", _) => "being failed over",
-            _ => "faulted",
-        }
+        self.kind.verb(self.cut)
     }
 }
 
@@ -238,7 +226,7 @@ impl ClusterView {
                     view.names.insert(f.addr.clone(), f.node.clone());
                     match f.phase {
                         FaultPhase::Start => view.faults.push(FaultSpan {
-                            kind: f.fault.clone(),
+                            kind: f.fault,
                             node: f.node.clone(),
                             cut: f.cut,
                             from: f.applying_since.unwrap_or(f.at).min(f.at),
@@ -557,7 +545,7 @@ mod tests {
             master(1_000, "a", 20),
             Record::Fault(FaultEvent {
                 at: 2_000,
-                fault: "kill".into(),
+                fault: FaultKind::Kill,
                 phase: FaultPhase::Start,
                 node: "redis-1".into(),
                 addr: "10.0.0.2:6379".into(),

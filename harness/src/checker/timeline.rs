@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::history::{FaultEvent, FaultPhase, History, Micros, Operation, Record};
+use crate::history::{FaultEvent, FaultKind, FaultPhase, History, Micros, Operation, Record};
 
 /// Milestones of one failover, each in milliseconds after the fault started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FailoverTimeline {
     /// The fault's kind (`kill`, `pause`, ...).
-    pub fault: String,
+    pub fault: FaultKind,
     /// The faulted node.
     pub node: String,
     /// Its address.
@@ -191,7 +191,7 @@ fn timeline_of(
     };
     let all_recovered = recovered.len() == users.len();
     FailoverTimeline {
-        fault: fault.fault.clone(),
+        fault: fault.fault,
         node: fault.node.clone(),
         addr: fault.addr.clone(),
         fault_at_s: t0 as f64 / 1e6,
@@ -243,7 +243,7 @@ mod tests {
         history.records.extend([
             Record::Fault(FaultEvent {
                 at: 10_000,
-                fault: "kill".into(),
+                fault: FaultKind::Kill,
                 phase: FaultPhase::Start,
                 node: "redis-1".into(),
                 addr: "10.0.0.2:6379".into(),
@@ -293,7 +293,7 @@ mod tests {
         let fault = |at, node: &str, addr: &str| {
             Record::Fault(FaultEvent {
                 at,
-                fault: "kill".into(),
+                fault: FaultKind::Kill,
                 phase: FaultPhase::Start,
                 node: node.into(),
                 addr: addr.into(),

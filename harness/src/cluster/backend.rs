@@ -1,11 +1,12 @@
 //! Choosing where the nodes run: Docker containers, or local processes when there is no engine.
-//! The choice is made, and faults the chosen backend cannot apply are refused, before anything
-//! starts.
+//! Each backend declares what it offers ([`Capabilities`]); the choice is made, and a schedule the
+//! chosen backend cannot serve is refused, before anything starts. It knows nothing of fault
+//! kinds: the caller says what it refuses on given capabilities.
 
 use bollard::Docker;
 
 use super::{engine, ClusterError};
-use crate::scenario::{BackendChoice, FaultKind, FaultSpec};
+use crate::scenario::BackendChoice;
 
 /// Where the nodes of a run live.
 pub enum Backend {
@@ -25,35 +26,45 @@ impl Backend {
     }
 }
 
-/// Why the process backend cannot apply a fault kind, if it cannot.
-fn process_cannot(kind: FaultKind) -> Option<&'static str> {
-    match kind {
-        FaultKind::Partition | FaultKind::Reset => Some(
-            "it needs each node in a network namespace of its own, and local processes share the host's",
-        ),
-        FaultKind::Latency => Some(
-            "its redirect rule would catch the nodes' traffic to each other, which all goes over loopback",
-        ),
-        FaultKind::Kill | FaultKind::Stop | FaultKind::Pause | FaultKind::ManualFailover => None,
+/// What a backend offers the faults of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Each node has a network namespace, and so an address, of its own.
+    pub network_namespace_per_node: bool,
+}
+
+/// The process backend: every node shares the host's network namespace.
+const PROCESS: Capabilities = Capabilities {
+    network_namespace_per_node: false,
+};
+
+impl Backend {
+    /// What this backend offers.
+    pub fn capabilities(&self) -> Capabilities {
+        match self {
+            Self::Docker(_) => Capabilities {
+                network_namespace_per_node: true,
+            },
+            Self::Process => PROCESS,
+        }
     }
 }
 
-/// The first fault the process backend cannot apply, and why.
-fn refusal(faults: &[FaultSpec]) -> Option<String> {
-    faults.iter().enumerate().find_map(|(index, f)| {
-        process_cannot(f.kind).map(|why| {
-            format!(
-                "fault {index} ({}) cannot run on it: {why}; run it with a Docker engine \
-                 (`--backend docker`; `bash ci/prepare.sh` installs and starts one)",
-                f.kind.name()
-            )
-        })
+/// What the caller cannot run on a backend with given capabilities, in words (`None`: nothing).
+pub type Refusal<'a> = &'a (dyn Fn(Capabilities) -> Option<String> + Sync);
+
+fn process_refused(refuse: Refusal<'_>) -> Option<String> {
+    refuse(PROCESS).map(|refused| {
+        format!(
+            "{refused}; run it with a Docker engine (`--backend docker`; `bash ci/prepare.sh` \
+             installs and starts one)"
+        )
     })
 }
 
-/// Fails with the first fault the process backend cannot apply.
-pub fn check_process_faults(faults: &[FaultSpec]) -> Result<(), ClusterError> {
-    refusal(faults).map_or(Ok(()), |detail| {
+/// Fails with what `refuse` refuses on the process backend.
+pub fn check_process(refuse: Refusal<'_>) -> Result<(), ClusterError> {
+    process_refused(refuse).map_or(Ok(()), |detail| {
         Err(ClusterError::Unsupported {
             backend: "process",
             detail,
@@ -61,23 +72,23 @@ pub fn check_process_faults(faults: &[FaultSpec]) -> Result<(), ClusterError> {
     })
 }
 
-/// Picks the backend for `choice`, checking the schedule against it. `notice` is told when
-/// `auto` falls back to processes.
+/// Picks the backend for `choice`, checking with `refuse` that the run can be made on it.
+/// `notice` is told when `auto` falls back to processes.
 pub async fn choose(
     choice: BackendChoice,
-    faults: &[FaultSpec],
+    refuse: Refusal<'_>,
     notice: &(dyn Fn(&str) + Sync),
 ) -> Result<Backend, ClusterError> {
     match choice {
         BackendChoice::Docker => Ok(Backend::Docker(engine::connect().await?)),
         BackendChoice::Process => {
-            check_process_faults(faults)?;
+            check_process(refuse)?;
             Ok(Backend::Process)
         }
         BackendChoice::Auto => match engine::connect().await {
             Ok(docker) => Ok(Backend::Docker(docker)),
             Err(ClusterError::EngineUnreachable { detail }) => {
-                if let Some(refused) = refusal(faults) {
+                if let Some(refused) = process_refused(refuse) {
                     return Err(ClusterError::Unsupported {
                         backend: "process",
                         detail: format!("no Docker engine answered ({detail}), and {refused}"),
@@ -100,22 +111,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_process_backend_refuses_network_faults_by_position_and_kind() {
-        let fault = |kind: &str| -> FaultSpec {
-            toml::from_str(&format!(
-                "kind = \"{kind}\"\nat = \"1s\"\nduration = \"1s\"\ncut = \"all\"\nlatency = \"10ms\""
-            ))
-            .expect("fault")
+    fn the_process_backend_passes_on_what_the_caller_refuses_with_advice() {
+        let refuse_shared = |c: Capabilities| {
+            (!c.network_namespace_per_node)
+                .then(|| "fault 1 (partition) cannot run on it".to_owned())
         };
-        assert!(check_process_faults(&[fault("kill"), fault("pause"), fault("stop")]).is_ok());
-        let err = check_process_faults(&[fault("kill"), fault("partition")])
-            .expect_err("partition refused")
+        let err = check_process(&refuse_shared)
+            .expect_err("refused")
             .to_string();
         assert!(
-            err.contains("process backend") && err.contains("fault 1 (partition)"),
+            err.contains("process backend")
+                && err.contains("fault 1 (partition)")
+                && err.contains("--backend docker"),
             "{err}"
         );
-        assert!(check_process_faults(&[fault("latency")]).is_err());
-        assert!(check_process_faults(&[fault("reset")]).is_err());
+        assert!(check_process(&|_| None).is_ok());
     }
 }

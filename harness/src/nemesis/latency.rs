@@ -1,4 +1,4 @@
-//! Added latency on the host's link to one node, by a TCP proxy in the harness. An iptables
+//! `latency`: added latency on the host's link to one node, by a TCP proxy in the harness. An iptables
 //! `nat OUTPUT` rule on the host redirects new connections to the node into a [`DelayProxy`]; the
 //! host's open connections are closed on the node (`CLIENT KILL`) so the app reconnects through
 //! the proxy. The heal removes the rule and stops the proxy, which closes the slow connections,
@@ -16,14 +16,17 @@ use std::time::Duration;
 use redis::aio::MultiplexedConnection;
 
 use super::delay_proxy::{DelayProxy, UPSTREAM_MARK};
+use super::fault::{Applied, Fault, Scene};
+use super::needs::Needs;
 use super::NemesisError;
 use crate::cluster::node::Node;
 use crate::cluster::Cluster;
 use crate::marks::RULE_TAG;
+use crate::scenario::kinds::Latency;
 
 /// Latency in force on the host's link to one node.
 #[derive(Debug)]
-pub(super) struct SlowLink {
+pub(crate) struct SlowLink {
     node: String,
     /// The rule's arguments after the chain-changing option, once it is in.
     rule: Option<Vec<String>>,
@@ -187,6 +190,48 @@ impl Drop for SlowLink {
                 tracing::error!(node = %self.node, rule = %rule.join(" "), "could not remove a latency rule");
             }
         }
+    }
+}
+
+impl Fault for Latency {
+    type Guard = Vec<SlowLink>;
+
+    fn needs(&self) -> Needs {
+        Needs {
+            root: Some(
+                "an iptables rule on the host redirects the node's traffic into a delay proxy",
+            ),
+            programs: &["iptables"],
+            own_network_namespace: Some(
+                "its redirect rule would catch the nodes' traffic to each other, which all goes \
+                 over loopback",
+            ),
+            host_link_only: true,
+        }
+    }
+
+    async fn apply(
+        &self,
+        scene: &Scene<'_>,
+        nodes: &[&Node],
+    ) -> Result<Applied<Self::Guard>, NemesisError> {
+        let mut links = Vec::new();
+        for node in nodes {
+            links.push(SlowLink::apply(scene.cluster, node, self.latency).await?);
+        }
+        Ok(Applied::at_once(links))
+    }
+
+    async fn heal(
+        &self,
+        _: &Scene<'_>,
+        _: &[&Node],
+        links: Self::Guard,
+    ) -> Result<(), NemesisError> {
+        for link in links {
+            link.heal().await?;
+        }
+        Ok(())
     }
 }
 

@@ -155,7 +155,7 @@ pub(super) fn render(report: &RunReport, samples: &Samples) -> Result<String, Pl
         let _ = write!(
             page,
             "<tr><td>{} {} at {:.1} s</td>",
-            escape(&f.fault),
+            escape(f.fault.name()),
             escape(&f.node),
             f.fault_at_s
         );

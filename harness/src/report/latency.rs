@@ -290,7 +290,7 @@ mod tests {
     #[test]
     fn phases_split_at_the_first_fault_and_at_the_last_recovery() {
         let timeline = |at_s: f64, last_user_ms: Option<f64>| FailoverTimeline {
-            fault: "kill".into(),
+            fault: crate::history::FaultKind::Kill,
             node: "redis-1".into(),
             addr: "10.0.0.2:6379".into(),
             fault_at_s: at_s,

@@ -1,52 +1,14 @@
-//! Faults as a scenario states them: what, to whom, when, for how long, how often.
+//! Faults as a scenario states them: when, to whom, for how long, how often, and what (the
+//! action, whose fields are its kind's own; the kinds are in `kinds`).
+//!
+//! It owns data and its validation only: it must not apply, schedule or judge anything.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::history::Cut;
-
-/// What a fault does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FaultKind {
-    /// SIGKILL, then start again at the same address after `duration`.
-    Kill,
-    /// Graceful stop (SIGTERM: Redis runs `SHUTDOWN`), then start again after `duration`.
-    Stop,
-    /// Freeze the processes (cgroup freezer), resume after `duration`: a stalled, not dead, node.
-    Pause,
-    /// Drop every packet between the target and the peers `cut` names, for `duration`.
-    Partition,
-    /// Answer every TCP packet the peers `cut` names send the target with a reset, for
-    /// `duration`: open connections break at once and new ones are refused.
-    Reset,
-    /// `SENTINEL FAILOVER`: a planned switch with no node down.
-    ManualFailover,
-    /// Delay every byte between the app (the host) and the target by `latency`, each way, for
-    /// `duration`; the target's links to the other nodes stay fast.
-    Latency,
-}
-
-impl FaultKind {
-    /// Whether the fault lasts and heals (and so needs a `duration`).
-    pub fn heals(self) -> bool {
-        !matches!(self, Self::ManualFailover)
-    }
-
-    /// The name used in scenario files and histories.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Kill => "kill",
-            Self::Stop => "stop",
-            Self::Pause => "pause",
-            Self::Partition => "partition",
-            Self::Reset => "reset",
-            Self::ManualFailover => "manual-failover",
-            Self::Latency => "latency",
-        }
-    }
-}
+pub mod kinds;
+pub use kinds::{Cut, FaultAction, FaultKind};
 
 /// Which nodes a fault hits, decided when it fires.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,26 +70,20 @@ impl From<Target> for String {
 }
 
 /// One fault of the schedule.
+///
+/// Unknown fields are errors: the action's kind refuses every field that is neither its own nor
+/// one of these (serde cannot refuse them here, beside a flattened field).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct FaultSpec {
-    /// What it does.
-    pub kind: FaultKind,
     /// Whom it hits; default `master`.
     #[serde(default = "default_target")]
     pub target: Target,
     /// When it starts, from the start of the workload.
     #[serde(with = "humantime_serde")]
     pub at: Duration,
-    /// How long it lasts before its heal (restart, resume, reconnect); not for `manual-failover`.
+    /// How long it lasts before its heal (restart, resume, reconnect); only for kinds that last.
     #[serde(default, with = "humantime_serde")]
     pub duration: Duration,
-    /// For `partition` and `reset`: whom the target is cut off from.
-    #[serde(default)]
-    pub cut: Option<Cut>,
-    /// For `latency`: the delay added each way, 1 ms to 10 s.
-    #[serde(default, with = "humantime_serde")]
-    pub latency: Option<Duration>,
     /// How many times the fault happens (1 to [`MAX_FAULT_COUNT`]); default once. Each time
     /// resolves its target again, so a repeated `master` kill hits whichever node is master then.
     #[serde(default = "default_count", skip_serializing_if = "is_once")]
@@ -148,12 +104,9 @@ pub struct FaultSpec {
         skip_serializing_if = "Option::is_none"
     )]
     pub jitter: Option<Duration>,
-    /// For `kill`: land the fault on requests in flight. The target is frozen first, the fault
-    /// waits until the workload has at least this many requests in flight (at most
-    /// [`IN_FLIGHT_WAIT`]), and then kills the frozen node: every command on its connections is
-    /// lost mid-flight, as when a loaded master crashes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub in_flight: Option<u32>,
+    /// What it does: `kind` and the kind's own fields.
+    #[serde(flatten)]
+    pub action: FaultAction,
 }
 
 /// Most repetitions of one fault.
@@ -176,47 +129,27 @@ fn is_once(count: &u32) -> bool {
 }
 
 impl FaultSpec {
+    /// The fault's kind.
+    pub fn kind(&self) -> FaultKind {
+        self.action.kind()
+    }
+
     /// Checks the fields that depend on each other; returns the field and what is wrong.
     pub(crate) fn check(&self, node_names: &[String]) -> Result<(), (&'static str, String)> {
-        let kind = self.kind.name();
-        if self.kind.heals() && self.duration.is_zero() {
+        let kind = self.kind();
+        if kind.lasts() && self.duration.is_zero() {
             return Err((
                 "duration",
                 format!("a {kind} fault needs a duration above 0s"),
             ));
         }
-        if !self.kind.heals() && !self.duration.is_zero() {
+        if !kind.lasts() && !self.duration.is_zero() {
             return Err(("duration", format!("a {kind} fault has no duration")));
         }
         if self.duration > Duration::from_secs(600) {
             return Err(("duration", "must be at most 10m".to_owned()));
         }
-        let cuts = matches!(self.kind, FaultKind::Partition | FaultKind::Reset);
-        match (cuts, self.cut) {
-            (true, None) => {
-                return Err((
-                    "cut",
-                    format!("a {kind} fault needs cut = \"cluster\", \"app\" or \"all\""),
-                ))
-            }
-            (true, Some(_)) | (false, None) => {}
-            (false, Some(_)) => return Err(("cut", format!("a {kind} fault has no cut"))),
-        }
-        match (self.kind == FaultKind::Latency, self.latency) {
-            (true, None) => {
-                return Err((
-                    "latency",
-                    "a latency fault needs latency, like \"200ms\"".into(),
-                ))
-            }
-            (true, Some(latency))
-                if latency < Duration::from_millis(1) || latency > Duration::from_secs(10) =>
-            {
-                return Err(("latency", "must be between 1ms and 10s".into()))
-            }
-            (true, Some(_)) | (false, None) => {}
-            (false, Some(_)) => return Err(("latency", format!("a {kind} fault has no latency"))),
-        }
+        self.action.check()?;
         if self.count == 0 || self.count > MAX_FAULT_COUNT {
             return Err((
                 "count",
@@ -261,22 +194,8 @@ impl FaultSpec {
                 ));
             }
         }
-        if let Some(in_flight) = self.in_flight {
-            if self.kind != FaultKind::Kill {
-                return Err((
-                    "in_flight",
-                    format!("applies to kill faults, not to {kind}"),
-                ));
-            }
-            if in_flight == 0 {
-                return Err((
-                    "in_flight",
-                    "must be at least 1 (leave it out to apply the fault at once)".to_owned(),
-                ));
-            }
-        }
-        if self.kind == FaultKind::ManualFailover && self.target != Target::Master {
-            return Err(("target", "a manual failover always moves the master".into()));
+        if kind.moves_the_master() && self.target != Target::Master {
+            return Err(("target", format!("a {kind} fault always moves the master")));
         }
         if let Target::Node(name) = &self.target {
             if !node_names.contains(name) {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::scenario::kinds::Kill;
 
 fn parse(text: &str) -> Result<Scenario, ScenarioError> {
     Scenario::parse(text, Path::new("test.toml"))
@@ -33,16 +34,13 @@ fn reads_faults_durations_and_bounds() {
     assert_eq!(
         s.faults,
         vec![FaultSpec {
-            kind: FaultKind::Kill,
             target: Target::Master,
             at: Duration::from_secs(5),
             duration: Duration::from_secs(8),
-            cut: None,
-            latency: None,
             count: 1,
             every: None,
             jitter: None,
-            in_flight: None,
+            action: FaultAction::Kill(Kill::default()),
         }]
     );
     assert_eq!(s.expectations.lost_writes, Bound::AtMost(3));
@@ -115,23 +113,41 @@ fn shipped_scenarios_parse() {
 #[test]
 fn fault_fields_that_depend_on_each_other_are_checked() {
     let fault = |body: &str| error_of(&format!("name = \"x\"\n[[faults]]\n{body}"));
+    // A kind's own fields are its variant's: a missing one, or one of another kind, is a parse
+    // error that names the field and the fields the kind takes.
     let msg = fault("kind = \"partition\"\nat = \"1s\"\nduration = \"2s\"");
-    assert!(msg.contains("faults[0].cut"), "{msg}");
+    assert!(msg.contains("missing field `cut`"), "{msg}");
     let msg = fault("kind = \"pause\"\nat = \"1s\"");
     assert!(msg.contains("faults[0].duration"), "{msg}");
     let msg = fault("kind = \"manual-failover\"\nat = \"1s\"\nduration = \"2s\"");
     assert!(msg.contains("faults[0].duration"), "{msg}");
     let msg = fault("kind = \"kill\"\ntarget = \"sentinels:most\"\nat = \"1s\"\nduration = \"2s\"");
     assert!(msg.contains("sentinels:majority"), "{msg}");
+    let msg = fault("kind = \"latency\"\nat = \"1s\"\nduration = \"2s\"");
+    assert!(msg.contains("missing field `latency`"), "{msg}");
     for body in [
-        "kind = \"latency\"\nat = \"1s\"\nduration = \"2s\"",
         "kind = \"latency\"\nlatency = \"20s\"\nat = \"1s\"\nduration = \"2s\"",
         "kind = \"latency\"\nlatency = \"0ms\"\nat = \"1s\"\nduration = \"2s\"",
-        "kind = \"kill\"\nlatency = \"20ms\"\nat = \"1s\"\nduration = \"2s\"",
     ] {
         let msg = fault(body);
         assert!(msg.contains("faults[0].latency"), "{msg}");
     }
+    let msg = fault("kind = \"kill\"\nlatency = \"20ms\"\nat = \"1s\"\nduration = \"2s\"");
+    assert!(
+        msg.contains("unknown field `latency`, expected `in_flight`")
+            && msg.contains("at, target, duration, count, every and jitter"),
+        "{msg}"
+    );
+    let msg = fault("kind = \"stop\"\nat = \"1s\"\nduraton = \"2s\"");
+    assert!(
+        msg.contains("unknown field `duraton`")
+            && msg.contains("takes only at, target, duration, count, every and jitter"),
+        "{msg}"
+    );
+    let msg = fault(
+        "kind = \"packet-loss\"\ncut = \"app\"\nloss_percent = 0\nat = \"1s\"\nduration = \"2s\"",
+    );
+    assert!(msg.contains("faults[0].loss_percent"), "{msg}");
     let msg = error_of("name = \"x\"\n[topology]\nreplicas = 1\nmin_replicas_to_write = 2");
     assert!(msg.contains("topology.min_replicas_to_write"), "{msg}");
     let msg = error_of("name = \"x\"\n[topology]\nreplicas = 1\n[app]\nwait_replicas = 2");
@@ -203,7 +219,7 @@ fn a_repeated_fault_starts_every_so_often() {
     let starts: Vec<u64> = fault.starts().map(|d| d.as_secs()).collect();
     assert_eq!(starts, vec![5, 25, 45]);
     assert_eq!(fault.last_start(), Duration::from_secs(47));
-    assert_eq!(fault.in_flight, Some(5));
+    assert_eq!(fault.action, FaultAction::Kill(Kill { in_flight: Some(5) }));
     let once = with_kill("").unwrap();
     assert_eq!(once.faults[0].starts().count(), 1);
     // Defaults are left out when a scenario is written back, so shrunk schedules stay short.
@@ -237,7 +253,7 @@ fn repetition_fields_that_cannot_work_name_their_field() {
         "name = \"x\"\n[[faults]]\nkind = \"pause\"\nat = \"1s\"\nduration = \"1s\"\nin_flight = 3",
     );
     assert!(
-        msg.contains("faults[0].in_flight") && msg.contains("not to pause"),
+        msg.contains("unknown field `in_flight`") && msg.contains("takes only at, target"),
         "{msg}"
     );
 }

@@ -1,0 +1,67 @@
+//! The one protocol every fault kind implements: what it needs, how it applies itself, and how it
+//! heals what it applied. Resolving targets, timing, recording and settling are the schedule's,
+//! the same for every kind.
+//!
+//! It owns the protocol only; the kinds are one file each beside it.
+
+use std::future::Future;
+
+use super::needs::Needs;
+use super::NemesisError;
+use crate::cluster::node::Node;
+use crate::cluster::Cluster;
+
+/// Requests in flight now, for faults timed to the workload.
+pub type InFlightCount<'a> = &'a (dyn Fn() -> u32 + Sync);
+
+/// What a fault may act on while it applies and heals.
+pub(crate) struct Scene<'a> {
+    /// The run's cluster.
+    pub(crate) cluster: &'a Cluster,
+    /// The workload's requests in flight now.
+    pub(crate) in_flight: InFlightCount<'a>,
+}
+
+/// A fault in force: what its heal needs (rules to remove, a proxy to stop), and for a fault timed
+/// to the workload, how many requests were in flight when it applied.
+pub(crate) struct Applied<T> {
+    /// What the heal takes back; dropping it undoes what it can, for a run cut short.
+    pub(crate) guard: T,
+    /// Requests in flight when it applied, for a fault that waited for them.
+    pub(crate) in_flight: Option<u32>,
+}
+
+impl<T> Applied<T> {
+    /// Applied with no wait for requests in flight.
+    pub(crate) fn at_once(guard: T) -> Self {
+        Self {
+            guard,
+            in_flight: None,
+        }
+    }
+}
+
+/// One kind of fault.
+pub(crate) trait Fault: Sync {
+    /// What stays in force until the heal.
+    type Guard: Send;
+
+    /// What the machine and the backend must offer for this fault.
+    fn needs(&self) -> Needs;
+
+    /// Puts the fault in force on `nodes`. A fault that does not last (see
+    /// [`FaultKind::lasts`](crate::scenario::FaultKind::lasts)) starts what ends by itself.
+    fn apply(
+        &self,
+        scene: &Scene<'_>,
+        nodes: &[&Node],
+    ) -> impl Future<Output = Result<Applied<Self::Guard>, NemesisError>> + Send;
+
+    /// Takes the fault back; for a fault that does not last, waits until it has ended by itself.
+    fn heal(
+        &self,
+        scene: &Scene<'_>,
+        nodes: &[&Node],
+        guard: Self::Guard,
+    ) -> impl Future<Output = Result<(), NemesisError>> + Send;
+}

@@ -1,0 +1,150 @@
+//! One fault of a running schedule, the same loop for every kind: wait for its time, resolve its
+//! target, apply, record the start, wait its duration, heal, record the heal, wait until the
+//! healed nodes are back in their place and record that too; again at each repetition's time
+//! (moved by its jitter), never before the repetition before has settled.
+//!
+//! It owns timing and recording; what a fault does is its kind's (see `fault`).
+
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+
+use super::fault::{Applied, Fault, InFlightCount, Scene};
+use super::{targets, NemesisError};
+use crate::cluster::node::Node;
+use crate::cluster::Cluster;
+use crate::history::{FaultEvent, FaultPhase, Micros, Record, Recorder};
+use crate::scenario::FaultSpec;
+
+/// One fault of a running schedule.
+pub(super) struct ScheduledFault<'a> {
+    pub(super) index: usize,
+    pub(super) spec: &'a FaultSpec,
+    pub(super) cluster: &'a Cluster,
+    pub(super) recorder: &'a Recorder,
+    pub(super) in_flight: InFlightCount<'a>,
+    pub(super) progress: &'a (dyn Fn(&str) + Sync),
+}
+
+/// How a fault's start or heal came about: since when it was being applied, and for a start timed
+/// to the workload, how many requests were in flight when it applied.
+#[derive(Debug, Clone, Copy)]
+struct Applying {
+    since: Micros,
+    in_flight: Option<u32>,
+}
+
+/// `due` moved by a random offset within `jitter` either way, never before 0.
+fn jittered(due: Duration, jitter: Option<Duration>) -> Duration {
+    let Some(jitter) = jitter.filter(|j| !j.is_zero()) else {
+        return due;
+    };
+    let span = u64::try_from(jitter.as_micros()).unwrap_or(u64::MAX / 2);
+    let offset = rand::thread_rng().gen_range(0..=span.saturating_mul(2));
+    (due + Duration::from_micros(offset)).saturating_sub(jitter)
+}
+
+impl ScheduledFault<'_> {
+    /// Waits for each repetition's time and runs it with `kind`, the spec's own action.
+    pub(super) async fn run<K: Fault>(&self, kind: &K, start: Instant) -> Result<(), NemesisError> {
+        for due in self.spec.starts() {
+            // A repetition whose time has passed while the one before settled starts at once.
+            tokio::time::sleep_until((start + jittered(due, self.spec.jitter)).into()).await;
+            self.once(kind).await?;
+        }
+        Ok(())
+    }
+
+    async fn once<K: Fault>(&self, kind: &K) -> Result<(), NemesisError> {
+        let nodes = targets::resolve(self.cluster, self.index, self.spec).await?;
+        let scene = Scene {
+            cluster: self.cluster,
+            in_flight: self.in_flight,
+        };
+        // A kill takes effect during the engine's call, not after it answers: requests failing in
+        // between are the fault's. So are requests held by a freeze before it.
+        let since = self.recorder.now();
+        let Applied { guard, in_flight } = kind.apply(&scene, &nodes).await?;
+        self.record(
+            &nodes,
+            FaultPhase::Start,
+            Some(Applying { since, in_flight }),
+        );
+        // Likewise a restarted node can answer before the engine's call returns. A fault that
+        // ends by itself was ending from the moment it applied.
+        let healing = if self.spec.kind().lasts() {
+            tokio::time::sleep(self.spec.duration).await;
+            self.recorder.now()
+        } else {
+            since
+        };
+        kind.heal(&scene, &nodes, guard).await?;
+        let healing = Applying {
+            since: healing,
+            in_flight: None,
+        };
+        self.record(&nodes, FaultPhase::Heal, Some(healing));
+        self.settle(&nodes).await
+    }
+
+    /// Records `phase` on every node now; a start or a heal also says how it was applied.
+    fn record(&self, nodes: &[&Node], phase: FaultPhase, applying: Option<Applying>) {
+        let at = self.recorder.now();
+        let kind = self.spec.kind();
+        for node in nodes {
+            self.recorder.record(Record::Fault(FaultEvent {
+                at,
+                applying_since: applying.map(|a| a.since),
+                in_flight: applying.and_then(|a| a.in_flight),
+                fault: kind,
+                phase,
+                node: node.name.clone(),
+                addr: node.addr.to_string(),
+                cut: self.spec.action.cut(),
+            }));
+        }
+        let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+        let what = match phase {
+            FaultPhase::Start => "started on",
+            FaultPhase::Heal => "healed on",
+            FaultPhase::Rejoined => "settled:",
+        };
+        let in_flight = match applying.and_then(|a| a.in_flight) {
+            Some(n) => format!(" with {n} requests in flight"),
+            None => String::new(),
+        };
+        (self.progress)(&format!(
+            "fault {kind} {what} {}{in_flight}",
+            names.join(", ")
+        ));
+    }
+
+    async fn settle(&self, nodes: &[&Node]) -> Result<(), NemesisError> {
+        for node in nodes {
+            self.cluster.wait_settled(node).await?;
+        }
+        self.record(nodes, FaultPhase::Rejoined, None);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_moves_a_start_within_its_bounds_and_never_before_zero() {
+        let due = Duration::from_secs(10);
+        assert_eq!(jittered(due, None), due);
+        let jitter = Some(Duration::from_secs(2));
+        let starts: Vec<Duration> = (0..200).map(|_| jittered(due, jitter)).collect();
+        assert!(starts
+            .iter()
+            .all(|s| (Duration::from_secs(8)..=Duration::from_secs(12)).contains(s)));
+        assert!(
+            starts.iter().any(|s| *s < due) && starts.iter().any(|s| *s > due),
+            "both ways"
+        );
+        assert!((0..50).all(|_| jittered(Duration::from_secs(1), jitter) <= Duration::from_secs(3)));
+    }
+}
