@@ -6,6 +6,9 @@
 
 pub mod container;
 pub mod external;
+mod fleet;
+
+pub use fleet::{AppFleet, FleetLaunch};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -18,7 +21,7 @@ use sample_app::store::{
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::history::{Record, Recorder, StoreEvent};
+use crate::history::{Record, Recorder, StoreChange, StoreEvent};
 use crate::scenario::AppSpec;
 
 /// What can go wrong with the app under test.
@@ -64,6 +67,32 @@ pub enum AppError {
     /// The app command exited before it became healthy.
     #[error("{0}")]
     Exited(String),
+    /// An app image on a backend without a Docker engine.
+    #[error("app.image ({image}) runs the app in a container, which needs the Docker backend; give the app as app.command instead")]
+    NeedsDocker {
+        /// The image.
+        image: String,
+    },
+    /// An instance that does not exist.
+    #[error("no app instance {instance}: the scenario starts {instances} (app.instances), numbered from 0")]
+    NoInstance {
+        /// The instance asked for.
+        instance: u32,
+        /// How many there are.
+        instances: usize,
+    },
+    /// An instance with no loopback port to start on.
+    #[error("app instance {instance} has no port to start on")]
+    NoPort {
+        /// The instance.
+        instance: u32,
+    },
+    /// An app in a container cannot be killed and started again at its address.
+    #[error("app instance {instance} runs from app.image; killing it and starting it again would give it another address: run the app with app.command to crash it")]
+    CannotKill {
+        /// The instance.
+        instance: u32,
+    },
 }
 
 /// A running app.
@@ -160,14 +189,18 @@ impl AppUnderTest {
         let forwarder = tokio::spawn(async move {
             while let Some(event) = events_rx.recv().await {
                 let (name, master) = match event.kind {
-                    StoreEventKind::SwitchAnnounced { master } => ("switch_announced", master),
-                    StoreEventKind::MasterResolved { master } => ("master_resolved", master),
-                    StoreEventKind::FirstSuccess { master } => ("first_success", master),
+                    StoreEventKind::SwitchAnnounced { master } => {
+                        (StoreChange::SwitchAnnounced, master)
+                    }
+                    StoreEventKind::MasterResolved { master } => {
+                        (StoreChange::MasterResolved, master)
+                    }
+                    StoreEventKind::FirstSuccess { master } => (StoreChange::FirstSuccess, master),
                 };
                 recorder.record(Record::Store(StoreEvent {
                     at: recorder.at(event.at),
                     instance,
-                    event: name.to_owned(),
+                    event: name,
                     master: master.to_string(),
                 }));
             }
@@ -287,6 +320,24 @@ impl AppUnderTest {
                 .await
         };
         text.await.map(|t| parse_prometheus(&t)).unwrap_or_default()
+    }
+
+    /// Kills the app at once, as a crash does: an in-process app's server, store and
+    /// connections are dropped mid-request; a command's process group gets SIGKILL.
+    pub async fn kill(mut self, instance: u32) -> Result<(), AppError> {
+        match &mut self.running {
+            Running::InProcess {
+                server, forwarder, ..
+            } => {
+                server.abort();
+                forwarder.abort();
+                // Aborted tasks end at their next await; the port is free once they have.
+                let _ = server.await;
+            }
+            Running::External(process) => process.kill().await,
+            Running::Container(_) => return Err(AppError::CannotKill { instance }),
+        }
+        Ok(())
     }
 
     /// Stops the server and waits for in-flight requests; an external app gets SIGTERM, then

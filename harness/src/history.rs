@@ -224,10 +224,22 @@ pub struct StoreEvent {
     /// Which app instance (0 for the first).
     #[serde(default)]
     pub instance: u32,
-    /// `switch_announced`, `master_resolved` or `first_success`.
-    pub event: String,
+    /// What changed.
+    pub event: StoreChange,
     /// The master it concerns, `host:port`.
     pub master: String,
+}
+
+/// What changed in the app's view of the master.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreChange {
+    /// A `+switch-master` message named a new master.
+    SwitchAnnounced,
+    /// Discovery through the sentinels settled on a master.
+    MasterResolved,
+    /// The first command succeeded on a master.
+    FirstSuccess,
 }
 
 /// A finished history, in recording order.

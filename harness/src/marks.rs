@@ -1,7 +1,7 @@
 //! The marks a run leaves on what it starts, so that the run itself, `failover-drill clean` and
 //! the tests can tell its things from everything else: container and network labels, the
 //! environment variables of the processes it starts, the comment on its host rules, and its work
-//! directory's name.
+//! directory's name, and the name an app instance goes by in fault records.
 //!
 //! Every module that starts or finds such a thing (`cluster`, `app`, `nemesis`, `leftovers`)
 //! imports its marks from here; this module imports nothing of theirs, so none of them has to
@@ -37,4 +37,9 @@ pub mod env {
     /// harness's own environment sets it, that password is used instead of one made up for the
     /// run.
     pub const REDIS_PASSWORD: &str = "FAILOVER_DRILL_REDIS_PASSWORD";
+}
+
+/// The name an app instance goes by in fault records: `app-0`.
+pub fn app_instance(instance: u32) -> String {
+    format!("app-{instance}")
 }

@@ -5,13 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::app::{AppError, AppUnderTest, BoundPort, StoreAccess};
+use crate::app::{AppError, AppFleet, BoundPort, FleetLaunch, StoreAccess};
 use crate::assess::{assess_file, AssessError, RunFacts};
 use crate::cluster::node::NodeKind;
 use crate::cluster::{backend, Cluster, ClusterError};
 use crate::history::Recorder;
 use crate::monitor::{MonitorError, SentinelMonitor};
-use crate::nemesis::{self, NemesisError};
+use crate::nemesis::{self, NemesisError, Scene};
 use crate::progress::Progress;
 use crate::report::{ReportError, RunReport};
 use crate::sampler::NodeSampler;
@@ -178,54 +178,18 @@ async fn drive(
         master_name: cluster.master_name().to_owned(),
         password: cluster.password().cloned(),
     };
-    let mut apps = Vec::new();
-    for (instance, port) in (0u32..).zip(ports) {
-        let log = run_dir.join(format!("app-{instance}.log"));
-        let app = match (&scenario.app.command, &scenario.app.image) {
-            (None, Some(image)) => {
-                progress(&format!("starting the app image {image}"));
-                let on = cluster
-                    .docker_network()
-                    .ok_or_else(|| ClusterError::Unsupported {
-                        backend: "process",
-                        detail: "app.image needs the Docker backend".to_owned(),
-                    })?;
-                AppUnderTest::start_image(
-                    &scenario.app,
-                    image,
-                    &store,
-                    on,
-                    (instance, cluster.run_id()),
-                    log,
-                )
-                .await?
-            }
-            (None, None) => {
-                AppUnderTest::start_in_process(
-                    port,
-                    &scenario.app,
-                    &store,
-                    recorder.clone(),
-                    instance,
-                )
-                .await?
-            }
-            (Some(command), _) => {
-                progress(&format!("starting the app: {command}"));
-                AppUnderTest::start_external(
-                    port,
-                    &scenario.app,
-                    command,
-                    &store,
-                    (instance, cluster.run_id()),
-                    log,
-                )
-                .await?
-            }
-        };
-        apps.push(app);
-    }
-    let base_urls: Vec<String> = apps.iter().map(|a| a.base_url.clone()).collect();
+    let launch = FleetLaunch {
+        spec: &scenario.app,
+        store,
+        recorder: recorder.clone(),
+        run_dir: run_dir.to_owned(),
+        docker_network: cluster
+            .docker_network()
+            .map(|(docker, network)| (docker.clone(), network.to_owned())),
+        run_id: cluster.run_id().to_owned(),
+    };
+    let apps = AppFleet::start(launch, ports, progress).await?;
+    let base_urls = apps.base_urls().to_vec();
     let w = &scenario.workload;
     progress(&format!(
         "app at {}; {} users at {} req/s for {}",
@@ -249,12 +213,15 @@ async fn drive(
                     &in_flight,
                     start
                 ),
-                crate::nemesis::run_schedule(
+                nemesis::run_schedule(
                     &scenario.faults,
-                    cluster,
+                    Scene {
+                        cluster,
+                        app: &apps,
+                        in_flight: &count_in_flight,
+                    },
                     &recorder,
                     start,
-                    &count_in_flight,
                     progress
                 ),
             )
@@ -273,13 +240,7 @@ async fn drive(
     };
     watcher.finish_workload();
     // Counters summed over the instances.
-    let mut app_metrics = std::collections::BTreeMap::new();
-    for app in apps {
-        for (name, value) in app.metrics().await {
-            *app_metrics.entry(name).or_insert(0.0) += value;
-        }
-        app.stop().await;
-    }
+    let app_metrics = apps.metrics_and_stop().await;
     drop(monitor);
     drop(sampler);
     drop(recorder);

@@ -50,7 +50,7 @@ fn fault(at: Duration) -> impl Strategy<Value = FaultSpec> {
     (action, target, 1_000u64..4_000).prop_map(move |(action, target, ms)| {
         let manual = !action.kind().lasts();
         FaultSpec {
-            target: if manual { Target::Master } else { target },
+            target: Some(if manual { Target::Master } else { target }),
             at,
             duration: if manual {
                 Duration::ZERO
@@ -90,7 +90,7 @@ fn describe(f: &FaultSpec) -> String {
     format!(
         "{} {}{cut} at {:?} for {:?}",
         f.kind(),
-        String::from(f.target.clone()),
+        String::from(f.target()),
         f.at,
         f.duration
     )

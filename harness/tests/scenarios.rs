@@ -8,7 +8,7 @@ use failover_drill::checker::timeline::FailoverTimeline;
 use failover_drill::checker::Class;
 use failover_drill::compare;
 use failover_drill::drills::{self, DrillsOptions};
-use failover_drill::history::{FaultPhase, History};
+use failover_drill::history::{FaultKind, FaultPhase, History};
 use failover_drill::matrix::Matrix;
 use failover_drill::report::RunReport;
 use failover_drill::scenario::{kinds::Latency, FaultAction};
@@ -61,6 +61,14 @@ const CHECKS: &[(&str, Check)] = &[
     (
         "lossy-master-link",
         a_lossy_link_is_waited_out_without_failover,
+    ),
+    (
+        "restart-sentinels-kill-master",
+        every_restarted_sentinels_switch_is_heard,
+    ),
+    (
+        "kill-app-mid-failover",
+        a_crashed_app_instance_loses_no_session_and_its_errors_say_so,
     ),
     (
         "slow-master",
@@ -175,6 +183,59 @@ fn a_lossy_link_is_waited_out_without_failover(report: &RunReport) {
     assert!(
         metric(report, "sample_app_store_retries_total") > 0.0,
         "the lost packets reached the store: its calls timed out and were retried"
+    );
+}
+
+fn every_restarted_sentinels_switch_is_heard(report: &RunReport) {
+    let history = history(report);
+    let restarted: Vec<&str> = history
+        .faults()
+        .filter(|f| f.fault == FaultKind::RestartSentinels && f.phase == FaultPhase::Start)
+        .map(|f| f.node.as_str())
+        .collect();
+    assert_eq!(restarted, ["sentinel-1", "sentinel-2", "sentinel-3"]);
+    let kill_at = history
+        .faults()
+        .find(|f| f.fault == FaultKind::Kill)
+        .expect("the kill is recorded")
+        .at;
+    let mut announced: Vec<&str> = history
+        .sentinel_events()
+        .filter(|e| e.channel == "+switch-master" && e.at > kill_at)
+        .map(|e| e.sentinel.as_str())
+        .collect();
+    announced.sort_unstable();
+    announced.dedup();
+    assert_eq!(
+        announced,
+        ["sentinel-1", "sentinel-2", "sentinel-3"],
+        "the harness's monitor subscribed again to every restarted sentinel"
+    );
+    assert!(
+        metric(report, "sample_app_switch_master_messages_total") >= 3.0,
+        "the app's listeners subscribed again to every restarted sentinel"
+    );
+}
+
+fn a_crashed_app_instance_loses_no_session_and_its_errors_say_so(report: &RunReport) {
+    let crash = report
+        .failovers
+        .iter()
+        .find(|f| f.node == "app-1")
+        .expect("the crash of app-1 is recorded");
+    assert_eq!(crash.fault, FaultKind::KillApp);
+    assert!(data_node_timeline(report).switch_master_ms.is_some());
+    // Every request the crash broke was retried away; those that were are put down to the crash.
+    let crashed: u64 = report
+        .findings
+        .of(Class::RetriedError)
+        .filter(|g| g.kind == CauseKind::AppDown)
+        .map(|g| g.count)
+        .sum();
+    assert!(
+        crashed > 0,
+        "requests sent to app-1 while it was down failed and were retried: {:?}",
+        report.findings.groups
     );
 }
 

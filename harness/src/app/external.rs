@@ -90,6 +90,13 @@ impl ExternalApp {
         ))
     }
 
+    /// SIGKILL to the group, as a crash; returns once the command's shell is gone.
+    pub(crate) async fn kill(&mut self) {
+        signal_group(self.group, "KILL");
+        let _ = self.child.wait().await;
+        self.stopped = true;
+    }
+
     /// SIGTERM to the group, then SIGKILL if it has not exited within the grace period.
     pub(crate) async fn stop(&mut self) {
         signal_group(self.group, "TERM");

@@ -38,6 +38,8 @@ pub enum CauseKind {
     OldMaster,
     /// Failed while a fault held the master, before (or without) a failover.
     FaultOnMaster,
+    /// Sent to an app instance that had crashed and was not back yet.
+    AppDown,
     /// Read while a replica was cut off from the master and behind it.
     ReplicaBehind,
     /// A retried append applied twice.
@@ -81,7 +83,7 @@ pub fn explain(view: &ClusterView, finding: &Finding) -> Cause {
             replica_behind,
             old_master,
         ],
-        Class::UserVisibleError | Class::RetriedError => &[old_master, fault_on_master],
+        Class::UserVisibleError | Class::RetriedError => &[app_down, old_master, fault_on_master],
         Class::DuplicateWrite => &[retried_append],
         Class::ForeignSession => &[],
     };

@@ -6,6 +6,7 @@ use super::view::{ClusterView, Role, Sample, Track};
 use super::{at, span, Cause, CauseKind};
 use crate::checker::{Class, Finding, Moment};
 use crate::history::Micros;
+use crate::marks::app_instance;
 
 /// What the user was told, as a verb for causes: `acknowledged`, `logged in`.
 fn told(class: Class) -> &'static str {
@@ -446,6 +447,30 @@ pub fn old_master(view: &ClusterView, f: &Finding) -> Option<Cause> {
                 || "had not heard it".to_owned(),
                 |h| format!("had heard it at {}", at(h))
             )
+        ),
+    )
+}
+
+/// The request went to an app instance a fault had taken down.
+pub fn app_down(view: &ClusterView, f: &Finding) -> Option<Cause> {
+    let a = f.answered;
+    let instance = app_instance(a.instance);
+    let fault = view
+        .faults_on(&instance, a.started_at)
+        .chain(view.faults_on(&instance, a.ended_at))
+        .next()?;
+    cause(
+        CauseKind::AppDown,
+        format!(
+            "sent to the app instance {instance} while it was {}",
+            fault.verb()
+        ),
+        format!(
+            "sent at {}, {} after the {} began; failed at {}",
+            at(a.started_at),
+            span(fault.from, a.started_at),
+            fault.kind,
+            at(a.ended_at),
         ),
     )
 }

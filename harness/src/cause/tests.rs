@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::checker::{Moment, WitnessOp};
+use crate::history::StoreChange;
 use crate::history::{
     Cut, FaultEvent, FaultKind, FaultPhase, Micros, NodeSample, NodeState, NodeType, Record,
     SentinelEvent, StoreEvent,
@@ -11,7 +12,10 @@ use crate::history::{
 const SECOND: Micros = 1_000_000;
 
 fn addr(node: &str) -> String {
-    format!("10.0.0.{}:6379", &node[6..])
+    match node.strip_prefix("app-") {
+        Some(instance) => format!("127.0.0.1:80{instance:0>2}"),
+        None => format!("10.0.0.{}:6379", &node[6..]),
+    }
 }
 
 /// Builds the records of a cluster of redis-1 (master), redis-2 and redis-3.
@@ -74,11 +78,11 @@ impl Timeline {
         self
     }
 
-    fn store(&mut self, at: f64, event: &str, master: &str) -> &mut Self {
+    fn store(&mut self, at: f64, event: StoreChange, master: &str) -> &mut Self {
         self.records.push(Record::Store(StoreEvent {
             at: (at * 1e6) as Micros,
             instance: 0,
-            event: event.into(),
+            event,
             master: addr(master),
         }));
         self
@@ -329,12 +333,12 @@ fn a_write_just_before_the_kill_that_the_promoted_replica_lacked_is_unreplicated
 #[test]
 fn errors_name_the_old_master_the_app_kept_and_the_fault_before_the_switch() {
     let mut t = Timeline::default();
-    t.store(0.0, "master_resolved", "redis-1")
+    t.store(0.0, StoreChange::MasterResolved, "redis-1")
         .samples("redis-1", 0.0, 6.0, master("a", 20))
         .samples("redis-2", 0.0, 1.0, replica("redis-1", true, 1_000))
         .fault(6.0, FaultKind::Kill, FaultPhase::Start, "redis-1", None)
         .switch(8.0, "redis-1", "redis-2")
-        .store(8.01, "switch_announced", "redis-2");
+        .store(8.01, StoreChange::SwitchAnnounced, "redis-2");
     let view = t.view();
     let after = explain(&view, &finding(Class::UserVisibleError, None, (10.0, 12.0)));
     assert_eq!(after.kind, CauseKind::OldMaster, "{after:?}");
@@ -491,4 +495,27 @@ fn a_replica_whose_offset_never_passed_the_write_served_the_stale_read() {
         "{}",
         cause.detail
     );
+}
+
+#[test]
+fn errors_at_a_crashed_app_instance_name_the_crash_not_the_master() {
+    let mut t = Timeline::default();
+    t.store(0.0, StoreChange::MasterResolved, "redis-1")
+        .samples("redis-1", 0.0, 6.0, master("a", 20))
+        .fault(6.0, FaultKind::Kill, FaultPhase::Start, "redis-1", None)
+        .switch(8.0, "redis-1", "redis-2")
+        .fault(7.0, FaultKind::KillApp, FaultPhase::Start, "app-1", None)
+        .fault(9.0, FaultKind::KillApp, FaultPhase::Heal, "app-1", None);
+    let view = t.view();
+    let mut crashed = finding(Class::RetriedError, None, (8.3, 8.31));
+    crashed.answered.instance = 1;
+    let cause = explain(&view, &crashed);
+    assert_eq!(cause.kind, CauseKind::AppDown, "{cause:?}");
+    assert_eq!(
+        cause.summary,
+        "sent to the app instance app-1 while it was crashed"
+    );
+    // The other instance was up: its errors have another cause.
+    let other = explain(&view, &finding(Class::RetriedError, None, (8.3, 8.31)));
+    assert_ne!(other.kind, CauseKind::AppDown, "{other:?}");
 }

@@ -6,7 +6,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::history::{Cut, FaultKind, FaultPhase, Micros, NodeState, NodeType, Record};
+use crate::history::{
+    Cut, FaultKind, FaultPhase, Micros, NodeState, NodeType, Record, StoreChange,
+};
 
 /// One fault on one node, from its start to its heal (`None`: not healed in the run).
 #[derive(Debug, Clone, PartialEq)]
@@ -269,10 +271,9 @@ impl ClusterView {
                 Record::Store(e) => {
                     // A first success on a master is a use of it, even by a request that
                     // reached it without the store resolving it (a reconnection to a kept address).
-                    let resolved = match e.event.as_str() {
-                        "master_resolved" | "first_success" => true,
-                        "switch_announced" => false,
-                        _ => continue,
+                    let resolved = match e.event {
+                        StoreChange::MasterResolved | StoreChange::FirstSuccess => true,
+                        StoreChange::SwitchAnnounced => false,
                     };
                     view.store.entry(e.instance).or_default().push(StoreMark {
                         at: e.at,

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::history::{FaultEvent, FaultKind, FaultPhase, History, Micros, Operation, Record};
+use crate::history::{
+    FaultEvent, FaultKind, FaultPhase, History, Micros, Operation, Record, StoreChange,
+};
 
 /// Milestones of one failover, each in milliseconds after the fault started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,7 +180,9 @@ fn timeline_of(
     let app_first_success = switch.and_then(|_| {
         history
             .store_events()
-            .filter(|e| e.at >= t0 && e.event == "first_success" && e.master != fault.addr)
+            .filter(|e| {
+                e.at >= t0 && e.event == StoreChange::FirstSuccess && e.master != fault.addr
+            })
             .map(|e| e.at)
             .min()
     });
@@ -265,7 +269,7 @@ mod tests {
             Record::Store(StoreEvent {
                 at: 16_000,
                 instance: 0,
-                event: "first_success".into(),
+                event: StoreChange::FirstSuccess,
                 master: "10.0.0.3:6379".into(),
             }),
         ]);

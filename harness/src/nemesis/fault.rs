@@ -8,6 +8,7 @@ use std::future::Future;
 
 use super::needs::Needs;
 use super::NemesisError;
+use crate::app::AppFleet;
 use crate::cluster::node::Node;
 use crate::cluster::Cluster;
 
@@ -15,11 +16,13 @@ use crate::cluster::Cluster;
 pub type InFlightCount<'a> = &'a (dyn Fn() -> u32 + Sync);
 
 /// What a fault may act on while it applies and heals.
-pub(crate) struct Scene<'a> {
+pub struct Scene<'a> {
     /// The run's cluster.
-    pub(crate) cluster: &'a Cluster,
+    pub cluster: &'a Cluster,
+    /// The app under test's instances.
+    pub app: &'a AppFleet,
     /// The workload's requests in flight now.
-    pub(crate) in_flight: InFlightCount<'a>,
+    pub in_flight: InFlightCount<'a>,
 }
 
 /// A fault in force: what its heal needs (rules to remove, a proxy to stop), and for a fault timed
@@ -41,6 +44,14 @@ impl<T> Applied<T> {
     }
 }
 
+/// Whom a fault's records name: a node, or an instance of the app.
+pub(crate) struct Subject {
+    /// `redis-1`, `sentinel-2`, `app-0`.
+    pub(crate) name: String,
+    /// Its `host:port` at that moment.
+    pub(crate) addr: String,
+}
+
 /// One kind of fault.
 pub(crate) trait Fault: Sync {
     /// What stays in force until the heal.
@@ -48,6 +59,17 @@ pub(crate) trait Fault: Sync {
 
     /// What the machine and the backend must offer for this fault.
     fn needs(&self) -> Needs;
+
+    /// Whom its records name: the target's nodes, unless the kind acts on something else.
+    fn subjects(&self, _scene: &Scene<'_>, nodes: &[&Node]) -> Vec<Subject> {
+        nodes
+            .iter()
+            .map(|node| Subject {
+                name: node.name.clone(),
+                addr: node.addr.to_string(),
+            })
+            .collect()
+    }
 
     /// Puts the fault in force on `nodes`. A fault that does not last (see
     /// [`FaultKind::lasts`](crate::scenario::FaultKind::lasts)) starts what ends by itself.

@@ -206,7 +206,7 @@ impl Fault for Latency {
                 "its redirect rule would catch the nodes' traffic to each other, which all goes \
                  over loopback",
             ),
-            host_link_only: true,
+            not_with_app_image: Some(super::node_rules::HOST_LINK),
         }
     }
 

@@ -23,23 +23,25 @@ mod targets;
 
 mod graceful_failover;
 mod kill;
+mod kill_app;
 mod latency;
 mod manual_failover;
 mod packet_loss;
 mod partition;
 mod pause;
 mod reset;
+mod restart_sentinels;
 mod stop;
 
 use std::time::Instant;
 
-use crate::cluster::Cluster;
+use crate::app::AppError;
 use crate::cluster::ClusterError;
 use crate::history::Recorder;
 use crate::scenario::{FaultAction, FaultSpec};
 
 use fault::Fault;
-pub use fault::InFlightCount;
+pub use fault::{InFlightCount, Scene};
 use needs::Needs;
 pub use needs::{check_app_reach, check_privileges, refusal};
 use schedule::ScheduledFault;
@@ -58,6 +60,8 @@ macro_rules! on_kind {
             FaultAction::Latency($fault) => $body,
             FaultAction::GracefulFailover($fault) => $body,
             FaultAction::PacketLoss($fault) => $body,
+            FaultAction::RestartSentinels($fault) => $body,
+            FaultAction::KillApp($fault) => $body,
         }
     };
 }
@@ -73,6 +77,9 @@ pub enum NemesisError {
     /// A cluster operation failed.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    /// Killing or starting again an instance of the app failed.
+    #[error(transparent)]
+    App(#[from] AppError),
     /// A target resolved to no node.
     #[error("fault {index} ({kind}): no node matches target '{target}'")]
     NoTarget {
@@ -95,17 +102,15 @@ pub enum NemesisError {
         /// What is missing and how to get it.
         detail: String,
     },
-    /// A fault acts on the host's link to a node and would miss the app in its container.
-    #[error(
-        "faults[{index}] ({kind}) acts on the host's link to a node and would miss an app started \
-         from app.image (latency, and partitions or resets that cut the app); run the app with \
-         app.command instead"
-    )]
-    MissesTheApp {
+    /// A fault cannot act on an app running in a container of its own.
+    #[error("faults[{index}] ({kind}) cannot run with an app started from app.image: it {why}; run the app with app.command instead")]
+    NotWithAppImage {
         /// Position in the scenario's `faults`.
         index: usize,
         /// The fault's kind.
         kind: &'static str,
+        /// Why not.
+        why: &'static str,
     },
     /// A step of a graceful failover failed.
     #[error("graceful failover at {node}: {detail}")]
@@ -137,19 +142,18 @@ pub enum NemesisError {
 /// healed and settled. `in_flight` says how many requests are in flight now.
 pub async fn run_schedule(
     faults: &[FaultSpec],
-    cluster: &Cluster,
+    scene: Scene<'_>,
     recorder: &Recorder,
     start: Instant,
-    in_flight: InFlightCount<'_>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<(), NemesisError> {
+    let scene = &scene;
     let runs = faults.iter().enumerate().map(|(index, spec)| {
         let scheduled = ScheduledFault {
             index,
             spec,
-            cluster,
+            scene,
             recorder,
-            in_flight,
             progress,
         };
         async move { on_kind!(&spec.action, fault => scheduled.run(fault, start).await) }

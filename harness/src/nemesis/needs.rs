@@ -20,9 +20,8 @@ pub(crate) struct Needs {
     pub(crate) programs: &'static [&'static str],
     /// A network namespace for each node, and why.
     pub(crate) own_network_namespace: Option<&'static str>,
-    /// Whether it acts on the host's link to a node only, and so would miss an app running in a
-    /// container of its own, which talks to the nodes over the run's network directly.
-    pub(crate) host_link_only: bool,
+    /// Why it cannot act on an app started from `app.image`, if it cannot.
+    pub(crate) not_with_app_image: Option<&'static str>,
 }
 
 impl Needs {
@@ -107,21 +106,23 @@ pub fn refusal(faults: &[FaultSpec], capabilities: Capabilities) -> Option<Strin
     })
 }
 
-/// Fails with the first fault that would miss an app running in a container of its own.
+/// Fails with the first fault that cannot act on an app running in a container of its own.
 pub fn check_app_reach(faults: &[FaultSpec], app_in_container: bool) -> Result<(), NemesisError> {
     if !app_in_container {
         return Ok(());
     }
-    match faults
+    faults
         .iter()
-        .position(|f| super::needs_of(&f.action).host_link_only)
-    {
-        Some(index) => Err(NemesisError::MissesTheApp {
-            index,
-            kind: faults[index].kind().name(),
-        }),
-        None => Ok(()),
-    }
+        .enumerate()
+        .find_map(|(index, f)| {
+            let why = super::needs_of(&f.action).not_with_app_image?;
+            Some(Err(NemesisError::NotWithAppImage {
+                index,
+                kind: f.kind().name(),
+                why,
+            }))
+        })
+        .unwrap_or(Ok(()))
 }
 
 #[cfg(test)]

@@ -21,6 +21,10 @@ pub(super) trait NetworkRules: Sync {
     fn rules(&self, peer: &str) -> Vec<Vec<String>>;
 }
 
+/// Why a fault on the host's link to a node misses an app in a container.
+pub(super) const HOST_LINK: &str = "acts on the host's link to a node, and an app in a container \
+     reaches the nodes over the run's network";
+
 /// A rule from its words.
 pub(super) fn rule(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| (*w).to_owned()).collect()
@@ -39,7 +43,7 @@ impl<T: NetworkRules> Fault for T {
             ),
             // Cutting the app off acts on the node's link to the host; an app in a container of
             // its own reaches the node from elsewhere.
-            host_link_only: self.cut() != Cut::Cluster,
+            not_with_app_image: (self.cut() != Cut::Cluster).then_some(HOST_LINK),
         }
     }
 

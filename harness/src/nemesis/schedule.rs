@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use super::fault::{Applied, Fault, InFlightCount, Scene};
+use super::fault::{Applied, Fault, Scene, Subject};
 use super::{targets, NemesisError};
 use crate::cluster::node::Node;
-use crate::cluster::Cluster;
 use crate::history::{FaultEvent, FaultPhase, Micros, Record, Recorder};
 use crate::scenario::FaultSpec;
 
@@ -20,9 +19,8 @@ use crate::scenario::FaultSpec;
 pub(super) struct ScheduledFault<'a> {
     pub(super) index: usize,
     pub(super) spec: &'a FaultSpec,
-    pub(super) cluster: &'a Cluster,
+    pub(super) scene: &'a Scene<'a>,
     pub(super) recorder: &'a Recorder,
-    pub(super) in_flight: InFlightCount<'a>,
     pub(super) progress: &'a (dyn Fn(&str) + Sync),
 }
 
@@ -56,17 +54,15 @@ impl ScheduledFault<'_> {
     }
 
     async fn once<K: Fault>(&self, kind: &K) -> Result<(), NemesisError> {
-        let nodes = targets::resolve(self.cluster, self.index, self.spec).await?;
-        let scene = Scene {
-            cluster: self.cluster,
-            in_flight: self.in_flight,
-        };
+        let scene = self.scene;
+        let nodes = targets::resolve(scene.cluster, self.index, self.spec).await?;
+        let subjects = kind.subjects(scene, &nodes);
         // A kill takes effect during the engine's call, not after it answers: requests failing in
         // between are the fault's. So are requests held by a freeze before it.
         let since = self.recorder.now();
-        let Applied { guard, in_flight } = kind.apply(&scene, &nodes).await?;
+        let Applied { guard, in_flight } = kind.apply(scene, &nodes).await?;
         self.record(
-            &nodes,
+            &subjects,
             FaultPhase::Start,
             Some(Applying { since, in_flight }),
         );
@@ -78,32 +74,32 @@ impl ScheduledFault<'_> {
         } else {
             since
         };
-        kind.heal(&scene, &nodes, guard).await?;
+        kind.heal(scene, &nodes, guard).await?;
         let healing = Applying {
             since: healing,
             in_flight: None,
         };
-        self.record(&nodes, FaultPhase::Heal, Some(healing));
-        self.settle(&nodes).await
+        self.record(&subjects, FaultPhase::Heal, Some(healing));
+        self.settle(&nodes, &subjects).await
     }
 
     /// Records `phase` on every node now; a start or a heal also says how it was applied.
-    fn record(&self, nodes: &[&Node], phase: FaultPhase, applying: Option<Applying>) {
+    fn record(&self, subjects: &[Subject], phase: FaultPhase, applying: Option<Applying>) {
         let at = self.recorder.now();
         let kind = self.spec.kind();
-        for node in nodes {
+        for subject in subjects {
             self.recorder.record(Record::Fault(FaultEvent {
                 at,
                 applying_since: applying.map(|a| a.since),
                 in_flight: applying.and_then(|a| a.in_flight),
                 fault: kind,
                 phase,
-                node: node.name.clone(),
-                addr: node.addr.to_string(),
+                node: subject.name.clone(),
+                addr: subject.addr.clone(),
                 cut: self.spec.action.cut(),
             }));
         }
-        let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+        let names: Vec<&str> = subjects.iter().map(|s| s.name.as_str()).collect();
         let what = match phase {
             FaultPhase::Start => "started on",
             FaultPhase::Heal => "healed on",
@@ -119,11 +115,13 @@ impl ScheduledFault<'_> {
         ));
     }
 
-    async fn settle(&self, nodes: &[&Node]) -> Result<(), NemesisError> {
+    /// Waits until the healed nodes are back in their place (an app instance is back once
+    /// healed).
+    async fn settle(&self, nodes: &[&Node], subjects: &[Subject]) -> Result<(), NemesisError> {
         for node in nodes {
-            self.cluster.wait_settled(node).await?;
+            self.scene.cluster.wait_settled(node).await?;
         }
-        self.record(nodes, FaultPhase::Rejoined, None);
+        self.record(subjects, FaultPhase::Rejoined, None);
         Ok(())
     }
 }

@@ -16,27 +16,29 @@ fn majority(n: usize) -> usize {
     n / 2 + 1
 }
 
-/// The nodes the `index`th fault, `spec`, hits now; never none.
+/// The nodes the `index`th fault, `spec`, hits now; none only for a fault on the app.
 pub(super) async fn resolve<'a>(
     cluster: &'a Cluster,
     index: usize,
     spec: &FaultSpec,
 ) -> Result<Vec<&'a Node>, NemesisError> {
     let sentinels: Vec<&Node> = cluster.nodes_of(NodeKind::Sentinel).collect();
-    let nodes: Vec<&Node> = match &spec.target {
+    let target = spec.target();
+    let nodes: Vec<&Node> = match &target {
         Target::Master => vec![cluster.current_master().await?],
         Target::Replica | Target::Replicas => {
             let master = cluster.current_master().await?;
             let replicas = cluster
                 .nodes_of(NodeKind::Redis)
                 .filter(|n| n.name != master.name);
-            if spec.target == Target::Replica {
+            if target == Target::Replica {
                 replicas.take(1).collect()
             } else {
                 replicas.collect()
             }
         }
         Target::Sentinel => sentinels.into_iter().take(1).collect(),
+        Target::Sentinels => sentinels,
         Target::SentinelsMinority => {
             let n = minority(sentinels.len());
             sentinels.into_iter().take(n).collect()
@@ -46,12 +48,14 @@ pub(super) async fn resolve<'a>(
             sentinels.into_iter().take(n).collect()
         }
         Target::Node(name) => vec![cluster.node(name)?],
+        // The app is no node of the cluster: the kind says which instance its records name.
+        Target::App => return Ok(Vec::new()),
     };
     if nodes.is_empty() {
         return Err(NemesisError::NoTarget {
             index,
             kind: spec.kind().name(),
-            target: String::from(spec.target.clone()),
+            target: String::from(target),
         });
     }
     Ok(nodes)

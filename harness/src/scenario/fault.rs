@@ -26,17 +26,23 @@ pub enum Target {
     SentinelsMinority,
     /// The smallest majority of the sentinels: no failover can happen without them.
     SentinelsMajority,
+    /// Every sentinel.
+    Sentinels,
+    /// The app under test (the instance is the kind's field).
+    App,
     /// A node by name (`redis-1`, `sentinel-2`).
     Node(String),
 }
 
-const TARGET_WORDS: [(&str, Target); 6] = [
+const TARGET_WORDS: [(&str, Target); 8] = [
     ("master", Target::Master),
     ("replica", Target::Replica),
     ("replicas", Target::Replicas),
     ("sentinel", Target::Sentinel),
     ("sentinels:minority", Target::SentinelsMinority),
     ("sentinels:majority", Target::SentinelsMajority),
+    ("sentinels", Target::Sentinels),
+    ("app", Target::App),
 ];
 
 impl TryFrom<String> for Target {
@@ -75,9 +81,9 @@ impl From<Target> for String {
 /// one of these (serde cannot refuse them here, beside a flattened field).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultSpec {
-    /// Whom it hits; default `master`.
-    #[serde(default = "default_target")]
-    pub target: Target,
+    /// Whom it hits, as written; when left out, its kind's own target (see [`FaultSpec::target`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
     /// When it starts, from the start of the workload.
     #[serde(with = "humantime_serde")]
     pub at: Duration,
@@ -109,16 +115,22 @@ pub struct FaultSpec {
     pub action: FaultAction,
 }
 
+/// What a fault is checked against: the rest of the scenario.
+pub(crate) struct FaultBounds {
+    /// Every node's name.
+    pub(crate) node_names: Vec<String>,
+    /// How many app instances run.
+    pub(crate) app_instances: u32,
+    /// How long the workload lasts: every start must come before its end.
+    pub(crate) workload: Duration,
+}
+
 /// Most repetitions of one fault.
 pub const MAX_FAULT_COUNT: u32 = 100;
 
 /// Longest a fault with `in_flight` keeps its target frozen while it waits for requests to pile
 /// up; past it the fault applies anyway, and the history records how many were in flight.
 pub const IN_FLIGHT_WAIT: Duration = Duration::from_secs(2);
-
-fn default_target() -> Target {
-    Target::Master
-}
 
 fn default_count() -> u32 {
     1
@@ -134,9 +146,27 @@ impl FaultSpec {
         self.action.kind()
     }
 
-    /// Checks the fields that depend on each other; returns the field and what is wrong.
-    pub(crate) fn check(&self, node_names: &[String]) -> Result<(), (&'static str, String)> {
+    /// Whom it hits: the target written, else its kind's (`master` for most kinds).
+    pub fn target(&self) -> Target {
+        self.target
+            .clone()
+            .unwrap_or_else(|| self.kind().only_target().unwrap_or(Target::Master))
+    }
+
+    /// Checks the fields that depend on each other and on the rest of the scenario; returns the
+    /// field and what is wrong.
+    pub(crate) fn check(&self, bounds: &FaultBounds) -> Result<(), (&'static str, String)> {
         let kind = self.kind();
+        if self.at >= bounds.workload {
+            return Err((
+                "at",
+                format!(
+                    "{} is not before the end of the workload ({})",
+                    humantime::format_duration(self.at),
+                    humantime::format_duration(bounds.workload)
+                ),
+            ));
+        }
         if kind.lasts() && self.duration.is_zero() {
             return Err((
                 "duration",
@@ -149,7 +179,7 @@ impl FaultSpec {
         if self.duration > Duration::from_secs(600) {
             return Err(("duration", "must be at most 10m".to_owned()));
         }
-        self.action.check()?;
+        self.action.check(bounds.app_instances)?;
         if self.count == 0 || self.count > MAX_FAULT_COUNT {
             return Err((
                 "count",
@@ -194,13 +224,33 @@ impl FaultSpec {
                 ));
             }
         }
-        if kind.moves_the_master() && self.target != Target::Master {
-            return Err(("target", format!("a {kind} fault always moves the master")));
+        if let Some(only) = kind.only_target() {
+            if self.target() != only {
+                return Err((
+                    "target",
+                    format!(
+                        "a {kind} fault always hits '{}'; leave target out",
+                        String::from(only)
+                    ),
+                ));
+            }
         }
-        if let Target::Node(name) = &self.target {
-            if !node_names.contains(name) {
+        if let Target::Node(name) = &self.target() {
+            if !bounds.node_names.contains(name) {
                 return Err(("target", format!("no node '{name}' in this topology")));
             }
+        }
+        if self.last_start() >= bounds.workload {
+            return Err((
+                "count",
+                format!(
+                    "the last of {} repetitions may start at {}, not before the end of the \
+                     workload ({}): lower count or every, or lengthen workload.duration",
+                    self.count,
+                    humantime::format_duration(self.last_start()),
+                    humantime::format_duration(bounds.workload)
+                ),
+            ));
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::scenario::kinds::Kill;
+use std::time::Duration;
 
 fn parse(text: &str) -> Result<Scenario, ScenarioError> {
     Scenario::parse(text, Path::new("test.toml"))
@@ -34,7 +35,7 @@ fn reads_faults_durations_and_bounds() {
     assert_eq!(
         s.faults,
         vec![FaultSpec {
-            target: Target::Master,
+            target: Some(Target::Master),
             at: Duration::from_secs(5),
             duration: Duration::from_secs(8),
             count: 1,

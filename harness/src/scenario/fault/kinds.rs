@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::Target;
+
 /// What a fault does, by name: the `kind` of scenario files and of fault records in histories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -34,18 +36,35 @@ pub enum FaultKind {
     /// Drop `loss_percent` of the packets between the target and the peers `cut` names, at
     /// random, both ways, for `duration`: a lossy link, not a cut one.
     PacketLoss,
+    /// Restart every sentinel, one after another (SIGTERM, start again at the same address, wait
+    /// until it knows the master), as an upgrade of the sentinels does. Watchers of the sentinels
+    /// (the app, the harness) must subscribe again to each restarted one.
+    RestartSentinels,
+    /// SIGKILL one instance of the app under test (the in-process app drops its server, store and
+    /// connections), and start it again at its address after `duration`: sessions must outlive
+    /// an app crash.
+    KillApp,
 }
 
 impl FaultKind {
     /// Whether the fault lasts for a `duration` and then heals; a kind that does not ends by
     /// itself.
     pub fn lasts(self) -> bool {
-        !matches!(self, Self::ManualFailover | Self::GracefulFailover)
+        !matches!(
+            self,
+            Self::ManualFailover | Self::GracefulFailover | Self::RestartSentinels
+        )
     }
 
-    /// Whether the fault moves the master wherever it is, and so always targets the master.
-    pub fn moves_the_master(self) -> bool {
-        matches!(self, Self::ManualFailover | Self::GracefulFailover)
+    /// The one target the kind can have, if it has one: a failover moves whichever node is the
+    /// master; restarting the sentinels restarts them all.
+    pub fn only_target(self) -> Option<Target> {
+        match self {
+            Self::ManualFailover | Self::GracefulFailover => Some(Target::Master),
+            Self::RestartSentinels => Some(Target::Sentinels),
+            Self::KillApp => Some(Target::App),
+            _ => None,
+        }
     }
 
     /// The name used in scenario files and histories.
@@ -60,6 +79,8 @@ impl FaultKind {
             Self::Latency => "latency",
             Self::GracefulFailover => "graceful-failover",
             Self::PacketLoss => "packet-loss",
+            Self::RestartSentinels => "restart-sentinels",
+            Self::KillApp => "kill-app",
         }
     }
 
@@ -80,6 +101,8 @@ impl FaultKind {
             (Self::PacketLoss, Some(Cut::App)) => "losing packets to and from the app",
             (Self::PacketLoss, Some(Cut::Cluster)) => "losing packets to and from the cluster",
             (Self::PacketLoss, _) => "losing packets",
+            (Self::RestartSentinels, _) => "being restarted",
+            (Self::KillApp, _) => "crashed",
         }
     }
 }
@@ -133,6 +156,10 @@ pub enum FaultAction {
     GracefulFailover(GracefulFailover),
     /// See [`FaultKind::PacketLoss`].
     PacketLoss(PacketLoss),
+    /// See [`FaultKind::RestartSentinels`].
+    RestartSentinels(RestartSentinels),
+    /// See [`FaultKind::KillApp`].
+    KillApp(KillApp),
 }
 
 impl FaultAction {
@@ -148,6 +175,8 @@ impl FaultAction {
             Self::Latency(_) => FaultKind::Latency,
             Self::GracefulFailover(_) => FaultKind::GracefulFailover,
             Self::PacketLoss(_) => FaultKind::PacketLoss,
+            Self::RestartSentinels(_) => FaultKind::RestartSentinels,
+            Self::KillApp(_) => FaultKind::KillApp,
         }
     }
 
@@ -161,8 +190,9 @@ impl FaultAction {
         }
     }
 
-    /// Checks the values of the kind's own fields; returns the field and what is wrong.
-    pub(crate) fn check(&self) -> Result<(), (&'static str, String)> {
+    /// Checks the values of the kind's own fields against the scenario's `app_instances`;
+    /// returns the field and what is wrong.
+    pub(crate) fn check(&self, app_instances: u32) -> Result<(), (&'static str, String)> {
         match self {
             Self::Kill(Kill { in_flight: Some(0) }) => Err((
                 "in_flight",
@@ -181,6 +211,13 @@ impl FaultAction {
                     format!("{loss_percent} is not between 1 and 100"),
                 ))
             }
+            Self::KillApp(KillApp { instance }) if *instance >= app_instances => Err((
+                "instance",
+                format!(
+                    "the scenario starts {app_instances} app instances (app.instances), numbered \
+                     from 0"
+                ),
+            )),
             _ => Ok(()),
         }
     }
@@ -251,4 +288,18 @@ pub struct PacketLoss {
     pub cut: Cut,
     /// The share of those packets dropped, each at random: 1 to 100 (100 is a partition).
     pub loss_percent: u32,
+}
+
+/// Restarting the sentinels has no fields of its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestartSentinels {}
+
+/// Killing the app's own fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KillApp {
+    /// Which instance of the app, from 0; default 0.
+    #[serde(default)]
+    pub instance: u32,
 }
