@@ -22,6 +22,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::history::{Record, Recorder, StoreChange, StoreEvent};
+use crate::http_get;
 use crate::scenario::AppSpec;
 
 /// What can go wrong with the app under test.
@@ -45,9 +46,6 @@ pub enum AppError {
         /// The last answer or error.
         last: String,
     },
-    /// The HTTP client could not be built.
-    #[error("cannot build an HTTP client: {0}")]
-    Client(#[from] reqwest::Error),
     /// The app command could not be started.
     #[error("cannot start the app command `{command}`: {source}")]
     Spawn {
@@ -278,9 +276,6 @@ impl AppUnderTest {
 
     async fn wait_healthy(&mut self, spec: &AppSpec) -> Result<(), AppError> {
         let timeout = spec.health_timeout;
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(1))
-            .build()?;
         let url = format!("{}{}", self.base_url, spec.health_path);
         let deadline = Instant::now() + timeout;
         loop {
@@ -292,10 +287,10 @@ impl AppUnderTest {
             if let Some(why) = exited {
                 return Err(AppError::Exited(why));
             }
-            let last = match client.get(&url).send().await {
-                Ok(res) if res.status().is_success() => return Ok(()),
-                Ok(res) => format!("HTTP {}", res.status()),
-                Err(e) => e.to_string(),
+            let last = match http_get::get(&url, Duration::from_secs(1)).await {
+                Ok((status, _)) if status.is_success() => return Ok(()),
+                Ok((status, _)) => format!("HTTP {status}"),
+                Err(e) => e,
             };
             if Instant::now() >= deadline {
                 return Err(AppError::Unhealthy {
@@ -310,16 +305,11 @@ impl AppUnderTest {
 
     /// The app's counters from `GET /metrics`; empty if the app does not answer.
     pub async fn metrics(&self) -> BTreeMap<String, f64> {
-        let text = async {
-            reqwest::Client::new()
-                .get(format!("{}/metrics", self.base_url))
-                .timeout(Duration::from_secs(5))
-                .send()
-                .await?
-                .text()
-                .await
-        };
-        text.await.map(|t| parse_prometheus(&t)).unwrap_or_default()
+        let url = format!("{}/metrics", self.base_url);
+        match http_get::get(&url, Duration::from_secs(5)).await {
+            Ok((status, text)) if status.is_success() => parse_prometheus(&text),
+            _ => BTreeMap::new(),
+        }
     }
 
     /// Kills the app at once, as a crash does: an in-process app's server, store and
@@ -374,13 +364,21 @@ impl Drop for Running {
     }
 }
 
-/// `name value` lines of the Prometheus text format, comments skipped.
+/// The samples of the Prometheus text format, as `name` (with its `{labels}`) to value; comments
+/// and lines that do not parse are skipped. A line is `name[{labels}] value [timestamp]`, and
+/// label values may hold spaces, so the name ends at the labels' closing brace.
 pub fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
     text.lines()
-        .filter(|l| !l.starts_with('#'))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .filter_map(|l| {
-            let (name, value) = l.rsplit_once(' ')?;
-            Some((name.trim().to_owned(), value.trim().parse().ok()?))
+            let name_end = match (l.find('{'), l.rfind('}')) {
+                (Some(open), Some(close)) if open < close => close + 1,
+                _ => l.find(char::is_whitespace)?,
+            };
+            let (name, rest) = l.split_at(name_end);
+            let value = rest.split_whitespace().next()?.parse().ok()?;
+            Some((name.trim().to_owned(), value))
         })
         .collect()
 }
@@ -394,6 +392,20 @@ mod tests {
         let m = parse_prometheus("# HELP a b\n# TYPE a counter\na 3\nb 4.5\nbroken\n");
         assert_eq!(m.get("a"), Some(&3.0));
         assert_eq!(m.get("b"), Some(&4.5));
+        assert_eq!(m.len(), 2);
+    }
+
+    #[test]
+    fn a_sample_with_a_timestamp_keeps_its_value_and_labels_may_hold_spaces() {
+        let m = parse_prometheus(
+            "requests_total 1027 1395066363000\nerrors{path=\"/a b\",code=\"500\"} 3 1395066363000\n",
+        );
+        assert_eq!(m.get("requests_total"), Some(&1027.0), "{m:?}");
+        assert_eq!(
+            m.get("errors{path=\"/a b\",code=\"500\"}"),
+            Some(&3.0),
+            "{m:?}"
+        );
         assert_eq!(m.len(), 2);
     }
 }

@@ -1,6 +1,6 @@
 //! Programs the harness starts and owns (an app from a command line, a node of the process
 //! backend): each in a process group of its own, its output in a file, killed if its handle is
-//! dropped, signalled through kill(1) since the crate forbids unsafe code.
+//! dropped, signalled with kill(2) through rustix (the crate forbids unsafe code of its own).
 
 use std::fs::File;
 use std::path::Path;
@@ -20,17 +20,27 @@ pub(crate) fn spawn_owned(command: &mut Command, log: File) -> std::io::Result<C
         .spawn()
 }
 
-/// Sends `signal` (`TERM`, `KILL`, `STOP`, `CONT`) to `target`: a pid, or `-<pgid>` for a whole
-/// process group. False when kill(1) failed, as for a process already gone.
-pub(crate) fn send_signal(target: &str, signal: &str) -> bool {
-    std::process::Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg("--")
-        .arg(target)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+pub(crate) use rustix::process::Signal;
+
+/// The pid as kill(2) takes it; none for 0 and 1, which would signal every process of ours, or
+/// every process at all, rather than one.
+fn owned_pid(pid: u32) -> Option<rustix::process::Pid> {
+    i32::try_from(pid)
+        .ok()
+        .filter(|p| *p > 1)
+        .and_then(rustix::process::Pid::from_raw)
+}
+
+/// Sends `signal` to the process `pid`. False when it could not be sent, as to a process already
+/// gone.
+pub(crate) fn signal_process(pid: u32, signal: Signal) -> bool {
+    owned_pid(pid).is_some_and(|pid| rustix::process::kill_process(pid, signal).is_ok())
+}
+
+/// Sends `signal` to every process of the group `group`. False when it could not be sent, as to
+/// a group already gone.
+pub(crate) fn signal_group(group: u32, signal: Signal) -> bool {
+    owned_pid(group).is_some_and(|pid| rustix::process::kill_process_group(pid, signal).is_ok())
 }
 
 /// The last `lines` lines of `text`.
@@ -47,6 +57,19 @@ pub(crate) fn tail(path: &Path, lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signals_reach_a_process_and_never_pid_0_or_1() {
+        assert!(!signal_process(0, Signal::CONT));
+        assert!(!signal_group(1, Signal::CONT));
+        let mut sleeper = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep starts");
+        assert!(signal_process(sleeper.id(), Signal::KILL));
+        let status = sleeper.wait().expect("sleep ends");
+        assert!(!status.success(), "killed, not finished: {status}");
+    }
 
     #[test]
     fn the_tail_is_the_last_lines_or_all_of_a_short_text() {

@@ -232,18 +232,15 @@ pub async fn remove(docker: Option<&Docker>, leftovers: &Leftovers) -> Result<()
     }
     // Processes before their directories: a node still running would write into its own.
     for (pid, cmdline) in &leftovers.processes {
-        let killed = std::process::Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .output();
+        let killed = crate::child::signal_process(*pid, crate::child::Signal::KILL);
         // A process that exited meanwhile is gone, as wanted.
         let gone = !std::path::Path::new(&format!("/proc/{pid}")).exists();
-        if !gone && !killed.as_ref().is_ok_and(|o| o.status.success()) {
+        if !gone && !killed {
             first_error.get_or_insert(ClusterError::Host {
                 action: format!("kill process {pid} ({cmdline})"),
-                detail: killed.map_or_else(
-                    |e| e.to_string(),
-                    |o| String::from_utf8_lossy(&o.stderr).trim().to_owned(),
-                ),
+                detail: "kill(2) refused: run `failover-drill clean` as the user that started it, \
+                         or as root"
+                    .to_owned(),
             });
         }
     }

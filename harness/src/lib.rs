@@ -35,6 +35,7 @@ pub mod cluster;
 pub mod compare;
 pub mod drills;
 pub mod history;
+mod http_get;
 pub mod leftovers;
 pub mod marks;
 pub mod matrix;

@@ -126,18 +126,41 @@ fn scenarios_dir(flag: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios")))
 }
 
+/// A signal that stopped the work: its name, and the exit status shells expect after it
+/// (128 + its number: 130 for SIGINT, 143 for SIGTERM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Interrupted {
+    name: &'static str,
+    exit: u8,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+const SIGINT: Interrupted = Interrupted {
+    name: "SIGINT",
+    exit: 130,
+};
+const SIGTERM: Interrupted = Interrupted {
+    name: "SIGTERM",
+    exit: 143,
+};
+
 /// Resolves on Ctrl-C or SIGTERM.
-async fn interrupted() -> &'static str {
+async fn interrupted() -> Interrupted {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
         Err(_) => {
             let _ = tokio::signal::ctrl_c().await;
-            return "SIGINT";
+            return SIGINT;
         }
     };
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => SIGINT,
+        _ = term.recv() => SIGTERM,
     }
 }
 
@@ -266,7 +289,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                         std::io::stderr(),
                         "{signal}: run stopped; its nodes and app processes were removed"
                     );
-                    return Ok(ExitCode::from(130));
+                    return Ok(ExitCode::from(signal.exit));
                 }
             };
             report
@@ -317,7 +340,7 @@ async fn run_repeatedly(
                 "{signal}: repeat stopped; the runs that finished are tallied in its repeat.json, \
                  and the run in progress's nodes and app processes were removed"
             );
-            return Ok(ExitCode::from(130));
+            return Ok(ExitCode::from(signal.exit));
         }
     };
     tally
@@ -331,7 +354,7 @@ async fn run_repeatedly(
 }
 
 /// A matrix's drills, `jobs` at once, then its grid; exit 1 when a cell failed, 2 when a drill
-/// could not finish, 130 on a signal.
+/// could not finish, 130 on SIGINT and 143 on SIGTERM.
 async fn run_matrix(matrix: &Matrix, options: &DrillsOptions) -> anyhow::Result<ExitCode> {
     let outcome = tokio::select! {
         outcome = drills::run_matrix(matrix, options) => outcome?,
@@ -341,7 +364,7 @@ async fn run_matrix(matrix: &Matrix, options: &DrillsOptions) -> anyhow::Result<
                 "{signal}: matrix stopped; the drills that finished are in its matrix.json, and \
                  the running drills' nodes and app processes were removed"
             );
-            return Ok(ExitCode::from(130));
+            return Ok(ExitCode::from(signal.exit));
         }
     };
     outcome

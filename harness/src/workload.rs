@@ -8,6 +8,7 @@
 mod agent;
 mod arrivals;
 mod closed;
+mod cookie_jar;
 mod open;
 mod probe;
 mod user;

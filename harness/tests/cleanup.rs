@@ -33,7 +33,8 @@ fn spawn_cli(args: &[String]) -> std::process::Child {
         .expect("start the CLI")
 }
 
-/// Sends `signal` to the CLI, waits for it, and checks it exited 130; what it said on stderr.
+/// Sends `signal` to the CLI, waits for it, and checks it exited as shells expect after it (130
+/// for INT, 143 for TERM); what it said on stderr.
 fn stop_cli(
     mut child: std::process::Child,
     signal: &str,
@@ -46,10 +47,14 @@ fn stop_cli(
     assert!(status.success());
     let exit = child.wait().expect("CLI exits");
     let said = said.join().expect("stderr reader");
+    let expected = match signal {
+        "TERM" => 143,
+        _ => 130,
+    };
     assert_eq!(
         exit.code(),
-        Some(130),
-        "interrupted runs exit 130; it said {said:#?}"
+        Some(expected),
+        "runs stopped by SIG{signal} exit {expected}; it said {said:#?}"
     );
     said
 }
@@ -93,7 +98,7 @@ fn start_until_fault(
 }
 
 /// Starts `scenario` with the CLI and `extra` arguments, sends `signal` once its fault started,
-/// and checks that the CLI exits 130 leaving no container, network, host rule, process or node
+/// and checks that the CLI exits as shells expect (130, or 143 after TERM) leaving no container, network, host rule, process or node
 /// directory of the run.
 async fn interrupt_during_fault(scenario: &str, signal: &str, extra: &[String]) {
     let _slot = common::a_cluster_slot().await;

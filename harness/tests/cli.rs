@@ -40,6 +40,23 @@ fn an_unknown_scenario_lists_the_known_ones() {
 }
 
 #[test]
+fn a_docker_host_over_tcp_is_refused_before_two_engines_share_a_run() {
+    // Refused with auto too: falling back to processes would hide the engine the user named.
+    for backend in ["docker", "auto"] {
+        let out = drill(
+            &["run", "kill-master", "--quiet", "--backend", backend],
+            &[("DOCKER_HOST", "tcp://127.0.0.1:1")],
+        );
+        assert_eq!(out.status.code(), Some(2), "{backend}");
+        let msg = stderr(&out);
+        assert!(
+            msg.contains("DOCKER_HOST=tcp://127.0.0.1:1") && msg.contains("unix://"),
+            "{backend}: {msg}"
+        );
+    }
+}
+
+#[test]
 fn an_unreachable_engine_says_how_to_start_one() {
     let out = drill(
         &["run", "kill-master", "--quiet", "--backend", "docker"],

@@ -17,16 +17,19 @@
 //! | `GET /metrics` | counters |
 //!
 //! When the store stays unavailable past its retry deadline, every endpoint that touches it answers
-//! 503 with `Retry-After`.
+//! 503 with `Retry-After`; any other failure (a record that does not decode, a bug) stays a 500.
 
 pub mod metrics;
 pub mod routes;
 pub mod store;
 
+use std::cell::Cell;
 use std::future::Future;
 use std::sync::Arc;
 
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -36,10 +39,28 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use metrics::Metrics;
 use store::SentinelStore;
 
-/// Turns the session layer's bare 500 (a save that failed after the store's retry deadline) into the
-/// app's 503 with `Retry-After`: the only way the session layer fails here is the store being down.
-async fn store_failure_as_unavailable(metrics: Arc<Metrics>, mut res: Response) -> Response {
-    if res.status() == StatusCode::INTERNAL_SERVER_ERROR {
+tokio::task_local! {
+    /// Whether the store gave up on a call of the request being served, as unavailable.
+    static STORE_GAVE_UP: Cell<bool>;
+}
+
+/// Notes, for the request being served, that the store gave up on a call as unavailable.
+pub(crate) fn note_store_gave_up() {
+    // Outside a request (a direct use of the store) there is no answer to change.
+    let _ = STORE_GAVE_UP.try_with(|gave_up| gave_up.set(true));
+}
+
+/// Turns a 500 into the app's 503 with `Retry-After` when the store gave up on a call of that
+/// request as unavailable: a save the session layer could not make (it answers a bare 500), or a
+/// handler's own store error. Any other 500 is a bug, and stays one.
+async fn store_failure_as_unavailable(metrics: Arc<Metrics>, req: Request, next: Next) -> Response {
+    let (mut res, gave_up) = STORE_GAVE_UP
+        .scope(Cell::new(false), async move {
+            let res = next.run(req).await;
+            (res, STORE_GAVE_UP.with(Cell::get))
+        })
+        .await;
+    if gave_up && res.status() == StatusCode::INTERNAL_SERVER_ERROR {
         *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
         res.headers_mut().insert(
             header::RETRY_AFTER,
@@ -77,9 +98,11 @@ pub fn app(store: SentinelStore, session_ttl: std::time::Duration) -> Router {
         .route("/session/items", post(routes::items_append))
         .route("/session", get(routes::session_show))
         .layer(sessions)
-        .layer(axum::middleware::map_response(move |res: Response| {
-            store_failure_as_unavailable(for_mapping.clone(), res)
-        }))
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| {
+                store_failure_as_unavailable(for_mapping.clone(), req, next)
+            },
+        ))
         .layer(axum::middleware::map_response(move |res: Response| {
             as_error_handler_would(answers_500, res)
         }))
@@ -97,4 +120,53 @@ pub async fn serve(
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    async fn status_of(route: Router, path: &str) -> (StatusCode, bool) {
+        let metrics = Arc::new(Metrics::default());
+        let app = route.layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| {
+                store_failure_as_unavailable(metrics.clone(), req, next)
+            },
+        ));
+        let res = app
+            .oneshot(
+                Request::get(path)
+                    .body(axum::body::Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("answer");
+        (
+            res.status(),
+            res.headers().contains_key(header::RETRY_AFTER),
+        )
+    }
+
+    #[tokio::test]
+    async fn only_a_store_that_gave_up_turns_a_500_into_a_503() {
+        let routes = Router::new()
+            .route("/bug", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
+            .route(
+                "/down",
+                get(|| async {
+                    note_store_gave_up();
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }),
+            );
+        assert_eq!(
+            status_of(routes.clone(), "/down").await,
+            (StatusCode::SERVICE_UNAVAILABLE, true)
+        );
+        assert_eq!(
+            status_of(routes, "/bug").await,
+            (StatusCode::INTERNAL_SERVER_ERROR, false),
+            "a bug stays a 500"
+        );
+    }
 }

@@ -52,14 +52,16 @@ pub enum AppError {
     /// The request carried no session the store knows: the user must log in again.
     #[error("no session: log in again with POST /login")]
     NoSession,
-    /// The store stayed unavailable for its whole retry deadline.
-    #[error("session store unavailable: {0}")]
-    StoreUnavailable(String),
+    /// The session could not be loaded or saved. A 500; the app turns it into a 503 with
+    /// `Retry-After` when the store gave up on the call as unavailable (see [`crate::app`]),
+    /// and leaves it a 500 when something else failed (a record that does not decode).
+    #[error("session store failed: {0}")]
+    Store(String),
 }
 
 impl From<tower_sessions::session::Error> for AppError {
     fn from(err: tower_sessions::session::Error) -> Self {
-        Self::StoreUnavailable(err.to_string())
+        Self::Store(err.to_string())
     }
 }
 
@@ -71,12 +73,7 @@ impl IntoResponse for AppError {
         let body = Json(serde_json::json!({ "error": self.to_string() }));
         match self {
             Self::NoSession => (StatusCode::UNAUTHORIZED, body).into_response(),
-            Self::StoreUnavailable(_) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::RETRY_AFTER, RETRY_AFTER_SECS)],
-                body,
-            )
-                .into_response(),
+            Self::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, body).into_response(),
         }
     }
 }
@@ -88,7 +85,9 @@ async fn load(session: &Session) -> Result<SessionData, AppError> {
         .ok_or(AppError::NoSession)
 }
 
-/// `POST /login`: starts a new session for `user`.
+/// `POST /login`: starts a new session for `user`, under a new id. A session the request came with
+/// is deleted first: keeping its id across a login would let whoever planted that id use the
+/// logged-in session (session fixation).
 pub async fn login_create(
     session: Session,
     Json(req): Json<LoginRequest>,
@@ -97,6 +96,12 @@ pub async fn login_create(
         user: req.user,
         ..SessionData::default()
     };
+    if session.id().is_some() {
+        // Forget its data unread, then give it a new id: the old record is deleted, and the new
+        // one is created under the new id when the session is saved.
+        session.clear().await;
+        session.cycle_id().await?;
+    }
     session.insert(DATA_KEY, &data).await?;
     Ok(Json(VersionResponse { version: 0 }))
 }
@@ -134,4 +139,60 @@ pub async fn metrics_show(State(metrics): State<Arc<Metrics>>) -> impl IntoRespo
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         metrics.render(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::{get, post};
+    use axum::Router;
+    use tower::ServiceExt;
+    use tower_sessions::SessionManagerLayer;
+    use tower_sessions_memory_store::MemoryStore;
+
+    fn routes() -> Router {
+        Router::new()
+            .route("/login", post(login_create))
+            .route("/session", get(session_show))
+            .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false))
+    }
+
+    /// The answer's status and the session cookie it sets, as `id=...`.
+    async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Option<String>) {
+        let res = app.clone().oneshot(req).await.expect("answer");
+        let cookie = res
+            .headers()
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned);
+        (res.status(), cookie)
+    }
+
+    fn login(cookie: Option<&str>) -> Request<Body> {
+        let mut req = Request::post("/login").header(header::CONTENT_TYPE, "application/json");
+        if let Some(cookie) = cookie {
+            req = req.header(header::COOKIE, cookie);
+        }
+        req.body(Body::from(r#"{"user":"u"}"#)).expect("request")
+    }
+
+    #[tokio::test]
+    async fn a_login_issues_a_new_session_id_and_ends_the_old_session() {
+        let app = routes();
+        let (status, first) = send(&app, login(None)).await;
+        assert_eq!(status, StatusCode::OK);
+        let first = first.expect("a session cookie");
+        let (status, second) = send(&app, login(Some(&first))).await;
+        assert_eq!(status, StatusCode::OK);
+        let second = second.expect("a new session cookie");
+        assert_ne!(first, second, "the login kept the id it was given");
+        let read_old = Request::get("/session")
+            .header(header::COOKIE, &first)
+            .body(Body::empty())
+            .expect("request");
+        assert_eq!(send(&app, read_old).await.0, StatusCode::UNAUTHORIZED);
+    }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
-use crate::child::{send_signal, spawn_owned, tail};
+use crate::child::{signal_group, spawn_owned, tail, Signal};
 
 use super::AppError;
 
@@ -92,23 +92,23 @@ impl ExternalApp {
 
     /// SIGKILL to the group, as a crash; returns once the command's shell is gone.
     pub(crate) async fn kill(&mut self) {
-        signal_group(self.group, "KILL");
+        signal_group(self.group, Signal::KILL);
         let _ = self.child.wait().await;
         self.stopped = true;
     }
 
     /// SIGTERM to the group, then SIGKILL if it has not exited within the grace period.
     pub(crate) async fn stop(&mut self) {
-        signal_group(self.group, "TERM");
+        signal_group(self.group, Signal::TERM);
         if tokio::time::timeout(STOP_GRACE, self.child.wait())
             .await
             .is_err()
         {
-            signal_group(self.group, "KILL");
+            signal_group(self.group, Signal::KILL);
             let _ = self.child.wait().await;
         }
         // Children the app left behind in its group go with it.
-        signal_group(self.group, "KILL");
+        signal_group(self.group, Signal::KILL);
         self.stopped = true;
     }
 }
@@ -116,12 +116,7 @@ impl ExternalApp {
 impl Drop for ExternalApp {
     fn drop(&mut self) {
         if !self.stopped {
-            signal_group(self.group, "KILL");
+            signal_group(self.group, Signal::KILL);
         }
     }
-}
-
-/// Sends `signal` to every process of `group`; a group already gone is no error worth reporting.
-fn signal_group(group: u32, signal: &str) {
-    send_signal(&format!("-{group}"), signal);
 }

@@ -9,8 +9,24 @@ use super::ClusterError;
 /// How long the engine may take to answer its version.
 const ENGINE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Connects to the local engine (`DOCKER_HOST` or `/var/run/docker.sock`) and asks its version.
+/// Refuses a `DOCKER_HOST` that is not a Unix socket. The engine client (bollard) would ignore
+/// it and connect to `/var/run/docker.sock`, while testcontainers, which starts the nodes, would
+/// follow it: one run on two engines.
+fn check_docker_host(docker_host: Option<&str>) -> Result<(), ClusterError> {
+    match docker_host {
+        Some(host) if !host.is_empty() && !host.starts_with("unix://") => {
+            Err(ClusterError::EngineNotLocal {
+                docker_host: host.to_owned(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Connects to the local engine (`DOCKER_HOST` as `unix://...`, or `/var/run/docker.sock`) and
+/// asks its version.
 pub async fn connect() -> Result<Docker, ClusterError> {
+    check_docker_host(std::env::var("DOCKER_HOST").ok().as_deref())?;
     let unreachable = |detail: String| ClusterError::EngineUnreachable { detail };
     let docker = Docker::connect_with_local_defaults().map_err(|e| unreachable(e.to_string()))?;
     let version = tokio::time::timeout(ENGINE_TIMEOUT, docker.version())
@@ -27,5 +43,24 @@ pub async fn connect() -> Result<Docker, ClusterError> {
             })
         }
         Err(e) => Err(unreachable(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_unix_socket_docker_host_is_taken() {
+        assert!(check_docker_host(None).is_ok());
+        assert!(check_docker_host(Some("")).is_ok());
+        assert!(check_docker_host(Some("unix:///var/run/docker.sock")).is_ok());
+        let err = check_docker_host(Some("tcp://10.0.0.5:2375"))
+            .expect_err("tcp is refused")
+            .to_string();
+        assert!(
+            err.contains("DOCKER_HOST=tcp://10.0.0.5:2375") && err.contains("unix://"),
+            "{err}"
+        );
     }
 }

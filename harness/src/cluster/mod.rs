@@ -55,6 +55,12 @@ pub enum ClusterError {
         /// What the client said.
         detail: String,
     },
+    /// `DOCKER_HOST` names an engine the harness cannot reach the same way from all its clients.
+    #[error("DOCKER_HOST={docker_host}: failover-drill reaches the Docker engine through a Unix socket only; its engine client would ignore this address and use /var/run/docker.sock while testcontainers followed it, so two engines would share one run. Unset DOCKER_HOST, or set it to unix:///path/to/docker.sock (for a remote engine, run failover-drill on its host)")]
+    EngineNotLocal {
+        /// The variable's value.
+        docker_host: String,
+    },
     /// The engine refused the client's API version.
     #[error("the Docker engine refused the client's API version ({detail}); bollard must stay pinned at =0.21.1 in harness/Cargo.toml, which sends no version")]
     EngineApiMismatch {

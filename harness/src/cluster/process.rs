@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
-use crate::child::{send_signal, spawn_owned, tail};
+use crate::child::{signal_process, spawn_owned, tail, Signal};
 use tokio::sync::Mutex;
 
 use super::ClusterError;
@@ -100,7 +100,7 @@ impl NodeProcess {
     pub(crate) async fn stop(&self) {
         if let Some(mut child) = self.child.lock().await.take() {
             if let Some(pid) = child.id() {
-                send_signal(&pid.to_string(), "TERM");
+                signal_process(pid, Signal::TERM);
                 if tokio::time::timeout(STOP_GRACE, child.wait()).await.is_ok() {
                     return;
                 }
@@ -115,12 +115,13 @@ impl NodeProcess {
             action: format!("signal {}", self.name),
             detail: "the process is not running".to_owned(),
         })?;
-        if send_signal(&pid.to_string(), if frozen { "STOP" } else { "CONT" }) {
+        let signal = if frozen { Signal::STOP } else { Signal::CONT };
+        if signal_process(pid, signal) {
             Ok(())
         } else {
             Err(ClusterError::Host {
                 action: format!("signal {} (pid {pid})", self.name),
-                detail: "kill(1) failed".to_owned(),
+                detail: "kill(2) failed: the process is gone".to_owned(),
             })
         }
     }

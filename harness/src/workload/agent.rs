@@ -1,6 +1,6 @@
 //! One virtual user's HTTP/1.1 client: a kept-alive connection per app instance, opened when first
-//! needed and again after it breaks, and the user's own cookies, sent to every instance as a
-//! browser sends a host's cookies whatever the port.
+//! needed and again after it breaks, and the user's own cookies (`cookie_jar`), sent to every
+//! instance as a browser sends its cookies to an app behind a load balancer.
 //!
 //! It is built on hyper's connection API rather than a pooled client so that a request costs the
 //! generator little CPU: the harness shares the machine with the app it measures, and every cycle
@@ -15,6 +15,8 @@ use hyper::header::{HeaderValue, CONTENT_TYPE, COOKIE, HOST, SET_COOKIE};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+
+use super::cookie_jar::CookieJar;
 
 /// How long opening a connection to an instance may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -96,10 +98,8 @@ pub(super) struct Call<'a> {
 pub(super) struct Agent {
     targets: std::sync::Arc<[Target]>,
     connections: Vec<Option<SendRequest<Full<Bytes>>>>,
-    /// The cookies the app set, by name, in the order it first set them.
-    cookies: Vec<(String, String)>,
-    /// `cookies` as a `Cookie` header, rebuilt only when they change.
-    cookie_header: Option<HeaderValue>,
+    /// The cookies the app set.
+    cookies: CookieJar,
     request_timeout: Duration,
     in_flight: super::InFlight,
 }
@@ -115,8 +115,7 @@ impl Agent {
         Self {
             targets,
             connections,
-            cookies: Vec::new(),
-            cookie_header: None,
+            cookies: CookieJar::default(),
             request_timeout,
             in_flight,
         }
@@ -139,8 +138,8 @@ impl Agent {
             .method(call.method)
             .uri(format!("{}{}", target.path_prefix, call.path))
             .header(HOST, target.host_header.clone());
-        if let Some(cookies) = &self.cookie_header {
-            request = request.header(COOKIE, cookies.clone());
+        if let Some(cookies) = self.cookies.header_for(call.path) {
+            request = request.header(COOKIE, cookies);
         }
         if call.json.is_some() {
             request = request.header(CONTENT_TYPE, "application/json");
@@ -180,7 +179,7 @@ impl Agent {
         }
         for set in headers.get_all(SET_COOKIE) {
             if let Ok(text) = set.to_str() {
-                self.remember_cookie(text);
+                self.cookies.remember(text, call.path);
             }
         }
         Ok(Reply { status, body })
@@ -226,42 +225,6 @@ impl Agent {
         slot.as_mut()
             .ok_or_else(|| Failure::Transport("no connection".into()))
     }
-
-    fn cookie_text(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    /// Keeps, replaces or (when it expires at once) forgets the cookie one `Set-Cookie` sets.
-    fn remember_cookie(&mut self, set_cookie: &str) {
-        let mut parts = set_cookie.split(';');
-        let Some((name, value)) = parts.next().and_then(|pair| pair.split_once('=')) else {
-            return;
-        };
-        let (name, value) = (name.trim(), value.trim());
-        let expired = parts.any(|attribute| {
-            let attribute = attribute.trim().to_ascii_lowercase();
-            attribute
-                .strip_prefix("max-age=")
-                .and_then(|age| age.parse::<i64>().ok())
-                .is_some_and(|age| age <= 0)
-        });
-        let unchanged = !expired && self.cookies.iter().any(|(n, v)| n == name && v == value);
-        if unchanged {
-            return;
-        }
-        self.cookies.retain(|(kept, _)| kept != name);
-        if !expired {
-            self.cookies.push((name.to_owned(), value.to_owned()));
-        }
-        // A value the app set that is no valid header is dropped rather than sent mangled.
-        self.cookie_header = Some(self.cookie_text())
-            .filter(|text| !text.is_empty())
-            .and_then(|text| HeaderValue::from_str(&text).ok());
-    }
 }
 
 /// An error with its causes, as one line.
@@ -280,12 +243,6 @@ fn describe(error: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     use super::*;
 
-    fn agent() -> Agent {
-        let targets: std::sync::Arc<[Target]> =
-            vec![Target::parse("http://127.0.0.1:1").expect("a URL")].into();
-        Agent::new(targets, Duration::from_secs(1), Default::default())
-    }
-
     #[test]
     fn targets_keep_host_port_and_prefix() {
         let t = Target::parse("http://localhost:8080/app/").expect("a URL");
@@ -302,19 +259,5 @@ mod tests {
         assert!(https.to_string().contains("plain http://"), "{https}");
         let bare = Target::parse("127.0.0.1:8080").expect_err("no scheme");
         assert!(bare.to_string().contains("http://host:port"), "{bare}");
-    }
-
-    #[test]
-    fn cookies_are_set_replaced_and_expired() {
-        let mut a = agent();
-        a.remember_cookie("id=abc; Path=/; HttpOnly");
-        a.remember_cookie("theme=dark");
-        assert_eq!(a.cookie_text(), "id=abc; theme=dark");
-        a.remember_cookie("id=def; Path=/; Max-Age=3600");
-        assert_eq!(a.cookie_text(), "theme=dark; id=def");
-        a.remember_cookie("theme=; Max-Age=0");
-        assert_eq!(a.cookie_text(), "id=def");
-        a.remember_cookie("garbage without a pair");
-        assert_eq!(a.cookie_text(), "id=def");
     }
 }

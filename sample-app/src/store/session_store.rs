@@ -11,6 +11,9 @@ use super::{Durability, Mutant, SentinelStore, StoreError, NOT_REPLICATED};
 use crate::metrics::Metrics;
 
 fn backend(err: StoreError) -> session_store::Error {
+    if matches!(err, StoreError::Unavailable { .. }) {
+        crate::note_store_gave_up();
+    }
     session_store::Error::Backend(err.to_string())
 }
 
