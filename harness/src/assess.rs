@@ -11,15 +11,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cause::{self, ClusterView, Findings};
-use crate::checker::timeline::Timelines;
-use crate::checker::user_errors::UserErrorsChecker;
+use crate::checker::timeline::{FailoverTimeline, Timelines};
+use crate::checker::user_errors::{UserErrors, UserErrorsChecker};
 use crate::checker::{self, Finding};
 use crate::history::{History, Record};
 use crate::report::{
-    by_phase, write_hgrm_files, Latency, Machine, PhaseBounds, ReportError, RunReport, Samples,
+    by_phase, write_hgrm_files, Latency, Machine, PhaseBounds, PhaseLatency, ReportError,
+    RunReport, Samples,
 };
 use crate::scenario::{LoadModel, Scenario};
-use crate::verdict::{self, Counts};
+use crate::verdict::{self, Counts, Times};
 
 /// What the run knows besides its history.
 #[derive(Debug, Clone, Default)]
@@ -130,6 +131,53 @@ pub fn assess_file(
     assess_passes(scenario, facts, passes)
 }
 
+/// How long things took, as the bounds on time name them.
+fn times_of(
+    user_errors: &UserErrors,
+    failovers: &[FailoverTimeline],
+    phase_latency: &[PhaseLatency],
+) -> Times {
+    // By place and kind, not node or time, which differ from run to run: repeated runs of a
+    // scenario tally the same expectation under the same name.
+    let name = |i: usize, f: &FailoverTimeline| format!("fault {} ({})", i + 1, f.fault);
+    let percentiles = |l: &Latency| {
+        [
+            ("p50", l.p50_ms),
+            ("p90", l.p90_ms),
+            ("p99", l.p99_ms),
+            ("p99.9", l.p999_ms),
+            ("p99.99", l.p9999_ms),
+            ("max", l.max_ms),
+        ]
+    };
+    Times {
+        longest_unavailable_ms: user_errors.longest_unavailable as f64 / 1e3,
+        recoveries: failovers
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let all_back = f.users_recovered == f.users;
+                (name(i, f), f.last_user_success_ms.filter(|_| all_back))
+            })
+            .collect(),
+        failovers: failovers
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.node.starts_with("redis-"))
+            .map(|(i, f)| (name(i, f), f.switch_master_ms))
+            .collect(),
+        latency: phase_latency
+            .iter()
+            .flat_map(|p| {
+                percentiles(&p.latency).map(|(percentile, ms)| {
+                    let phase = p.phase.name().to_owned();
+                    ((phase, p.kind.clone(), percentile.to_owned()), ms)
+                })
+            })
+            .collect(),
+    }
+}
+
 /// Each user's records must come in the order the user performed them, which a recorded history
 /// guarantees: a user has one request in flight, and its operation is recorded when it ends.
 fn assess_passes<E>(
@@ -191,12 +239,14 @@ fn assess_passes<E>(
     let failovers = timelines.finish();
     let user_errors = user_errors.finish();
     let phases = PhaseBounds::of(&failovers);
+    let phase_latency = by_phase(&samples, &phases);
     let expectations = verdict::judge(
         &scenario.expectations,
         &Counts {
             operations,
             findings: findings.counts.clone(),
             switch_master_messages,
+            times: times_of(&user_errors, &failovers, &phase_latency),
         },
     );
     let report = RunReport {
@@ -217,7 +267,7 @@ fn assess_passes<E>(
         late_starts: samples.late_starts,
         not_started: facts.not_started,
         phases: Some(phases),
-        phase_latency: by_phase(&samples, &phases),
+        phase_latency,
         failovers,
         user_errors,
         findings,

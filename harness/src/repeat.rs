@@ -337,18 +337,21 @@ mod tests {
                     actual: lost_sessions,
                     passed: lost_sessions == 0,
                     reported_only: false,
+                    shown: None,
                 },
                 ExpectationResult {
                     expectation: "user-visible errors <= 0".into(),
                     actual: 0,
                     passed: true,
                     reported_only: false,
+                    shown: None,
                 },
                 ExpectationResult {
                     expectation: "lost writes (reported)".into(),
                     actual: lost_writes,
                     passed: true,
                     reported_only: true,
+                    shown: None,
                 },
             ],
         }

@@ -13,11 +13,12 @@ mod contract;
 mod expectations;
 mod fault;
 mod sampler;
+mod time_bounds;
 mod topology;
 mod workload;
 pub use app::AppSpec;
 pub use contract::{HttpContract, Route};
-pub use expectations::{Bound, Expectations, FailoverExpectation};
+pub use expectations::{Bound, Expectations, FailoverExpectation, LatencyBound, LatencyBounds};
 use fault::FaultBounds;
 pub use fault::{
     kinds, Cut, FaultAction, FaultKind, FaultSpec, Target, IN_FLIGHT_WAIT, MAX_FAULT_COUNT,

@@ -1,7 +1,8 @@
-//! A scenario's expectations held against the counts of each class of finding: the pass or fail
-//! of a run.
+//! A scenario's expectations held against the counts of each class of finding and the times the
+//! run took: the pass or fail of a run.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -20,10 +21,23 @@ pub struct ExpectationResult {
     /// Whether the count is only reported and never fails the run.
     #[serde(default)]
     pub reported_only: bool,
+    /// The measure in words, where a number alone would mislead: `2.31 s`, or `never` for a
+    /// fault some user never recovered from (whose `actual` is then `u64::MAX`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown: Option<String>,
+}
+
+impl ExpectationResult {
+    /// What was measured, for people.
+    pub fn actual_text(&self) -> String {
+        self.shown
+            .clone()
+            .unwrap_or_else(|| self.actual.to_string())
+    }
 }
 
 /// The counts expectations are held against.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counts {
     /// Operations in the history.
     pub operations: u64,
@@ -31,6 +45,23 @@ pub struct Counts {
     pub findings: BTreeMap<Class, u64>,
     /// `+switch-master` messages, from every sentinel.
     pub switch_master_messages: u64,
+    /// How long things took, for the bounds on time.
+    pub times: Times,
+}
+
+/// How long things took in a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Times {
+    /// Longest one user could not complete anything and then did, in ms.
+    pub longest_unavailable_ms: f64,
+    /// Each fault, named (`fault 1 (kill)`), and ms from its start until its last user
+    /// succeeded again; `None` when some user never did.
+    pub recoveries: Vec<(String, Option<f64>)>,
+    /// Each fault on a data node, named, and ms from its start to `+switch-master`; `None`
+    /// without one.
+    pub failovers: Vec<(String, Option<f64>)>,
+    /// Operation latency in ms, by (phase, kind, percentile) as the bounds name them.
+    pub latency: Vec<((String, String, String), f64)>,
 }
 
 /// The scenario's bound on `class`.
@@ -54,14 +85,71 @@ fn at_most(name: &str, bound: Bound, actual: u64) -> ExpectationResult {
             actual,
             passed: actual <= bound,
             reported_only: false,
+            shown: None,
         },
         Bound::Report => ExpectationResult {
             expectation: format!("{name} reported"),
             actual,
             passed: true,
             reported_only: true,
+            shown: None,
         },
     }
+}
+
+/// A bound on a time: `name <= bound`, held against `ms` (`None`: it never happened).
+fn within(name: &str, bound: Duration, ms: Option<f64>) -> ExpectationResult {
+    let bound_ms = bound.as_secs_f64() * 1e3;
+    ExpectationResult {
+        expectation: format!("{name} <= {}", humantime::format_duration(bound)),
+        actual: ms.map_or(u64::MAX, |ms| ms.round() as u64),
+        passed: ms.is_some_and(|ms| ms <= bound_ms),
+        reported_only: false,
+        shown: Some(ms.map_or_else(|| "never".to_owned(), |ms| format!("{:.2} s", ms / 1e3))),
+    }
+}
+
+/// The results of the bounds on time.
+fn judge_times(expectations: &Expectations, times: &Times) -> Vec<ExpectationResult> {
+    let mut results = Vec::new();
+    if let Some(bound) = expectations.longest_unavailable {
+        results.push(within(
+            "longest a user could not work",
+            bound,
+            Some(times.longest_unavailable_ms),
+        ));
+    }
+    if let Some(bound) = expectations.recovery {
+        for (fault, ms) in &times.recoveries {
+            results.push(within(&format!("recovery from {fault}"), bound, *ms));
+        }
+    }
+    if let Some(bound) = expectations.failover_within {
+        for (fault, ms) in &times.failovers {
+            results.push(within(&format!("+switch-master after {fault}"), bound, *ms));
+        }
+    }
+    for b in &expectations.latency.0 {
+        let key = (b.phase.clone(), b.kind.clone(), b.percentile.clone());
+        let ms = times
+            .latency
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, ms)| *ms);
+        // A phase with no operation of the kind has no latency to break the bound.
+        let result = match ms {
+            Some(ms) => within(&b.describe(), b.at_most, Some(ms)),
+            None => ExpectationResult {
+                expectation: b.describe(),
+                actual: 0,
+                passed: true,
+                reported_only: false,
+                shown: Some("no operation".to_owned()),
+            },
+        };
+        results.push(result);
+    }
+    results
 }
 
 /// Every expectation's result: a line per class of finding, then the failover. A run with no
@@ -72,6 +160,7 @@ pub fn judge(expectations: &Expectations, counts: &Counts) -> Vec<ExpectationRes
         actual: counts.operations,
         passed: counts.operations > 0,
         reported_only: false,
+        shown: None,
     }];
     for class in Class::ALL {
         let actual = counts.findings.get(&class).copied().unwrap_or(0);
@@ -87,6 +176,7 @@ pub fn judge(expectations: &Expectations, counts: &Counts) -> Vec<ExpectationRes
         actual: switches,
         passed,
         reported_only: false,
+        shown: None,
     };
     match expectations.failover {
         FailoverExpectation::Any => {}
@@ -99,6 +189,7 @@ pub fn judge(expectations: &Expectations, counts: &Counts) -> Vec<ExpectationRes
             switches == 0,
         )),
     }
+    results.extend(judge_times(expectations, &counts.times));
     results
 }
 
@@ -111,6 +202,7 @@ mod tests {
             operations: 10,
             findings: found.iter().copied().collect(),
             switch_master_messages: switches,
+            times: Times::default(),
         }
     }
 
@@ -162,5 +254,55 @@ mod tests {
             failed(&judge(&strict, &Counts::default()))[0],
             "operations > 0"
         );
+    }
+
+    #[test]
+    fn time_bounds_fail_when_exceeded_or_never_met() {
+        let mut found = counts(&[], 3);
+        found.times = Times {
+            longest_unavailable_ms: 2_300.0,
+            recoveries: vec![
+                ("fault 1 (kill)".into(), Some(2_400.0)),
+                ("fault 2 (kill)".into(), None),
+            ],
+            failovers: vec![("fault 1 (kill)".into(), Some(2_100.0))],
+            latency: vec![(("during".into(), "all".into(), "p99".into()), 2_900.0)],
+        };
+        let bounds: Expectations = toml::from_str(
+            "longest_unavailable = \"2s\"\nrecovery = \"5s\"\nfailover_within = \"3s\"\n\
+             [latency]\nduring.p99 = \"3s\"\nafter.write.p50 = \"100ms\"",
+        )
+        .expect("bounds");
+        let results = judge(&bounds, &found);
+        assert_eq!(
+            failed(&results),
+            [
+                "longest a user could not work <= 2s",
+                "recovery from fault 2 (kill) <= 5s"
+            ]
+        );
+        let shown: Vec<String> = results.iter().map(ExpectationResult::actual_text).collect();
+        assert!(shown.contains(&"2.30 s".to_owned()) && shown.contains(&"never".to_owned()));
+        let no_ops = results
+            .iter()
+            .find(|r| r.expectation == "after write operation latency p50 <= 100ms")
+            .expect("the bound is listed");
+        assert!(
+            no_ops.passed,
+            "no operation of the kind: nothing to break it"
+        );
+    }
+
+    #[test]
+    fn latency_bounds_name_what_is_wrong() {
+        let err = |text: &str| {
+            toml::from_str::<Expectations>(text)
+                .expect_err("refused")
+                .to_string()
+        };
+        assert!(err("[latency]\nduring.p98 = \"1s\"").contains("latency.during.p98"));
+        assert!(err("[latency]\nlater.p99 = \"1s\"").contains("no such phase"));
+        assert!(err("[latency]\nduring.delete.p99 = \"1s\"").contains("no such kind"));
+        assert!(err("[latency]\nduring.p99 = \"soon\"").contains("not a duration"));
     }
 }

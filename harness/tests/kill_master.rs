@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use failover_drill::assess::{assess_file, RunFacts};
 use failover_drill::checker::Class;
 use failover_drill::run::{run, RunOptions};
 
@@ -80,6 +81,45 @@ async fn kill_master_keeps_every_user_working() {
     assert_eq!(
         common::leftovers(Some(&report.run_id)).await,
         Vec::<String>::new()
+    );
+
+    // The same history under bounds on time below what the failover took: each is failed by
+    // name, with the time measured.
+    let shipped: Vec<&str> = report
+        .expectations
+        .iter()
+        .map(|e| e.expectation.as_str())
+        .collect();
+    assert!(
+        shipped.contains(&"longest a user could not work <= 8s"),
+        "kill-master bounds the outage: {shipped:?}"
+    );
+    let mut strict = scenario.clone();
+    strict.expectations.longest_unavailable = Some(Duration::from_millis(100));
+    strict.expectations.failover_within = Some(Duration::from_millis(100));
+    let facts = RunFacts {
+        run_id: report.run_id.clone(),
+        run_dir: report.run_dir.clone(),
+        image: String::new(),
+        startup: Duration::ZERO,
+        app_metrics: report.app_metrics.clone(),
+        not_started: 0,
+    };
+    let judged = assess_file(&strict, &report.run_dir.join("history.jsonl"), facts)
+        .expect("the history assesses")
+        .report;
+    let failed: Vec<&str> = judged
+        .expectations
+        .iter()
+        .filter(|e| !e.passed)
+        .map(|e| e.expectation.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "longest a user could not work <= 100ms",
+            "+switch-master after fault 1 (kill) <= 100ms"
+        ]
     );
 }
 

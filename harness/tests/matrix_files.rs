@@ -17,6 +17,7 @@ fn run(passed: bool, unavailable_s: f64, lost_writes: u64, run_dir: PathBuf) -> 
             vec![FailedExpectation {
                 expectation: "lost writes <= 0".into(),
                 actual: 12,
+                shown: None,
             }]
         },
         longest_unavailable_s: unavailable_s,

@@ -20,11 +20,17 @@ pub struct FailedExpectation {
     pub expectation: String,
     /// The measured count.
     pub actual: u64,
+    /// The measure in words, for a time (`2.31 s`, `never`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown: Option<String>,
 }
 
 impl std::fmt::Display for FailedExpectation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (was {})", self.expectation, self.actual)
+        match &self.shown {
+            Some(shown) => write!(f, "{} (was {shown})", self.expectation),
+            None => write!(f, "{} (was {})", self.expectation, self.actual),
+        }
     }
 }
 
@@ -71,6 +77,7 @@ impl CellRun {
                 .map(|x| FailedExpectation {
                     expectation: x.expectation.clone(),
                     actual: x.actual,
+                    shown: x.shown.clone(),
                 })
                 .collect(),
             longest_unavailable_s: errors.longest_unavailable as f64 / 1e6,
@@ -505,6 +512,7 @@ mod tests {
                 vec![FailedExpectation {
                     expectation: "lost writes <= 0".into(),
                     actual: 3,
+                    shown: None,
                 }]
             },
             longest_unavailable_s: unavailable,

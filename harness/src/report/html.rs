@@ -80,7 +80,7 @@ pub(super) fn render(report: &RunReport, samples: &Samples) -> Result<String, Pl
             page,
             "<tr><td>{}</td><td>{}</td><td class=\"{class}\">{mark}</td></tr>",
             escape(&x.expectation),
-            escape(&x.actual.to_string())
+            escape(&x.actual_text())
         );
     }
     let e = &report.user_errors;

@@ -117,7 +117,12 @@ impl RunReport {
                 continue;
             }
             let mark = if x.passed { "ok  " } else { "FAIL" };
-            writeln!(out, "  [{mark}] {} (actual {})", x.expectation, x.actual)?;
+            writeln!(
+                out,
+                "  [{mark}] {} (actual {})",
+                x.expectation,
+                x.actual_text()
+            )?;
         }
         writeln!(
             out,

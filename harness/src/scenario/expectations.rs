@@ -1,7 +1,11 @@
-//! What a run must show to pass: a bound (or "report") on each anomaly class and error count, and
-//! whether a failover must, must not or may happen.
+//! What a run must show to pass: a bound (or "report") on each anomaly class and error count,
+//! whether a failover must, must not or may happen, and bounds on how long things took.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+pub use super::time_bounds::{LatencyBound, LatencyBounds};
 
 /// Thresholds on a run's findings; each class of finding has its own.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -28,6 +32,20 @@ pub struct Expectations {
     pub foreign_sessions: Bound,
     /// Whether the run must, must not, or may fail over.
     pub failover: FailoverExpectation,
+    /// Longest one user could not complete anything, and then did; unbounded by default.
+    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub longest_unavailable: Option<Duration>,
+    /// Longest from a fault's start until the last of its users succeeded again; a fault some
+    /// user never recovered from breaks it. Unbounded by default.
+    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<Duration>,
+    /// Longest from a fault on a data node to the sentinels' `+switch-master`; such a fault with
+    /// no switch breaks it. Unbounded by default.
+    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub failover_within: Option<Duration>,
+    /// Operation latency per phase, kind and percentile; none by default.
+    #[serde(skip_serializing_if = "super::time_bounds::is_empty")]
+    pub latency: LatencyBounds,
 }
 
 impl Default for Expectations {
@@ -42,6 +60,10 @@ impl Default for Expectations {
             duplicate_writes: Bound::Report,
             foreign_sessions: Bound::AtMost(0),
             failover: FailoverExpectation::Any,
+            longest_unavailable: None,
+            recovery: None,
+            failover_within: None,
+            latency: LatencyBounds::default(),
         }
     }
 }
