@@ -3,7 +3,7 @@
 //! Run with: `cargo run --release -p failover-drill -- run kill-master`
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -42,6 +42,10 @@ enum Command {
         /// Print only the summary, no progress.
         #[arg(long)]
         quiet: bool,
+        /// Also write the run's expectations as JUnit XML to FILE (one run only: a repeat or
+        /// several scenarios write junit.xml into their own directory).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
         /// TEST ONLY: give the sample app's store a known bug (pinned, no-retry, stale-read,
         /// lossy-ack, stale-reconnect) and see the drill fail it; overrides the scenario's [app]
         /// mutant.
@@ -240,6 +244,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             require_password,
             repeat,
             jobs,
+            junit,
         } => {
             let mut loaded = Vec::new();
             for name in &scenarios {
@@ -261,6 +266,12 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 scenario.topology.require_password |= require_password;
                 scenario.validate(std::path::Path::new("the command line"))?;
                 loaded.push(scenario);
+            }
+            if junit.is_some() && (loaded.len() > 1 || jobs.is_some() || repeat > 1) {
+                anyhow::bail!(
+                    "--junit writes one run's expectations; a repeat, --jobs or several scenarios \
+                     write junit.xml into their own directory, printed at the end"
+                );
             }
             if loaded.len() > 1 || jobs.is_some() {
                 let matrix = Matrix::of_scenarios("run", loaded, repeat);
@@ -295,6 +306,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             report
                 .write_summary(&mut std::io::stdout().lock())
                 .context("cannot print the summary")?;
+            tell_ci(&report, junit.as_deref())?;
             Ok(if report.passed {
                 ExitCode::SUCCESS
             } else {
@@ -302,6 +314,39 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// What a CI system reads of one run: `--junit`'s file; under GitHub Actions, a Markdown summary
+/// appended to `$GITHUB_STEP_SUMMARY` and an `::error` line per failed expectation.
+fn tell_ci(report: &failover_drill::report::RunReport, junit: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(path) = junit {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot write the JUnit XML to {}", path.display()))?;
+        report
+            .write_junit(std::io::BufWriter::new(file))
+            .with_context(|| format!("cannot write the JUnit XML to {}", path.display()))?;
+    }
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(summary);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| {
+                format!("cannot append to GITHUB_STEP_SUMMARY ({})", path.display())
+            })?;
+        file.write_all(report.markdown_summary().as_bytes())
+            .with_context(|| {
+                format!("cannot append to GITHUB_STEP_SUMMARY ({})", path.display())
+            })?;
+    }
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        let mut out = std::io::stdout().lock();
+        for line in report.github_errors() {
+            writeln!(out, "{line}").context("cannot print to stdout")?;
+        }
+    }
+    Ok(())
 }
 
 /// `run --repeat`: the runs one after another, a line after each unless `quiet`, then the tally.

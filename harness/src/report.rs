@@ -8,7 +8,9 @@
 //! - [`lanes`]: node states merged into spans, for the swimlanes.
 //! - [`latency`](self::Latency): HDR histograms per phase and kind, and `.hgrm` files.
 //! - [`Samples`]: what the plots and latency figures keep of a history.
+//! - `ci`: JUnit XML, a Markdown summary and GitHub `::error` lines of one run.
 
+mod ci;
 pub(crate) mod html;
 pub mod lanes;
 pub(crate) mod latency;

@@ -57,6 +57,20 @@ fn a_docker_host_over_tcp_is_refused_before_two_engines_share_a_run() {
 }
 
 #[test]
+fn junit_is_for_one_run() {
+    let out = drill(
+        &["run", "kill-master", "--repeat", "2", "--junit", "out.xml"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let msg = stderr(&out);
+    assert!(
+        msg.contains("--junit writes one run") && msg.contains("junit.xml"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn an_unreachable_engine_says_how_to_start_one() {
     let out = drill(
         &["run", "kill-master", "--quiet", "--backend", "docker"],

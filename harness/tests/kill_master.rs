@@ -121,6 +121,22 @@ async fn kill_master_keeps_every_user_working() {
             "+switch-master after fault 1 (kill) <= 100ms"
         ]
     );
+    // What a CI system reads of that failed run.
+    let errors = judged.github_errors();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].starts_with(
+            "::error title=failover-drill kill-master::expected longest a user could not work <= 100ms, was "
+        ),
+        "{errors:?}"
+    );
+    let mut xml = Vec::new();
+    judged.write_junit(&mut xml).expect("JUnit XML");
+    let parsed = junit_parser::from_reader(xml.as_slice()).expect("a JUnit parser reads it");
+    assert_eq!(parsed.failures, 2);
+    assert!(judged
+        .markdown_summary()
+        .contains("| longest a user could not work <= 100ms |"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,20 +10,43 @@ use std::process::{Command, Output};
 const NO_ENGINE: (&str, &str) = ("DOCKER_HOST", "unix:///nonexistent/docker.sock");
 
 fn drill(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_failover-drill"))
+    drill_with_env(args, &[])
+}
+
+fn drill_with_env(args: &[&str], env: &[(&str, &std::path::Path)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_failover-drill"));
+    command
         .args(args)
         .arg("--scenarios-dir")
         .arg(common::scenarios_dir())
         .arg("--out")
         .arg(common::out_dir())
-        .env(NO_ENGINE.0, NO_ENGINE.1)
-        .output()
-        .expect("run the CLI")
+        .env(NO_ENGINE.0, NO_ENGINE.1);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("run the CLI")
 }
 
 fn passes_without_docker(scenario: &str) {
     let _slot = common::take_cluster_slots(1);
-    let out = drill(&["run", scenario, "--quiet"]);
+    // As under GitHub Actions, with a JUnit file asked for.
+    let ci = common::out_dir().join(format!("ci-{scenario}-{}", std::process::id()));
+    std::fs::create_dir_all(&ci).expect("a directory for the CI files");
+    let (junit, step_summary) = (ci.join("junit.xml"), ci.join("step-summary.md"));
+    let out = drill_with_env(
+        &[
+            "run",
+            scenario,
+            "--quiet",
+            "--junit",
+            junit.to_str().expect("utf-8 path"),
+        ],
+        &[
+            ("GITHUB_STEP_SUMMARY", &step_summary),
+            ("GITHUB_ACTIONS", std::path::Path::new("true")),
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}\n{stderr}");
@@ -35,6 +58,22 @@ fn passes_without_docker(scenario: &str) {
     assert!(stdout.contains(&format!("scenario {scenario}: PASSED")));
     assert!(stdout.contains("nodes on local processes of"), "{stdout}");
     assert!(stdout.contains("(new master 127.0.0.1:"), "{stdout}");
+    assert!(
+        !stdout.contains("::error"),
+        "a passed run has no error line: {stdout}"
+    );
+    let parsed = junit_parser::from_reader(std::io::BufReader::new(
+        std::fs::File::open(&junit).expect("--junit wrote its file"),
+    ))
+    .expect("JUnit XML");
+    assert_eq!((parsed.suites.len(), parsed.failures), (1, 0));
+    assert!(parsed.suites[0].cases.len() >= 4, "{:?}", parsed.suites[0]);
+    let summary = std::fs::read_to_string(&step_summary).expect("the step summary");
+    assert!(
+        summary.contains(&format!("### failover-drill: {scenario} passed")),
+        "{summary}"
+    );
+    std::fs::remove_dir_all(&ci).expect("clean up");
     let dir = common::run_dir_in_summary(&stdout);
     let name = dir.file_name().expect("a directory name").to_string_lossy();
     let run = name.rsplit('-').next().expect("a run id");
