@@ -8,10 +8,12 @@
 //! - [`lanes`]: node states merged into spans, for the swimlanes.
 //! - [`latency`](self::Latency): HDR histograms per phase and kind, and `.hgrm` files.
 //! - [`Samples`]: what the plots and latency figures keep of a history.
-//! - `ci`: JUnit XML, a Markdown summary and GitHub `::error` lines of one run.
+//! - `ci`: JUnit XML, a Markdown summary and GitHub `::error` lines of one run; `junit`: the JUnit
+//!   XML shape a run and a repeat share.
 
 mod ci;
 pub(crate) mod html;
+mod junit;
 pub mod lanes;
 pub(crate) mod latency;
 pub mod plots;
@@ -19,6 +21,7 @@ mod samples;
 mod summary;
 mod swimlanes;
 
+pub use junit::{write_scenario_junit, JunitCase};
 pub use latency::{
     by_phase, write_hgrm, write_hgrm_files, Latency, Phase, PhaseBounds, PhaseLatency,
     LATE_AFTER_MICROS,

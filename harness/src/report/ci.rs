@@ -2,14 +2,11 @@
 //! test case per bounded expectation), a Markdown summary for GitHub Actions' step summary, and
 //! `::error` workflow commands that put each failed expectation on the job's page.
 //!
-//! It owns those shapes only; the CLI decides where they go. The XML is written with quick-xml,
-//! which does the escaping.
+//! It owns those shapes only (the JUnit XML's is `junit`'s); the CLI decides where they go.
 
 use std::io::Write;
 
-use quick_xml::events::{BytesDecl, BytesText, Event};
-use quick_xml::Writer;
-
+use super::junit::{write_scenario_junit, JunitCase};
 use super::RunReport;
 use crate::verdict::ExpectationResult;
 
@@ -24,60 +21,33 @@ impl RunReport {
     /// JUnit XML: one test suite for the scenario, one test case per bounded expectation, failed
     /// with what was measured; reported counts go to the suite's output.
     pub fn write_junit(&self, out: impl Write) -> std::io::Result<()> {
-        let bounded = self.bounded();
-        let tests = bounded.len().to_string();
-        let failures = bounded.iter().filter(|x| !x.passed).count().to_string();
+        let cases: Vec<JunitCase> = self
+            .bounded()
+            .into_iter()
+            .map(|x| JunitCase {
+                name: x.expectation.clone(),
+                failure: (!x.passed).then(|| {
+                    (
+                        format!("was {}", x.actual_text()),
+                        format!(
+                            "{}: expected {}, was {}; run {} in {}",
+                            self.scenario,
+                            x.expectation,
+                            x.actual_text(),
+                            self.run_id,
+                            self.run_dir.display()
+                        ),
+                    )
+                }),
+            })
+            .collect();
         let reported: Vec<String> = self
             .expectations
             .iter()
             .filter(|x| x.reported_only)
             .map(|x| format!("{}: {}", x.expectation, x.actual_text()))
             .collect();
-        let mut xml = Writer::new_with_indent(out, b' ', 2);
-        xml.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-        xml.create_element("testsuites")
-            .with_attribute(("name", "failover-drill"))
-            .with_attribute(("tests", tests.as_str()))
-            .with_attribute(("failures", failures.as_str()))
-            .write_inner_content(|xml| {
-                xml.create_element("testsuite")
-                    .with_attribute(("name", self.scenario.as_str()))
-                    .with_attribute(("tests", tests.as_str()))
-                    .with_attribute(("failures", failures.as_str()))
-                    .write_inner_content(|xml| {
-                        for x in &bounded {
-                            let case = xml
-                                .create_element("testcase")
-                                .with_attribute(("classname", self.scenario.as_str()))
-                                .with_attribute(("name", x.expectation.as_str()));
-                            if x.passed {
-                                case.write_empty()?;
-                            } else {
-                                let message = format!("was {}", x.actual_text());
-                                case.write_inner_content(|xml| {
-                                    xml.create_element("failure")
-                                        .with_attribute(("message", message.as_str()))
-                                        .write_text_content(BytesText::new(&format!(
-                                            "{}: expected {}, was {}; run {} in {}",
-                                            self.scenario,
-                                            x.expectation,
-                                            x.actual_text(),
-                                            self.run_id,
-                                            self.run_dir.display()
-                                        )))?;
-                                    Ok(())
-                                })?;
-                            }
-                        }
-                        if !reported.is_empty() {
-                            xml.create_element("system-out")
-                                .write_text_content(BytesText::new(&reported.join("\n")))?;
-                        }
-                        Ok(())
-                    })?;
-                Ok(())
-            })?;
-        Ok(())
+        write_scenario_junit(out, &self.scenario, &cases, &reported.join("\n"))
     }
 
     /// The run in Markdown, for `$GITHUB_STEP_SUMMARY`: the verdict, each expectation, and where
