@@ -133,10 +133,16 @@ pub fn assess_file(
 
 /// How long things took, as the bounds on time name them.
 fn times_of(
+    view: &ClusterView,
     user_errors: &UserErrors,
     failovers: &[FailoverTimeline],
     phase_latency: &[PhaseLatency],
 ) -> Times {
+    // Only a fault on the master calls for a failover: a killed replica or sentinel does not.
+    let on_the_master = |f: &FailoverTimeline| {
+        let at = (f.fault_at_s * 1e6) as crate::history::Micros;
+        view.named_master(at) == Some(f.addr.as_str())
+    };
     // By place and kind, not node or time, which differ from run to run: repeated runs of a
     // scenario tally the same expectation under the same name.
     let name = |i: usize, f: &FailoverTimeline| format!("fault {} ({})", i + 1, f.fault);
@@ -163,7 +169,7 @@ fn times_of(
         failovers: failovers
             .iter()
             .enumerate()
-            .filter(|(_, f)| f.node.starts_with("redis-"))
+            .filter(|(_, f)| on_the_master(f))
             .map(|(i, f)| (name(i, f), f.switch_master_ms))
             .collect(),
         latency: phase_latency
@@ -246,7 +252,7 @@ fn assess_passes<E>(
             operations,
             findings: findings.counts.clone(),
             switch_master_messages,
-            times: times_of(&user_errors, &failovers, &phase_latency),
+            times: times_of(&view, &user_errors, &failovers, &phase_latency),
         },
     );
     let report = RunReport {

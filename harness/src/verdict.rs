@@ -57,8 +57,8 @@ pub struct Times {
     /// Each fault, named (`fault 1 (kill)`), and ms from its start until its last user
     /// succeeded again; `None` when some user never did.
     pub recoveries: Vec<(String, Option<f64>)>,
-    /// Each fault on a data node, named, and ms from its start to `+switch-master`; `None`
-    /// without one.
+    /// Each fault on the master (the node the sentinels named master when it began), named, and
+    /// ms from its start to `+switch-master`; `None` without one.
     pub failovers: Vec<(String, Option<f64>)>,
     /// Operation latency in ms, by (phase, kind, percentile) as the bounds name them.
     pub latency: Vec<((String, String, String), f64)>,

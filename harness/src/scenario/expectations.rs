@@ -39,8 +39,8 @@ pub struct Expectations {
     /// user never recovered from breaks it. Unbounded by default.
     #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
     pub recovery: Option<Duration>,
-    /// Longest from a fault on a data node to the sentinels' `+switch-master`; such a fault with
-    /// no switch breaks it. Unbounded by default.
+    /// Longest from a fault on the master (the node the sentinels named master when it began) to
+    /// their `+switch-master`; such a fault with no switch breaks it. Unbounded by default.
     #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
     pub failover_within: Option<Duration>,
     /// Operation latency per phase, kind and percentile; none by default.
