@@ -287,6 +287,10 @@ fn assess_passes<E>(
         app_metrics: facts.app_metrics,
         passed: expectations.iter().all(|e| e.passed),
         expectations,
+        schema_version: crate::report::REPORT_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        started_at: None,
+        settings: None,
     };
     Ok(Assessment { report, samples })
 }

@@ -153,7 +153,68 @@ pub fn write_comparison(a: &RunReport, b: &RunReport, out: &mut impl Write) -> s
         "verdict",
         verdict(a),
         verdict(b)
-    )
+    )?;
+    match (&a.settings, &b.settings) {
+        (Some(sa), Some(sb)) => {
+            let differ = differing_settings(sa, sb);
+            if differ.is_empty() {
+                writeln!(out, "settings: the same")?;
+            } else {
+                writeln!(out, "settings that differ (a -> b):")?;
+                for (key, va, vb) in differ {
+                    writeln!(out, "  {key}: {va} -> {vb}")?;
+                }
+            }
+        }
+        _ => writeln!(
+            out,
+            "settings: not recorded in both reports (written since report schema 1)"
+        )?,
+    }
+    Ok(())
+}
+
+/// Every leaf of `value` as a dotted key (`workload.rate`) and its value in JSON.
+fn leaves(
+    prefix: &str,
+    value: &serde_json::Value,
+    out: &mut std::collections::BTreeMap<String, String>,
+) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map {
+                let key = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                leaves(&key, inner, out);
+            }
+        }
+        other => {
+            out.insert(prefix.to_owned(), other.to_string());
+        }
+    }
+}
+
+/// The settings whose values differ between `a` and `b` (absent on one side shows as `-`).
+fn differing_settings(
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+) -> Vec<(String, String, String)> {
+    let (mut la, mut lb) = (Default::default(), Default::default());
+    leaves("", a, &mut la);
+    leaves("", b, &mut lb);
+    let keys: std::collections::BTreeSet<&String> = la.keys().chain(lb.keys()).collect();
+    keys.into_iter()
+        .filter_map(|key| {
+            let (va, vb) = (la.get(key), lb.get(key));
+            (va != vb).then(|| {
+                let show = |v: Option<&String>| v.cloned().unwrap_or_else(|| "-".to_owned());
+                (key.clone(), show(va), show(vb))
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -168,6 +229,24 @@ mod tests {
         assert_eq!(ratio(None, Some(3.0)), "-");
         assert_eq!(cell(Some(12.0)), "12");
         assert_eq!(cell(Some(1.234)), "1.23");
+    }
+
+    #[test]
+    fn settings_that_differ_are_listed_by_dotted_key() {
+        let a = serde_json::json!({"name": "k", "workload": {"rate": 200.0, "users": 20}});
+        let b = serde_json::json!({"name": "k", "workload": {"rate": 400.0, "users": 20}, "extra": [1]});
+        assert_eq!(
+            differing_settings(&a, &b),
+            [
+                ("extra".to_owned(), "-".to_owned(), "[1]".to_owned()),
+                (
+                    "workload.rate".to_owned(),
+                    "200.0".to_owned(),
+                    "400.0".to_owned()
+                )
+            ]
+        );
+        assert!(differing_settings(&a, &a).is_empty());
     }
 
     #[test]

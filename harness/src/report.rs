@@ -130,7 +130,25 @@ pub struct RunReport {
     pub expectations: Vec<ExpectationResult>,
     /// True when every expectation held.
     pub passed: bool,
+    /// The layout of `report.json` ([`REPORT_SCHEMA_VERSION`]); 0 in reports from before it was
+    /// written.
+    #[serde(default)]
+    pub schema_version: u32,
+    /// The version of failover-drill that wrote the report.
+    #[serde(default)]
+    pub tool_version: String,
+    /// When the run started, RFC 3339 in UTC; `None` for a history assessed on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// The scenario as it ran: every setting, defaults filled in, `app.env` values left out (see
+    /// [`Scenario::settings`](crate::scenario::Scenario::settings)); also the run directory's
+    /// `scenario.toml`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<serde_json::Value>,
 }
+
+/// The layout version of `report.json`; raised when a field changes meaning or goes away.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 impl RunReport {
     /// Writes `report.json` into the run directory.

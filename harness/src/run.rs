@@ -82,6 +82,7 @@ pub(crate) fn new_run_id() -> String {
 pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, RunError> {
     let watcher = Progress::new(options.progress);
     let progress = |msg: &str| watcher.line(msg);
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     // Everything that can fail without side effects comes before the run directory and the cluster.
     nemesis::check_app_reach(&scenario.faults, scenario.app.image.is_some())?;
     let refuse = |capabilities| nemesis::refusal(&scenario.faults, capabilities);
@@ -132,7 +133,13 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
     let scenario = scenario.clone();
     let checked = history_path.clone();
     let assessed = tokio::task::spawn_blocking(move || -> Result<RunReport, RunError> {
-        let assessment = assess_file(&scenario, &history_path, facts)?;
+        let mut assessment = assess_file(&scenario, &history_path, facts)?;
+        let settings = scenario.settings();
+        let as_toml = assessment.report.run_dir.join("scenario.toml");
+        let text = toml::to_string(&settings).unwrap_or_default();
+        std::fs::write(&as_toml, text).map_err(io_error(&as_toml))?;
+        assessment.report.settings = serde_json::to_value(&settings).ok();
+        assessment.report.started_at = Some(started_at);
         assessment.write_files()?;
         Ok(assessment.report)
     })

@@ -172,6 +172,20 @@ impl Scenario {
         Ok(())
     }
 
+    /// Every setting as the run uses it, defaults filled in, with the values of `app.env` left
+    /// out: they may hold secrets (the nodes' password never is in a scenario).
+    pub fn settings(&self) -> toml::Table {
+        let mut table = toml::Table::try_from(self).unwrap_or_default();
+        if let Some(toml::Value::Table(app)) = table.get_mut("app") {
+            if let Some(toml::Value::Table(env)) = app.get_mut("env") {
+                for (_, value) in env.iter_mut() {
+                    *value = toml::Value::String("(not recorded)".to_owned());
+                }
+            }
+        }
+        table
+    }
+
     /// The names of every node of the topology: `redis-1` (the first master), its replicas, then
     /// `sentinel-1`...
     pub fn node_names(&self) -> Vec<String> {

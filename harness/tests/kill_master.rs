@@ -8,6 +8,7 @@ use std::time::Duration;
 use failover_drill::assess::{assess_file, RunFacts};
 use failover_drill::checker::Class;
 use failover_drill::run::{run, RunOptions};
+use failover_drill::scenario::Scenario;
 
 fn options() -> RunOptions {
     RunOptions {
@@ -82,6 +83,24 @@ async fn kill_master_keeps_every_user_working() {
         common::leftovers(Some(&report.run_id)).await,
         Vec::<String>::new()
     );
+
+    // The run says what it ran and with what: the scenario with every default, read back as one.
+    let written =
+        std::fs::read_to_string(report.run_dir.join("scenario.toml")).expect("scenario.toml");
+    let back =
+        Scenario::parse(&written, std::path::Path::new("scenario.toml")).expect("a scenario");
+    assert_eq!(back, scenario);
+    assert_eq!(report.schema_version, 1);
+    assert_eq!(report.tool_version, env!("CARGO_PKG_VERSION"));
+    assert!(
+        report
+            .started_at
+            .as_deref()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{:?}",
+        report.started_at
+    );
+    assert!(report.settings.is_some());
 
     // The same history under bounds on time below what the failover took: each is failed by
     // name, with the time measured.
