@@ -19,7 +19,7 @@ use crate::report::{
     by_phase, write_hgrm_files, Latency, Machine, PhaseBounds, PhaseLatency, ReportError,
     RunReport, Samples,
 };
-use crate::scenario::{LoadModel, Scenario};
+use crate::scenario::{LoadModel, Scenario, PERCENTILES};
 use crate::verdict::{self, Counts, Times};
 
 /// What the run knows besides its history.
@@ -146,16 +146,6 @@ fn times_of(
     // By place and kind, not node or time, which differ from run to run: repeated runs of a
     // scenario tally the same expectation under the same name.
     let name = |i: usize, f: &FailoverTimeline| format!("fault {} ({})", i + 1, f.fault);
-    let percentiles = |l: &Latency| {
-        [
-            ("p50", l.p50_ms),
-            ("p90", l.p90_ms),
-            ("p99", l.p99_ms),
-            ("p99.9", l.p999_ms),
-            ("p99.99", l.p9999_ms),
-            ("max", l.max_ms),
-        ]
-    };
     Times {
         longest_unavailable_ms: user_errors.longest_unavailable as f64 / 1e3,
         recoveries: failovers
@@ -175,10 +165,13 @@ fn times_of(
         latency: phase_latency
             .iter()
             .flat_map(|p| {
-                percentiles(&p.latency).map(|(percentile, ms)| {
-                    let phase = p.phase.name().to_owned();
-                    ((phase, p.kind.clone(), percentile.to_owned()), ms)
-                })
+                PERCENTILES
+                    .iter()
+                    .zip(p.latency.columns())
+                    .map(|(percentile, ms)| {
+                        let phase = p.phase.name().to_owned();
+                        ((phase, p.kind.clone(), (*percentile).to_owned()), ms)
+                    })
             })
             .collect(),
     }

@@ -24,6 +24,7 @@ pub use fault::{
     kinds, Cut, FaultAction, FaultKind, FaultSpec, Target, IN_FLIGHT_WAIT, MAX_FAULT_COUNT,
 };
 pub use sampler::SamplerSpec;
+pub use time_bounds::PERCENTILES;
 pub use topology::{BackendChoice, Persistence, Topology, MAX_REPLICAS, MAX_SENTINELS};
 pub use workload::{ClientRetry, Idle, LoadModel, Workload, MAX_RATE, MAX_USERS};
 

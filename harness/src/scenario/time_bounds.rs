@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 const PHASES: [&str; 3] = ["before", "during", "after"];
 /// The kinds of operation latency can be bounded for; `all` is every operation.
 const KINDS: [&str; 4] = ["all", "login", "write", "read"];
-/// The percentiles latency can be bounded at, as written.
-const PERCENTILES: [&str; 6] = ["p50", "p90", "p99", "p99.9", "p99.99", "max"];
+/// The percentiles latency can be bounded at, as written: the names of
+/// `report::Latency::columns`, in its order.
+pub const PERCENTILES: [&str; 6] = ["p50", "p90", "p99", "p99.9", "p99.99", "max"];
 
 /// One bound on operation latency.
 #[derive(Debug, Clone, PartialEq, Eq)]
