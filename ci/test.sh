@@ -30,7 +30,12 @@ for line in sys.stdin:
     if m.get("reason") != "compiler-artifact" or not m.get("executable") or not m["profile"]["test"]:
         continue
     src = m["target"]["src_path"]
-    clusters = "cluster_slot" in open(src, encoding="utf-8").read()
+    # a test binary made of modules (tests/<name>/main.rs) is read whole
+    sources = [src]
+    if os.path.basename(src) == "main.rs":
+        folder = os.path.dirname(src)
+        sources = [os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".rs")]
+    clusters = any("cluster_slot" in open(s, encoding="utf-8").read() for s in sources)
     package = os.path.basename(os.path.dirname(m["manifest_path"]))
     name = package + "." + m["target"]["name"] + "." + "+".join(m["target"]["kind"])
     print("\t".join([os.path.dirname(m["manifest_path"]), m["executable"], name, "clusters" if clusters else "cpu"]))

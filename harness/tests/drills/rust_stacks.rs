@@ -5,7 +5,7 @@
 //! workspace (examples/Cargo.toml); the first test to need them builds them into this target
 //! directory before it takes a cluster slot (`ci/test.sh` has built them already).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

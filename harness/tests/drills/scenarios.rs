@@ -1,7 +1,7 @@
 //! Every named scenario against real containers, drilled in parallel through the matrix runner,
 //! each checked for what its file says it shows. kill-master has its own file.
 
-mod common;
+use crate::common;
 
 use failover_drill::cause::CauseKind;
 use failover_drill::checker::timeline::FailoverTimeline;

@@ -3,7 +3,7 @@
 //! in parallel, not after SIGTERM with an app started from a command line, not after a panic with
 //! a cluster up; and what a SIGKILLed run leaves, `failover-drill clean` removes.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -1,6 +1,6 @@
 //! The command line's answers to mistakes: one clear message, exit status 2, nothing started.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

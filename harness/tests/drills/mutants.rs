@@ -4,7 +4,7 @@
 //! its bug produces. A mutant that passes, or is caught under another class or cause, is a hole in
 //! the harness.
 
-mod common;
+use crate::common;
 
 use failover_drill::cause::CauseKind;
 use failover_drill::checker::Class;

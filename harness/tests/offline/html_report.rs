@@ -2,7 +2,7 @@
 //! Chromium (Debian's `chromium`, which `ci/prepare.sh` installs) loads the page with a probe
 //! script added, and the probe reports what was laid out.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

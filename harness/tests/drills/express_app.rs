@@ -4,7 +4,7 @@
 //! them: its own scenario reports them, and the shipped kill-master, which bounds them at 0,
 //! fails it on them alone.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -2,7 +2,7 @@
 //! processes with a notice, kill-master and pause-master pass there, faults it cannot apply are
 //! refused before anything starts, and nothing of a run is left afterwards.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

@@ -9,7 +9,7 @@
 //!   the same seed draws the same schedules.
 //! - `FAILOVER_DRILL_CHAOS_SHRINK`: most shrink steps after a failure (default 6), each a drill.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

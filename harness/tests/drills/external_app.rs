@@ -2,7 +2,7 @@
 //! binary passes kill-master the way the in-process one does, and a command that dies or never
 //! becomes healthy gets one clear error with nothing left running.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

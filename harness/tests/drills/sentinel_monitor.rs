@@ -1,7 +1,7 @@
 //! The harness's own sentinel monitor keeps hearing a sentinel that was restarted: the events it
 //! publishes after its restart reach the history.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Password-protected topologies: every node and sentinel requires the password, the app gets it
 //! only through its environment, an app without it fails, and no file of the run holds it.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

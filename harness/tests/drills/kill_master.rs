@@ -1,7 +1,7 @@
 //! kill-master against real containers: the correct store passes, and a store whose failover
 //! errors reach users is failed for it.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
