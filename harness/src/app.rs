@@ -1,14 +1,18 @@
 //! The app under test: the sample app, run inside the harness process on a loopback port, with its
-//! store's master changes fed into the history; or any app started from a command line
-//! ([`external`]) or from a container image ([`container`]).
+//! store's master changes fed into the history; the caller's own axum `Router`, also in process
+//! ([`RouterApp`]); or any app started from a command line ([`external`]) or from a container
+//! image ([`container`]).
 //!
 //! It owns starting, health-waiting, reading `/metrics` and stopping the app. It must not drive load.
 
 pub mod container;
 pub mod external;
 mod fleet;
+mod router;
 
 pub use fleet::{AppFleet, FleetLaunch};
+pub(crate) use router::check_spec as check_router_spec;
+pub use router::{BoxError, RouterApp, StoreLocation};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -71,6 +75,20 @@ pub enum AppError {
         /// The image.
         image: String,
     },
+    /// The caller's closure could not build its router.
+    #[error("the app's router for instance {instance} could not be built: {message}")]
+    RouterBuild {
+        /// The instance.
+        instance: u32,
+        /// The closure's error.
+        message: String,
+    },
+    /// The scenario chooses another app while the caller gave a router.
+    #[error("the drill runs the router it was given, so the scenario must not set app.{field}; remove it")]
+    RouterConflict {
+        /// The field that chooses another app.
+        field: &'static str,
+    },
     /// An instance that does not exist.
     #[error("no app instance {instance}: the scenario starts {instances} (app.instances), numbered from 0")]
     NoInstance {
@@ -105,7 +123,8 @@ enum Running {
     InProcess {
         shutdown: Option<oneshot::Sender<()>>,
         server: JoinHandle<std::io::Result<()>>,
-        forwarder: JoinHandle<()>,
+        /// Feeds the sample app's store events into the history; a caller's router has none.
+        forwarder: Option<JoinHandle<()>>,
     },
     External(external::ExternalApp),
     Container(Box<container::ContainerApp>),
@@ -208,7 +227,61 @@ impl AppUnderTest {
             running: Running::InProcess {
                 shutdown: Some(shutdown_tx),
                 server,
-                forwarder,
+                forwarder: Some(forwarder),
+            },
+        };
+        app.wait_healthy(spec).await?;
+        Ok(app)
+    }
+
+    /// Builds the caller's router for instance `instance`, serves it in-process on `port`, and
+    /// waits until it is healthy. The closure gets `spec.health_timeout` to return.
+    pub async fn start_router(
+        port: BoundPort,
+        spec: &AppSpec,
+        app: &RouterApp,
+        store: &StoreAccess,
+        instance: u32,
+    ) -> Result<Self, AppError> {
+        let location = StoreLocation {
+            sentinels: store
+                .sentinels
+                .iter()
+                .map(|a| (a.host.clone(), a.port))
+                .collect(),
+            master_name: store.master_name.clone(),
+            password: store.password.as_ref().map(|p| p.expose().to_owned()),
+            instance,
+        };
+        let router = match tokio::time::timeout(spec.health_timeout, app.build(location)).await {
+            Ok(Ok(router)) => router,
+            Ok(Err(e)) => {
+                return Err(AppError::RouterBuild {
+                    instance,
+                    message: e.to_string(),
+                })
+            }
+            Err(_) => {
+                return Err(AppError::RouterBuild {
+                    instance,
+                    message: format!(
+                        "the closure did not return within {} (app.health_timeout)",
+                        humantime::format_duration(spec.health_timeout)
+                    ),
+                })
+            }
+        };
+        let BoundPort { listener, local } = port;
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(sample_app::serve(listener, router, async {
+            let _ = shutdown_rx.await;
+        }));
+        let mut app = Self {
+            base_url: format!("http://{local}"),
+            running: Running::InProcess {
+                shutdown: Some(shutdown_tx),
+                server,
+                forwarder: None,
             },
         };
         app.wait_healthy(spec).await?;
@@ -320,7 +393,9 @@ impl AppUnderTest {
                 server, forwarder, ..
             } => {
                 server.abort();
-                forwarder.abort();
+                if let Some(forwarder) = forwarder {
+                    forwarder.abort();
+                }
                 // Aborted tasks end at their next await; the port is free once they have.
                 let _ = server.await;
             }
@@ -343,7 +418,9 @@ impl AppUnderTest {
                     let _ = tx.send(());
                 }
                 let _ = server.await;
-                forwarder.abort();
+                if let Some(forwarder) = forwarder {
+                    forwarder.abort();
+                }
             }
             Running::External(process) => process.stop().await,
             Running::Container(app) => app.stop().await,
@@ -359,7 +436,9 @@ impl Drop for Running {
         } = self
         {
             server.abort();
-            forwarder.abort();
+            if let Some(forwarder) = forwarder {
+                forwarder.abort();
+            }
         }
     }
 }

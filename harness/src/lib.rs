@@ -21,6 +21,7 @@
 //!   things as its own.
 //! - [`progress`]: what a running drill tells the person watching it.
 //! - [`run`]: orders the phases; owns nothing else.
+//! - [`drill`]: a drill from code, with the caller's own axum `Router` as the app under test.
 //! - [`repeat`]: one scenario run many times, and in how many runs each expectation failed.
 //! - [`matrix`]: matrix files (apps × swept settings × scenarios) expanded into cells, and the
 //!   grid of their results.
@@ -33,6 +34,7 @@ pub mod checker;
 mod child;
 pub mod cluster;
 pub mod compare;
+pub mod drill;
 pub mod drills;
 pub mod history;
 mod http_get;

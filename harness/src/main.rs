@@ -12,15 +12,16 @@ use failover_drill::cluster::engine;
 use failover_drill::drills::{self, DrillsOptions};
 use failover_drill::matrix::Matrix;
 use failover_drill::run::{run, RunOptions};
-use failover_drill::scenario::{self, Scenario};
+use failover_drill::scenario::{Catalogue, Scenario};
 use failover_drill::{compare, leftovers, repeat};
 
 /// Chaos / failover drills for web sessions kept in Redis behind Sentinel.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
-    /// Directory holding the named scenarios [default: $FAILOVER_DRILL_SCENARIOS, else ./scenarios,
-    /// else the scenarios shipped with the source]
+    /// Directory of scenario files laid over the built-in ones: its files add names, or replace
+    /// the built-in scenario of the same file name [default: $FAILOVER_DRILL_SCENARIOS, else
+    /// ./scenarios when it exists]
     #[arg(long, global = true)]
     scenarios_dir: Option<PathBuf>,
     #[command(subcommand)]
@@ -124,10 +125,12 @@ enum Command {
     },
 }
 
-fn scenarios_dir(flag: Option<PathBuf>) -> PathBuf {
-    flag.or_else(|| std::env::var_os("FAILOVER_DRILL_SCENARIOS").map(PathBuf::from))
-        .or_else(|| Some(PathBuf::from("scenarios")).filter(|p| p.is_dir()))
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios")))
+/// The built-in scenarios, with the user's directory over them when there is one.
+fn catalogue(flag: Option<PathBuf>) -> Catalogue {
+    let dir = flag
+        .or_else(|| std::env::var_os("FAILOVER_DRILL_SCENARIOS").map(PathBuf::from))
+        .or_else(|| Some(PathBuf::from("scenarios")).filter(|p| p.is_dir()));
+    dir.map_or_else(Catalogue::built_in, Catalogue::with_dir)
 }
 
 /// A signal that stopped the work: its name, and the exit status shells expect after it
@@ -169,11 +172,12 @@ async fn interrupted() -> Interrupted {
 }
 
 async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
-    let dir = scenarios_dir(cli.scenarios_dir);
+    let catalogue = catalogue(cli.scenarios_dir);
     match cli.command {
         Command::List => {
-            let all = scenario::list(&dir)
-                .with_context(|| format!("cannot list scenarios in {}", dir.display()))?;
+            let all = catalogue.list().with_context(|| {
+                format!("cannot list the scenarios of {}", catalogue.describe())
+            })?;
             let width = all.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
             for (name, description) in all {
                 println!("{name:width$}  {description}");
@@ -218,7 +222,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             quiet,
             backend,
         } => {
-            let mut matrix = Matrix::from_file(&file, &dir)?;
+            let mut matrix = Matrix::from_file(&file, &catalogue)?;
             if let Some(backend) = backend {
                 for cell in &mut matrix.cells {
                     cell.scenario.topology.backend = backend;
@@ -248,7 +252,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let mut loaded = Vec::new();
             for name in &scenarios {
-                let mut scenario = Scenario::find(name, &dir)?;
+                let mut scenario = catalogue.load(name)?;
                 if mutant.is_some() {
                     scenario.app.mutant = mutant;
                 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::scenario::{self, Scenario, ScenarioError};
+use crate::scenario::{Catalogue, Named, Origin, Scenario, ScenarioError};
 
 mod files;
 mod html;
@@ -204,19 +204,19 @@ struct AppOverlay {
 }
 
 impl Matrix {
-    /// Reads and expands a matrix file; scenario names are looked up in `scenarios_dir`, paths
+    /// Reads and expands a matrix file; scenario names are looked up in `catalogue`, paths
     /// relative to the matrix file first.
-    pub fn from_file(path: &Path, scenarios_dir: &Path) -> Result<Self, MatrixError> {
+    pub fn from_file(path: &Path, catalogue: &Catalogue) -> Result<Self, MatrixError> {
         let text = std::fs::read_to_string(path).map_err(|source| MatrixError::Read {
             path: path.to_owned(),
             source,
         })?;
-        Self::parse(&text, path, scenarios_dir)
+        Self::parse(&text, path, catalogue)
     }
 
     /// Parses, validates and expands matrix text; `path` is used in messages and to resolve
     /// scenario paths.
-    pub fn parse(text: &str, path: &Path, scenarios_dir: &Path) -> Result<Self, MatrixError> {
+    pub fn parse(text: &str, path: &Path, catalogue: &Catalogue) -> Result<Self, MatrixError> {
         let file: MatrixFile = toml::from_str(text).map_err(|e| MatrixError::Parse {
             path: path.to_owned(),
             message: e.to_string().trim_end().to_owned(),
@@ -247,7 +247,7 @@ impl Matrix {
                 ),
             ));
         }
-        let bases = load_bases(&file.scenarios, path, scenarios_dir, &invalid)?;
+        let bases = load_bases(&file.scenarios, path, catalogue, &invalid)?;
         let apps = app_overlays(&file.apps, &invalid)?;
         let swept = sweep::flatten(&file.sweep).map_err(|(field, message)| {
             let keys: Vec<&str> = std::iter::once("sweep").chain(field.split('.')).collect();
@@ -361,17 +361,17 @@ type Invalid<'a> = dyn Fn(&str, &[&str], String) -> MatrixError + 'a;
 fn load_bases(
     selection: &toml::Value,
     matrix_path: &Path,
-    dir: &Path,
+    catalogue: &Catalogue,
     invalid: &Invalid<'_>,
 ) -> Result<Vec<Base>, MatrixError> {
     let scenario_error = |source| MatrixError::Scenario {
         path: matrix_path.to_owned(),
         source,
     };
-    let paths: Vec<PathBuf> = match selection {
-        toml::Value::String(all) if all == "all" => scenario::files(dir).map_err(scenario_error)?,
+    let named: Vec<Named> = match selection {
+        toml::Value::String(all) if all == "all" => catalogue.entries().map_err(scenario_error)?,
         toml::Value::Array(names) if !names.is_empty() => {
-            let mut paths = Vec::new();
+            let mut named = Vec::new();
             for (i, name) in names.iter().enumerate() {
                 let Some(name) = name.as_str() else {
                     return Err(invalid(
@@ -381,13 +381,16 @@ fn load_bases(
                     ));
                 };
                 let beside = matrix_path.parent().map(|p| p.join(name));
-                let path = match beside.filter(|p| p.is_file()) {
-                    Some(beside) => beside,
-                    None => scenario::locate(name, dir).map_err(scenario_error)?,
+                let found = match beside.filter(|p| p.is_file()) {
+                    Some(beside) => Named {
+                        name: name.to_owned(),
+                        origin: Origin::File(beside),
+                    },
+                    None => catalogue.locate(name).map_err(scenario_error)?,
                 };
-                paths.push(path);
+                named.push(found);
             }
-            paths
+            named
         }
         _ => {
             return Err(invalid(
@@ -397,21 +400,17 @@ fn load_bases(
             ))
         }
     };
-    if paths.is_empty() {
+    if named.is_empty() {
         return Err(invalid(
             "scenarios",
             &["scenarios"],
-            format!("\"all\" found no scenario files in {}", dir.display()),
+            format!("\"all\" found no scenarios in {}", catalogue.describe()),
         ));
     }
     let mut bases: Vec<Base> = Vec::new();
-    for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|source| {
-            scenario_error(ScenarioError::Read {
-                path: path.clone(),
-                source,
-            })
-        })?;
+    for found in named {
+        let text = found.text().map_err(scenario_error)?;
+        let path = found.path();
         let scenario = Scenario::parse(&text, &path).map_err(scenario_error)?;
         if bases.iter().any(|b| b.name == scenario.name) {
             return Err(invalid(
@@ -470,7 +469,7 @@ fn app_overlays(
                 format!("'{name}' names two apps"),
             ));
         }
-        if let Err(e) = toml::Value::Table(fields.clone()).try_into::<scenario::AppSpec>() {
+        if let Err(e) = toml::Value::Table(fields.clone()).try_into::<crate::scenario::AppSpec>() {
             return Err(invalid(
                 &format!("apps[{i}]"),
                 &keys[..2],

@@ -151,6 +151,16 @@ pub struct RunReport {
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 impl RunReport {
+    /// Each expectation that failed, as `lost sessions <= 0 (actual 3)`; empty when the run
+    /// passed. For a test's assertion message.
+    pub fn failed_expectations(&self) -> Vec<String> {
+        self.expectations
+            .iter()
+            .filter(|e| !e.passed)
+            .map(|e| format!("{} (actual {})", e.expectation, e.actual_text()))
+            .collect()
+    }
+
     /// Writes `report.json` into the run directory.
     pub fn write_json(&self) -> std::io::Result<PathBuf> {
         let path = self.run_dir.join("report.json");

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::app::{AppError, AppFleet, BoundPort, FleetLaunch, StoreAccess};
+use crate::app::{self, AppError, AppFleet, BoundPort, FleetLaunch, RouterApp, StoreAccess};
 use crate::assess::{assess_file, AssessError, RunFacts};
 use crate::cluster::node::NodeKind;
 use crate::cluster::{backend, Cluster, ClusterError};
@@ -80,6 +80,22 @@ pub(crate) fn new_run_id() -> String {
 /// Runs `scenario` and returns its report; the report says whether expectations held. Every
 /// container and network it started is gone when this returns, and also when its future is dropped.
 pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, RunError> {
+    run_app(scenario, options, None).await
+}
+
+/// What the report and `scenario.toml` say of an app the scenario does not name.
+const ROUTER_APP: &str = "the caller's axum Router, in process";
+
+/// [`run`], with the caller's router as the app under test when `router` is given (see
+/// [`crate::drill::Drill`]).
+pub(crate) async fn run_app(
+    scenario: &Scenario,
+    options: &RunOptions,
+    router: Option<&RouterApp>,
+) -> Result<RunReport, RunError> {
+    if router.is_some() {
+        app::check_router_spec(&scenario.app)?;
+    }
     let watcher = Progress::new(options.progress);
     let progress = |msg: &str| watcher.line(msg);
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
@@ -110,7 +126,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
         "cluster ready in {:.1}s",
         cluster.startup.as_secs_f64()
     ));
-    let driven = drive(scenario, ports, &cluster, &run_dir, &watcher).await;
+    let driven = drive(scenario, router, ports, &cluster, &run_dir, &watcher).await;
     let image = cluster.runs_on.clone();
     let startup = cluster.startup;
     progress("removing the cluster");
@@ -132,11 +148,17 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport,
     // this one on the same runtime.
     let scenario = scenario.clone();
     let checked = history_path.clone();
+    let router_note = router.map(|_| ROUTER_APP);
     let assessed = tokio::task::spawn_blocking(move || -> Result<RunReport, RunError> {
         let mut assessment = assess_file(&scenario, &history_path, facts)?;
         let settings = scenario.settings();
         let as_toml = assessment.report.run_dir.join("scenario.toml");
-        let text = toml::to_string(&settings).unwrap_or_default();
+        let mut text = toml::to_string(&settings).unwrap_or_default();
+        if let Some(note) = router_note {
+            // Not a field: the file stays a scenario that runs as it is, with the sample app.
+            text = format!("# app: {note}\n{text}");
+            assessment.report.app_command = Some(note.to_owned());
+        }
         std::fs::write(&as_toml, text).map_err(io_error(&as_toml))?;
         assessment.report.settings = serde_json::to_value(&settings).ok();
         assessment.report.started_at = Some(started_at);
@@ -160,6 +182,7 @@ type Driven = (std::collections::BTreeMap<String, f64>, workload::Outcome);
 /// app's counters and the workload's outcome when all are done.
 async fn drive(
     scenario: &Scenario,
+    router: Option<&RouterApp>,
     ports: Vec<BoundPort>,
     cluster: &Cluster,
     run_dir: &Path,
@@ -194,6 +217,7 @@ async fn drive(
             .docker_network()
             .map(|(docker, network)| (docker.clone(), network.to_owned())),
         run_id: cluster.run_id().to_owned(),
+        router: router.cloned(),
     };
     let apps = AppFleet::start(launch, ports, progress).await?;
     let base_urls = apps.base_urls().to_vec();

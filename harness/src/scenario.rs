@@ -1,4 +1,4 @@
-//! Scenario files: parsing, validation, and finding them by name.
+//! Scenario files: parsing and validation; [`Catalogue`] finds them by name.
 //!
 //! A scenario is a TOML file that serialises [`Scenario`]; every field but `name` has a default,
 //! unknown fields are errors, and durations are written like `"1s"` or `"250ms"`. It owns no I/O but
@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod app;
+mod builder;
+mod catalogue;
 mod contract;
 mod expectations;
 mod fault;
@@ -17,6 +19,8 @@ mod time_bounds;
 mod topology;
 mod workload;
 pub use app::AppSpec;
+pub use builder::ScenarioBuilder;
+pub use catalogue::{Catalogue, Named, Origin};
 pub use contract::{HttpContract, Route};
 pub use expectations::{Bound, Expectations, FailoverExpectation, LatencyBound, LatencyBounds};
 use fault::FaultBounds;
@@ -35,12 +39,12 @@ type Problem = (String, String);
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     /// No file by that name or path.
-    #[error("unknown scenario '{name}'; known scenarios in {dir}: {}", known_list(.known))]
+    #[error("unknown scenario '{name}': no such file, and no scenario of that name in {looked_in}: {}", known_list(.known))]
     Unknown {
         /// What the user asked for.
         name: String,
-        /// Where scenarios were looked for.
-        dir: PathBuf,
+        /// Where scenarios were looked for, in words.
+        looked_in: String,
         /// Names found there.
         known: Vec<String>,
     },
@@ -129,9 +133,9 @@ impl Scenario {
         Self::parse(&text, path)
     }
 
-    /// Loads `name_or_path`: an existing file, or `<dir>/<name>.toml`.
-    pub fn find(name_or_path: &str, dir: &Path) -> Result<Self, ScenarioError> {
-        Self::from_file(&locate(name_or_path, dir)?)
+    /// A built-in scenario by name (`kill-master`; `failover-drill list` shows them all).
+    pub fn named(name: &str) -> Result<Self, ScenarioError> {
+        Catalogue::built_in().load(name)
     }
 
     /// Checks every field and the fields that depend on each other; errors name `path` and the
@@ -211,60 +215,6 @@ fn explain_unknown_fault_field(message: &str) -> String {
         );
     }
     format!("{message}, or one of {EVERY_FAULT} that every fault takes")
-}
-
-/// The file of `name_or_path`: an existing file, or `<dir>/<name>.toml`.
-pub fn locate(name_or_path: &str, dir: &Path) -> Result<PathBuf, ScenarioError> {
-    let as_path = Path::new(name_or_path);
-    if as_path.is_file() {
-        return Ok(as_path.to_owned());
-    }
-    let in_dir = dir.join(format!("{name_or_path}.toml"));
-    if in_dir.is_file() {
-        return Ok(in_dir);
-    }
-    Err(ScenarioError::Unknown {
-        name: name_or_path.to_owned(),
-        dir: dir.to_owned(),
-        known: list(dir)
-            .map(|all| all.into_iter().map(|(name, _)| name).collect())
-            .unwrap_or_default(),
-    })
-}
-
-/// Every `.toml` file in `dir`, sorted by path.
-pub fn files(dir: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::Read {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
-        .collect();
-    found.sort();
-    Ok(found)
-}
-
-/// Every scenario in `dir` as `(name, description)`, sorted by name. Files that do not parse are
-/// listed with their error as the description, so a broken file is visible, not hidden.
-pub fn list(dir: &Path) -> Result<Vec<(String, String)>, ScenarioError> {
-    let mut found: Vec<(String, String)> = files(dir)?
-        .into_iter()
-        .map(|p| {
-            let stem = p
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            match Scenario::from_file(&p) {
-                Ok(s) => (s.name, s.description),
-                Err(e) => (stem, format!("(invalid) {e}")),
-            }
-        })
-        .collect();
-    found.sort();
-    Ok(found)
 }
 
 #[cfg(test)]

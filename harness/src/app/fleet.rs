@@ -1,7 +1,7 @@
 //! Every instance of the app under test, started the one way the scenario names (the in-process
-//! sample app, a command, or an image), each on its own address. An instance started in this
-//! process or from a command can be killed and started again at the same address, for a fault
-//! that crashes the app.
+//! sample app, a command, or an image) or the caller's router, each on its own address. An
+//! instance started in this process or from a command can be killed and started again at the same
+//! address, for a fault that crashes the app.
 //!
 //! It owns the instances' lives; it must not drive load or decide when an instance dies.
 
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use tokio::sync::Mutex;
 
-use super::{AppError, AppUnderTest, BoundPort, StoreAccess};
+use super::{AppError, AppUnderTest, BoundPort, RouterApp, StoreAccess};
 use crate::history::Recorder;
 use crate::scenario::AppSpec;
 
@@ -28,6 +28,9 @@ pub struct FleetLaunch<'a> {
     pub docker_network: Option<(bollard::Docker, String)>,
     /// The run's id, handed to the app.
     pub run_id: String,
+    /// The caller's router, served in place of the sample app; the scenario then names no
+    /// command or image.
+    pub router: Option<RouterApp>,
 }
 
 /// One instance: running, or killed and not yet started again.
@@ -49,6 +52,7 @@ pub struct AppFleet {
     run_dir: PathBuf,
     docker_network: Option<(bollard::Docker, String)>,
     run_id: String,
+    router: Option<RouterApp>,
     base_urls: Vec<String>,
     instances: Vec<Mutex<Instance>>,
 }
@@ -68,12 +72,14 @@ impl AppFleet {
             run_dir: launch.run_dir,
             docker_network: launch.docker_network,
             run_id: launch.run_id,
+            router: launch.router,
             base_urls: Vec::new(),
             instances: Vec::new(),
         };
         match (&fleet.spec.command, &fleet.spec.image) {
             (None, Some(image)) => progress(&format!("starting the app image {image}")),
             (Some(command), _) => progress(&format!("starting the app: {command}")),
+            (None, None) if fleet.router.is_some() => progress("starting the app's router"),
             (None, None) => {}
         }
         for (instance, port) in (0u32..).zip(ports) {
@@ -123,16 +129,22 @@ impl AppFleet {
                 .await
             }
             (_, _, None) => Err(AppError::NoPort { instance }),
-            (None, None, Some(port)) => {
-                AppUnderTest::start_in_process(
-                    port,
-                    &self.spec,
-                    &self.store,
-                    self.recorder.clone(),
-                    instance,
-                )
-                .await
-            }
+            (None, None, Some(port)) => match &self.router {
+                Some(router) => {
+                    AppUnderTest::start_router(port, &self.spec, router, &self.store, instance)
+                        .await
+                }
+                None => {
+                    AppUnderTest::start_in_process(
+                        port,
+                        &self.spec,
+                        &self.store,
+                        self.recorder.clone(),
+                        instance,
+                    )
+                    .await
+                }
+            },
             (Some(command), _, Some(port)) => {
                 AppUnderTest::start_external(port, &self.spec, command, &self.store, ids, log).await
             }

@@ -1,14 +1,10 @@
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use super::*;
 
-fn scenarios_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios"))
-}
-
 fn parse(text: &str) -> Result<Matrix, MatrixError> {
-    Matrix::parse(text, Path::new("m.toml"), &scenarios_dir())
+    Matrix::parse(text, Path::new("m.toml"), &Catalogue::built_in())
 }
 
 fn error(text: &str) -> String {
@@ -63,7 +59,7 @@ topology.down_after = ["1s", "3s"]
 #[test]
 fn all_names_every_shipped_scenario() {
     let matrix = parse("scenarios = \"all\"").expect("valid");
-    let shipped = crate::scenario::list(&scenarios_dir()).expect("list");
+    let shipped = Catalogue::built_in().list().expect("list");
     assert_eq!(matrix.columns.len(), shipped.len());
     assert_eq!(matrix.rows.len(), 1);
     assert_eq!(matrix.rows[0].app, SCENARIO_APP);

@@ -147,10 +147,10 @@ impl RunReport {
             opt_ms(f.switch_master_ms),
             f.new_master.as_deref().unwrap_or("none")
         )?;
-        // Only the in-process app reports its store's events.
+        // Only the in-process sample app reports its store's events.
         let app_first = match &self.app_command {
             None => opt_ms(f.app_first_success_ms),
-            Some(_) => "not known (the app runs outside the harness)".to_owned(),
+            Some(_) => "not known (only the sample app reports its store's events)".to_owned(),
         };
         writeln!(
             out,

@@ -89,19 +89,21 @@ fn unknown_names_list_the_known_ones() {
     let dir = std::env::temp_dir().join(format!("fd-scenarios-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("one.toml"), "name = \"one\"\ndescription = \"d\"").unwrap();
-    let msg = Scenario::find("two", &dir).unwrap_err().to_string();
+    let msg = Catalogue::with_dir(&dir)
+        .load("two")
+        .unwrap_err()
+        .to_string();
     assert!(
         msg.contains("unknown scenario 'two'") && msg.contains("one"),
         "{msg}"
     );
-    assert_eq!(Scenario::find("one", &dir).unwrap().name, "one");
+    assert_eq!(Catalogue::with_dir(&dir).load("one").unwrap().name, "one");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn shipped_scenarios_parse() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
-    let all = list(&dir).unwrap();
+    let all = Catalogue::built_in().list().unwrap();
     assert!(all.iter().any(|(name, _)| name == "kill-master"));
     for (name, description) in all {
         assert!(

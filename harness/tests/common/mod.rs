@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use failover_drill::scenario::Scenario;
+use failover_drill::scenario::{Catalogue, Scenario};
 
 /// Drills the tests run at once on this machine, over every test binary together:
 /// `FAILOVER_DRILL_TEST_JOBS`, 4 by default. A drill mostly waits on Sentinel's timers, so a few
@@ -91,7 +91,9 @@ pub fn scenarios_dir() -> PathBuf {
 }
 
 pub fn scenario(name: &str) -> Scenario {
-    Scenario::find(name, &scenarios_dir()).expect("shipped scenario")
+    Catalogue::with_dir(scenarios_dir())
+        .load(name)
+        .expect("shipped scenario")
 }
 
 pub fn out_dir() -> PathBuf {

@@ -69,9 +69,7 @@ async fn as_in_the_story_its_errors_reach_the_error_handler_and_only_reloads_get
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn as_in_the_story_it_fails_kill_master_on_the_errors_a_reload_got_past() {
-    let mut scenario = with_app_path(
-        Scenario::find("kill-master", &common::scenarios_dir()).expect("shipped scenario"),
-    );
+    let mut scenario = with_app_path(common::scenario("kill-master"));
     let story = example("express-story-kill-master.toml");
     scenario.app.env = story.app.env;
     let report = drill(&scenario).await;

@@ -13,6 +13,7 @@ mod kill_master;
 mod mutants;
 mod password;
 mod process_backend;
+mod router_drill;
 mod rust_stacks;
 mod scenarios;
 mod sentinel_monitor;

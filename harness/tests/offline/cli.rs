@@ -30,6 +30,34 @@ fn list_shows_each_scenario_on_one_line() {
     assert!(line.contains("SIGKILL"), "{line}");
 }
 
+/// An installed binary runs far from the source tree: the scenarios it lists are built in.
+#[test]
+fn list_from_another_directory_shows_every_built_in_scenario() {
+    let out = Command::new(env!("CARGO_BIN_EXE_failover-drill"))
+        .arg("list")
+        .current_dir("/")
+        .env_remove("FAILOVER_DRILL_SCENARIOS")
+        .output()
+        .expect("run the CLI");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let shipped = std::fs::read_dir(common::scenarios_dir()).expect("the shipped scenarios");
+    let mut names = 0;
+    for entry in shipped {
+        let path = entry.expect("entry").path();
+        let Some(name) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        names += 1;
+        assert!(
+            stdout.lines().any(|l| l.starts_with(&format!("{name} "))),
+            "{name} is not listed from /:\n{stdout}"
+        );
+    }
+    assert_eq!(stdout.lines().count(), names, "{stdout}");
+    assert!(!stdout.contains("(invalid)"), "{stdout}");
+}
+
 #[test]
 fn an_unknown_scenario_lists_the_known_ones() {
     let out = drill(&["run", "kill-mastr"], &[]);

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use failover_drill::matrix::{CellRun, FailedExpectation, Matrix, MatrixOutcome};
+use failover_drill::scenario::Catalogue;
 
 fn run(passed: bool, unavailable_s: f64, lost_writes: u64, run_dir: PathBuf) -> CellRun {
     CellRun {
@@ -38,8 +39,8 @@ fn outcome(dir: &Path) -> MatrixOutcome {
         env!("CARGO_MANIFEST_DIR"),
         "/../examples/sweeps/split-brain-durability.toml"
     ));
-    let scenarios = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios"));
-    let matrix = Matrix::from_file(&file, &scenarios).expect("the shipped sweep is valid");
+    let matrix =
+        Matrix::from_file(&file, &Catalogue::built_in()).expect("the shipped sweep is valid");
     assert_eq!(matrix.rows.len(), 4);
     assert_eq!(matrix.columns, ["split-brain"]);
     let mut outcome = MatrixOutcome::new(&matrix, dir.to_owned(), 4);

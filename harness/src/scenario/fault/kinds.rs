@@ -162,6 +162,31 @@ pub enum FaultAction {
     KillApp(KillApp),
 }
 
+/// Each kind's own fields make its action: `FaultSpec::new(at, Kill::default())`.
+macro_rules! action_from_fields {
+    ($($variant:ident),* $(,)?) => {
+        $(impl From<$variant> for FaultAction {
+            fn from(fields: $variant) -> Self {
+                Self::$variant(fields)
+            }
+        })*
+    };
+}
+
+action_from_fields!(
+    Kill,
+    Stop,
+    Pause,
+    Partition,
+    Reset,
+    ManualFailover,
+    Latency,
+    GracefulFailover,
+    PacketLoss,
+    RestartSentinels,
+    KillApp,
+);
+
 impl FaultAction {
     /// The action's kind.
     pub fn kind(&self) -> FaultKind {
