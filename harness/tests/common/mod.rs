@@ -110,6 +110,42 @@ pub async fn leftovers(run_id: Option<&str>) -> Vec<String> {
         .describe()
 }
 
+/// The ids of the runs under `dir`: each run directory's name ends in `-<id>`, and a matrix's
+/// cells are one level down. For a test that gives its runs a directory of their own, so it can
+/// look at its own leftovers while other tests' drills run beside it.
+pub fn run_ids_under(dir: &std::path::Path) -> Vec<String> {
+    let subdirs = |dir: &std::path::Path| -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let id = |path: &PathBuf| {
+        let name = path.file_name()?.to_str()?;
+        Some(name.rsplit_once('-')?.1.to_owned())
+    };
+    let mut ids = Vec::new();
+    for run in subdirs(dir) {
+        ids.extend(id(&run));
+        ids.extend(subdirs(&run).iter().filter_map(id));
+    }
+    ids
+}
+
+/// What the runs under `dir` left (see [`run_ids_under`]).
+pub async fn leftovers_under(dir: &std::path::Path) -> Vec<String> {
+    let mut left = Vec::new();
+    for id in run_ids_under(dir) {
+        left.extend(leftovers(Some(&id)).await);
+    }
+    left
+}
+
 /// The sample app's binary, built by `cargo test --workspace` for the sample app's own CLI tests.
 pub fn sample_app_binary() -> PathBuf {
     let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))

@@ -21,10 +21,15 @@ fn drill(args: &[&str]) -> std::process::Output {
 
 /// The CLI with `args`, writing into the tests' run directory, its stderr piped.
 fn spawn_cli(args: &[String]) -> std::process::Child {
+    spawn_cli_into(args, &common::out_dir())
+}
+
+/// [`spawn_cli`], writing into `out`.
+fn spawn_cli_into(args: &[String], out: &std::path::Path) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_failover-drill"))
         .args(args)
         .arg("--out")
-        .arg(common::out_dir())
+        .arg(out)
         .arg("--scenarios-dir")
         .arg(common::scenarios_dir())
         .stdout(Stdio::null())
@@ -176,9 +181,11 @@ async fn ctrl_c_while_the_cluster_starts_removes_every_node_created_so_far() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_during_parallel_drills_removes_every_drills_cluster() {
-    let _serial = common::every_cluster_slot().await;
+    let _slots = common::cluster_slots(2).await;
+    // Its own run directory: the leftovers looked at are its two drills' alone.
+    let out = common::out_dir().join(format!("parallel-ctrl-c-{}", std::process::id()));
     let args = ["run", "kill-master", "stop-master", "--jobs", "2"].map(str::to_owned);
-    let mut child = spawn_cli(&args);
+    let mut child = spawn_cli_into(&args, &out);
     let stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
     let said = std::thread::spawn(move || stderr.lines().map_while(Result::ok).collect::<Vec<_>>());
     // Both drills are in their fault once each has a master down: killed, or shut down.
@@ -187,13 +194,13 @@ async fn ctrl_c_during_parallel_drills_removes_every_drills_cluster() {
             .filter(|l| l.starts_with("container") && l.ends_with("(exited)"))
             .count()
     };
-    let mut left = common::leftovers(None).await;
+    let mut left = common::leftovers_under(&out).await;
     for _ in 0..600 {
         if in_fault(&left) >= 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        left = common::leftovers(None).await;
+        left = common::leftovers_under(&out).await;
     }
     assert_eq!(
         in_fault(&left),
@@ -205,7 +212,11 @@ async fn ctrl_c_during_parallel_drills_removes_every_drills_cluster() {
         said.iter().any(|l| l.contains("matrix stopped")),
         "{said:#?}"
     );
-    assert_eq!(common::leftovers(None).await, Vec::<String>::new());
+    assert!(
+        common::run_ids_under(&out).len() >= 3,
+        "a matrix and its two drills"
+    );
+    assert_eq!(common::leftovers_under(&out).await, Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -51,10 +51,16 @@ async fn sample_app_passed_outside(report: &failover_drill::report::RunReport, l
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_app_that_exits_or_never_answers_gets_one_clear_error() {
-    let _serial = common::every_cluster_slot().await;
+    let _serial = common::a_cluster_slot().await;
+    // Its own run directory, so the leftovers looked at are its runs' alone.
+    let out_dir = common::out_dir().join(format!("app-exits-{}", std::process::id()));
+    let options = RunOptions {
+        out_dir: out_dir.clone(),
+        progress: true,
+    };
     let mut scenario = common::scenario("kill-master");
     scenario.app.command = Some("echo cannot reach the database >&2; exit 3".into());
-    let err = run(&scenario, &options()).await.expect_err("the app exits");
+    let err = run(&scenario, &options).await.expect_err("the app exits");
     let msg = err.to_string();
     assert!(
         matches!(err, RunError::App(_)) && msg.contains("exit status: 3"),
@@ -66,7 +72,7 @@ async fn an_app_that_exits_or_never_answers_gets_one_clear_error() {
     let marker = std::process::id();
     scenario.app.command = Some(format!("exec sleep 6{marker}"));
     scenario.app.health_timeout = Duration::from_secs(1);
-    let err = run(&scenario, &options()).await.expect_err("never healthy");
+    let err = run(&scenario, &options).await.expect_err("never healthy");
     let msg = err.to_string();
     assert!(msg.contains("did not become healthy"), "{msg}");
     let ps = std::process::Command::new("pgrep")
@@ -78,7 +84,11 @@ async fn an_app_that_exits_or_never_answers_gets_one_clear_error() {
         "the app process outlived the run: {}",
         String::from_utf8_lossy(&ps.stdout)
     );
-    assert_eq!(common::leftovers(None).await, Vec::<String>::new());
+    assert_eq!(common::run_ids_under(&out_dir).len(), 2, "two runs");
+    assert_eq!(
+        common::leftovers_under(&out_dir).await,
+        Vec::<String>::new()
+    );
 }
 
 fn python_example() -> failover_drill::scenario::Scenario {
