@@ -27,6 +27,9 @@ impl ClusterSlots {
     }
 }
 
+/// How often a test waiting for a cluster slot looks again.
+const SLOT_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
 fn slot_file(name: &str) -> std::fs::File {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cluster-slots");
     std::fs::create_dir_all(&dir).expect("slot directory");
@@ -58,23 +61,19 @@ pub fn take_cluster_slots(wanted: usize) -> ClusterSlots {
     gate.lock().expect("lock the slots' gate");
     let mut held: Vec<(usize, std::fs::File)> = Vec::new();
     while held.len() < wanted {
-        let free = (0..jobs)
-            .filter(|i| !held.iter().any(|(h, _)| h == i))
-            .find_map(|i| {
-                let file = slot_file(&i.to_string());
-                file.try_lock().ok().map(|()| (i, file))
-            });
-        match free {
-            Some(slot) => held.push(slot),
-            None => {
-                // All taken: wait on one until its holder lets go.
-                let index = (0..jobs)
-                    .find(|i| !held.iter().any(|(h, _)| h == i))
-                    .expect("fewer held than there are");
-                let file = slot_file(&index.to_string());
-                file.lock().expect("lock a slot");
+        for index in 0..jobs {
+            if held.len() == wanted || held.iter().any(|(h, _)| *h == index) {
+                continue;
+            }
+            let file = slot_file(&index.to_string());
+            if file.try_lock().is_ok() {
                 held.push((index, file));
             }
+        }
+        if held.len() < wanted {
+            // Whichever slot frees first will do, and no lock call waits on "any of these":
+            // blocking on one given slot kept the gate shut while others stood free.
+            std::thread::sleep(SLOT_POLL);
         }
     }
     drop(gate);
