@@ -109,6 +109,14 @@ pub async fn leftovers(run_id: Option<&str>) -> Vec<String> {
         .describe()
 }
 
+/// Prints a run's summary, for the test's output, and checks the run left nothing behind.
+pub async fn show_and_check_removed(report: &failover_drill::report::RunReport) {
+    report
+        .write_summary(&mut std::io::stdout())
+        .expect("summary");
+    assert_eq!(leftovers(Some(&report.run_id)).await, Vec::<String>::new());
+}
+
 /// The ids of the runs under `dir`: each run directory's name ends in `-<id>`, and a matrix's
 /// cells are one level down. For a test that gives its runs a directory of their own, so it can
 /// look at its own leftovers while other tests' drills run beside it.

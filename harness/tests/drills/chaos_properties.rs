@@ -169,7 +169,6 @@ fn a_correct_store_survives_random_fault_schedules() {
     let shrink = env_or("FAILOVER_DRILL_CHAOS_SHRINK", 6) as u32;
     println!("chaos schedules: seed {seed}, {cases} cases (FAILOVER_DRILL_CHAOS_SEED, _CASES)");
     let mut runner = runner(seed, cases, shrink);
-    let _slot = common::take_cluster_slots(1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -180,6 +179,8 @@ fn a_correct_store_survives_random_fault_schedules() {
         progress: false,
     };
     let result = runner.run(&schedule(), |faults| {
+        // A slot per case, not for them all: a test waiting for every slot gets in between.
+        let _slot = common::take_cluster_slots(1);
         let scenario = scenario_of(faults, seed);
         let drawn: Vec<String> = scenario.faults.iter().map(describe).collect();
         println!("schedule: {}", drawn.join("; then "));

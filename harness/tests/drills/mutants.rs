@@ -74,13 +74,7 @@ async fn drill_with(mutant: Mutant, scenario_name: &str) -> RunReport {
         progress: true,
     };
     let report = run(&scenario, &options).await.expect("run completes");
-    report
-        .write_summary(&mut std::io::stdout())
-        .expect("summary");
-    assert_eq!(
-        common::leftovers(Some(&report.run_id)).await,
-        Vec::<String>::new()
-    );
+    common::show_and_check_removed(&report).await;
     report
 }
 

@@ -50,13 +50,7 @@ async fn drill_router(mutant: Option<Mutant>) -> (RunReport, u32) {
         .run()
         .await
         .expect("the drill reaches a verdict");
-    report
-        .write_summary(&mut std::io::stdout())
-        .expect("summary");
-    assert_eq!(
-        common::leftovers(Some(&report.run_id)).await,
-        Vec::<String>::new()
-    );
+    common::show_and_check_removed(&report).await;
     (report, builds.load(Ordering::SeqCst))
 }
 
