@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use failover_drill::cluster::engine;
+use failover_drill::cluster::{engine, external};
 use failover_drill::drills::{self, DrillsOptions};
 use failover_drill::matrix::Matrix;
 use failover_drill::run::{run, RunOptions};
@@ -105,6 +105,18 @@ enum Command {
     },
     /// List the named scenarios, one line each.
     List,
+    /// Look at a Sentinel deployment the harness did not start, through its sentinels: the
+    /// master they name, its replicas and the sentinels, as each answers, and what keeps it from
+    /// being drilled. Reads only. Exits 1 when something is wrong, 2 when no sentinel answers.
+    /// The password, if the deployment has one, comes from FAILOVER_DRILL_REDIS_PASSWORD.
+    Inspect {
+        /// The sentinels, comma-separated host:port; the ones they know are asked too.
+        #[arg(long, required = true, value_name = "HOST:PORT,...", value_parser = parse_sentinels)]
+        sentinels: Vec<Vec<sample_app::store::NodeAddr>>,
+        /// The name the sentinels monitor the master under.
+        #[arg(long, default_value = "mymaster")]
+        master_name: String,
+    },
     /// Remove what killed runs left: containers, networks and host rules labelled as the
     /// harness's, processes tagged with a run, and the process backend's directories. Runs remove
     /// their own on every exit they live through; this is for SIGKILL.
@@ -123,6 +135,11 @@ enum Command {
         /// The second run.
         b: PathBuf,
     },
+}
+
+/// `--sentinels host:port,host:port`.
+fn parse_sentinels(text: &str) -> Result<Vec<sample_app::store::NodeAddr>, String> {
+    sample_app::store::parse_addr_list(text).map_err(|e| e.to_string())
 }
 
 /// The built-in scenarios, with the user's directory over them when there is one.
@@ -208,6 +225,31 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                     .context("some leftovers could not be removed; run `failover-drill clean` again, or remove them with docker and iptables")?;
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Inspect {
+            sentinels,
+            master_name,
+        } => {
+            let sentinels: Vec<_> = sentinels.into_iter().flatten().collect();
+            let password = std::env::var(failover_drill::cluster::PASSWORD_ENV)
+                .ok()
+                .filter(|p| !p.is_empty())
+                .map(sample_app::store::Password::new);
+            let deployment = external::inspect(&sentinels, &master_name, password.as_ref())
+                .await
+                .context("cannot inspect the deployment")?;
+            for line in deployment.describe() {
+                println!("{line}");
+            }
+            let problems = deployment.problems();
+            if problems.is_empty() {
+                println!("healthy: ready to drill");
+                return Ok(ExitCode::SUCCESS);
+            }
+            for problem in &problems {
+                println!("problem: {problem}");
+            }
+            Ok(ExitCode::from(1))
         }
         Command::Compare { a, b } => {
             let (a, b) = (compare::load(&a)?, compare::load(&b)?);

@@ -8,6 +8,7 @@
 //! # Layout
 //! - [`backend`]: choosing Docker or processes, and refusing faults processes cannot take.
 //! - [`engine`]: connecting to Docker, with errors that say what to do.
+//! - [`external`]: a deployment the harness did not start, looked at through its sentinels.
 //! - [`image`]: the Redis image, built from the local binary when no registry image is there.
 //! - [`network`]: the run's network and its subnet.
 //! - [`process`]: one node as a local process, and the run's directory of them.
@@ -22,6 +23,7 @@
 pub mod backend;
 mod control;
 pub mod engine;
+pub mod external;
 pub mod image;
 pub mod network;
 pub mod node;

@@ -382,7 +382,9 @@ impl Node {
 }
 
 /// A short-timeout connection for probing a node.
-async fn connect(
+/// A connection to `addr`, authenticated with `password`; it gives up after 500 ms to connect and
+/// 1 s for an answer.
+pub(crate) async fn connect(
     addr: &NodeAddr,
     password: Option<&Password>,
 ) -> Result<MultiplexedConnection, String> {

@@ -9,6 +9,7 @@ mod chaos_properties;
 mod cleanup;
 mod express_app;
 mod external_app;
+mod external_deployment;
 mod kill_master;
 mod mutants;
 mod password;

@@ -14,13 +14,14 @@ use failover_drill::report::RunReport;
 use failover_drill::scenario::{Scenario, ScenarioBuilder};
 use sample_app::store::{Mutant, NodeAddr, Password, SentinelStore, StoreConfig};
 
-/// Drills kill-master against a router whose store has `mutant`, counting the closure's calls.
-async fn drill_router(mutant: Option<Mutant>) -> (RunReport, u32) {
+/// Drills the named scenario against a router whose store has `mutant`, counting the closure's
+/// calls.
+async fn drill_router(scenario: &str, mutant: Option<Mutant>) -> (RunReport, u32) {
     let _slot = common::a_cluster_slot().await;
-    let scenario = ScenarioBuilder::from(Scenario::named("kill-master").expect("built in"))
+    let scenario = ScenarioBuilder::from(Scenario::named(scenario).expect("built in"))
         .name(match mutant {
-            None => "router-kill-master".to_owned(),
-            Some(m) => format!("router-kill-master-{m}"),
+            None => format!("router-{scenario}"),
+            Some(m) => format!("router-{scenario}-{m}"),
         })
         .build()
         .expect("valid");
@@ -56,7 +57,7 @@ async fn drill_router(mutant: Option<Mutant>) -> (RunReport, u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_callers_router_with_a_retrying_store_passes_kill_master() {
-    let (report, builds) = drill_router(None).await;
+    let (report, builds) = drill_router("kill-master", None).await;
     assert!(report.passed, "{}", report.failed_expectations().join("\n"));
     assert_eq!(builds, 1, "one instance, built once");
     assert_eq!(
@@ -72,7 +73,7 @@ async fn a_callers_router_with_a_retrying_store_passes_kill_master() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_callers_router_whose_store_keeps_the_dead_master_fails_kill_master() {
-    let (report, _) = drill_router(Some(Mutant::Pinned)).await;
+    let (report, _) = drill_router("kill-master", Some(Mutant::Pinned)).await;
     assert!(
         !report.passed,
         "kill-master passed a router pinned to the dead master"
@@ -84,6 +85,13 @@ async fn a_callers_router_whose_store_keeps_the_dead_master_fails_kill_master() 
             .any(|e| e.starts_with("user-visible errors <=")),
         "{failed:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_callers_router_crashed_mid_failover_is_built_again_and_keeps_every_session() {
+    let (report, builds) = drill_router("kill-app-mid-failover", None).await;
+    assert!(report.passed, "{}", report.failed_expectations().join("\n"));
+    assert_eq!(builds, 3, "two instances, and the crashed one once more");
 }
 
 #[tokio::test]
