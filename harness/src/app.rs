@@ -199,10 +199,6 @@ impl AppUnderTest {
         }
         let store = SentinelStore::with_events(config, Default::default(), Some(events_tx));
         let router = sample_app::app(store, Duration::from_secs(3600));
-        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(sample_app::serve(listener, router, async {
-            let _ = shutdown_rx.await;
-        }));
         let forwarder = tokio::spawn(async move {
             while let Some(event) = events_rx.recv().await {
                 let (name, master) = match event.kind {
@@ -222,16 +218,7 @@ impl AppUnderTest {
                 }));
             }
         });
-        let mut app = Self {
-            base_url: format!("http://{local}"),
-            running: Running::InProcess {
-                shutdown: Some(shutdown_tx),
-                server,
-                forwarder: Some(forwarder),
-            },
-        };
-        app.wait_healthy(spec).await?;
-        Ok(app)
+        Self::serve_in_process((listener, local), router, Some(forwarder), spec).await
     }
 
     /// Builds the caller's router for instance `instance`, serves it in-process on `port`, and
@@ -272,6 +259,17 @@ impl AppUnderTest {
             }
         };
         let BoundPort { listener, local } = port;
+        Self::serve_in_process((listener, local), router, None, spec).await
+    }
+
+    /// Serves `router` on `listener` inside this process, with `forwarder` feeding its store's
+    /// events into the history if it has one, and waits until it is healthy.
+    async fn serve_in_process(
+        (listener, local): (tokio::net::TcpListener, SocketAddr),
+        router: axum::Router,
+        forwarder: Option<JoinHandle<()>>,
+        spec: &AppSpec,
+    ) -> Result<Self, AppError> {
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let server = tokio::spawn(sample_app::serve(listener, router, async {
             let _ = shutdown_rx.await;
@@ -281,7 +279,7 @@ impl AppUnderTest {
             running: Running::InProcess {
                 shutdown: Some(shutdown_tx),
                 server,
-                forwarder: None,
+                forwarder,
             },
         };
         app.wait_healthy(spec).await?;

@@ -31,16 +31,6 @@ pub struct StoreLocation {
     pub instance: u32,
 }
 
-impl StoreLocation {
-    /// Each sentinel as `redis://host:port`, the form most Redis clients take.
-    pub fn sentinel_urls(&self) -> Vec<String> {
-        self.sentinels
-            .iter()
-            .map(|(host, port)| format!("redis://{host}:{port}"))
-            .collect()
-    }
-}
-
 /// A closure that builds the app's `Router`; cheap to clone.
 #[derive(Clone)]
 pub struct RouterApp {

@@ -78,11 +78,6 @@ impl Catalogue {
         }
     }
 
-    /// The user's directory, if any.
-    pub fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
     /// Every named scenario, sorted by name; a file in the directory hides the built-in one of
     /// the same name. A directory that cannot be read is an error, naming it.
     pub fn entries(&self) -> Result<Vec<Named>, ScenarioError> {
