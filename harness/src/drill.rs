@@ -62,10 +62,18 @@ impl Drill {
             scenario,
             router: None,
             options: RunOptions {
+                yes: false,
                 out_dir: PathBuf::from("drill-runs"),
                 progress: false,
             },
         }
+    }
+
+    /// Drills a deployment the harness did not start (`topology.backend = "external"`) without
+    /// asking for its name at a terminal: the plan is still printed when progress is on.
+    pub fn yes(mut self) -> Self {
+        self.options.yes = true;
+        self
     }
 
     /// Drills the caller's own app instead: `build` is called with where the store is, once for

@@ -36,6 +36,14 @@ pub enum DrillsError {
     /// A file of the matrix could not be written.
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// A cell drills a deployment the harness did not start.
+    #[error("cell {cell} drills the external deployment '{deployment}': drill it alone with `failover-drill run`, which prints its plan and asks before the first fault")]
+    External {
+        /// The cell's label.
+        cell: String,
+        /// The deployment's name.
+        deployment: String,
+    },
 }
 
 /// How many drills at once and where they write.
@@ -73,6 +81,17 @@ pub async fn run_matrix(
 ) -> Result<MatrixOutcome, DrillsError> {
     if options.jobs == 0 || options.jobs > MAX_JOBS {
         return Err(DrillsError::Jobs(options.jobs));
+    }
+    // Drills at once share no terminal to confirm each plan at, and a deployment someone runs is
+    // not a grid's cell.
+    if let Some((cell, external)) = matrix.cells.iter().find_map(|cell| {
+        let external = cell.scenario.topology.external.as_ref()?;
+        Some((cell, external))
+    }) {
+        return Err(DrillsError::External {
+            cell: cell.scenario.name.clone(),
+            deployment: external.name.clone(),
+        });
     }
     let began = Instant::now();
     let dir = options.out_dir.join(format!(
@@ -149,6 +168,7 @@ pub async fn run_matrix(
             running.push(async move {
                 let started = Instant::now();
                 let options = RunOptions {
+                    yes: false,
                     out_dir: drill.out_dir.clone(),
                     progress: false,
                 };

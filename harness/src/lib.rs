@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //! - [`scenario`]: scenario files, parsed into typed values.
-//! - [`cluster`]: the Redis topology in containers.
+//! - [`cluster`]: the Redis topology: containers, local processes, or a deployment the harness
+//!   did not start.
 //! - [`app`]: the app under test.
 //! - [`workload`]: virtual users.
 //! - [`nemesis`]: faults on a schedule.
@@ -20,6 +21,7 @@
 //! - [`marks`]: the labels, variable names, rule comment and directory prefix that mark a run's
 //!   things as its own.
 //! - [`progress`]: what a running drill tells the person watching it.
+//! - [`guard`]: what a run will do to a deployment the harness did not start, and the user's yes.
 //! - [`run`]: orders the phases; owns nothing else.
 //! - [`drill`]: a drill from code, with the caller's own axum `Router` as the app under test.
 //! - [`repeat`]: one scenario run many times, and in how many runs each expectation failed.
@@ -36,6 +38,7 @@ pub mod cluster;
 pub mod compare;
 pub mod drill;
 pub mod drills;
+pub mod guard;
 pub mod history;
 mod http_get;
 pub mod leftovers;

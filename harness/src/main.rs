@@ -71,6 +71,11 @@ enum Command {
         /// FAILOVER_DRILL_REDIS_PASSWORD); the app gets it in FAILOVER_DRILL_REDIS_PASSWORD.
         #[arg(long)]
         require_password: bool,
+        /// Drill a deployment the harness did not start (topology.backend = "external") without
+        /// asking; without it, the run prints what it will do and asks for the deployment's name
+        /// at a terminal, and stops when there is none.
+        #[arg(long)]
+        yes: bool,
         /// Run the scenario this many times, one after another, and report per expectation in
         /// how many runs it failed; the runs, repeat.json and junit.xml go to
         /// <out>/<scenario>-repeat-<id>. Exits 1 when any run failed.
@@ -288,6 +293,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             app_image,
             backend,
             require_password,
+            yes,
             repeat,
             jobs,
             junit,
@@ -332,6 +338,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("name at least one scenario; `failover-drill list` shows them");
             };
             let options = RunOptions {
+                yes,
                 out_dir: out,
                 progress: !quiet,
             };

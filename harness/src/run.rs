@@ -9,13 +9,14 @@ use crate::app::{self, AppError, AppFleet, BoundPort, FleetLaunch, RouterApp, St
 use crate::assess::{assess_file, AssessError, RunFacts};
 use crate::cluster::node::NodeKind;
 use crate::cluster::{backend, Cluster, ClusterError};
+use crate::guard::{self, GuardError};
 use crate::history::Recorder;
 use crate::monitor::{MonitorError, SentinelMonitor};
-use crate::nemesis::{self, NemesisError, Scene};
+use crate::nemesis::{self, NemesisError, Operator, Scene};
 use crate::progress::Progress;
 use crate::report::{ReportError, RunReport};
 use crate::sampler::NodeSampler;
-use crate::scenario::Scenario;
+use crate::scenario::{BackendChoice, Scenario};
 use crate::workload::{self, WorkloadError};
 
 /// Why a run could not produce a verdict.
@@ -42,6 +43,9 @@ pub enum RunError {
     /// The report could not be written.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// An external deployment was not confirmed.
+    #[error(transparent)]
+    Guard(#[from] GuardError),
     /// The run directory or a file in it could not be written.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -59,6 +63,9 @@ pub struct RunOptions {
     pub out_dir: PathBuf,
     /// Print progress to stderr.
     pub progress: bool,
+    /// Drill a deployment the harness did not start (`topology.backend = "external"`) without
+    /// asking (`--yes`). Without it the deployment's name must be typed back at a terminal.
+    pub yes: bool,
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
@@ -101,27 +108,60 @@ pub(crate) async fn run_app(
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     // Everything that can fail without side effects comes before the run directory and the cluster.
     nemesis::check_app_reach(&scenario.faults, scenario.app.image.is_some())?;
-    let refuse = |capabilities| nemesis::refusal(&scenario.faults, capabilities);
-    let backend = backend::choose(scenario.topology.backend, &refuse, &|msg| {
-        watcher.notice(msg);
-    })
-    .await?;
-    if matches!(backend, backend::Backend::Process) && scenario.app.image.is_some() {
-        return Err(ClusterError::Unsupported {
-            backend: "process",
-            detail: "app.image runs the app in a container, which needs a Docker engine; \
-                     give the app as app.command (--app-cmd) instead"
-                .to_owned(),
-        }
-        .into());
-    }
-    nemesis::check_privileges(&scenario.faults)?;
-    let ports = BoundPort::bind_all(&scenario.app).await?;
     let run_id = new_run_id();
     let run_dir = options.out_dir.join(format!("{}-{run_id}", scenario.name));
-    std::fs::create_dir_all(&run_dir).map_err(io_error(&run_dir))?;
-    progress(&format!("run {run_id}: writing to {}", run_dir.display()));
-    let cluster = Cluster::start(backend, &scenario.topology, &run_id, &progress).await?;
+    let create_run_dir = || -> Result<(), RunError> {
+        std::fs::create_dir_all(&run_dir).map_err(io_error(&run_dir))?;
+        progress(&format!("run {run_id}: writing to {}", run_dir.display()));
+        Ok(())
+    };
+    let external = scenario.topology.external.as_ref();
+    let (cluster, ports) = if scenario.topology.backend == BackendChoice::External {
+        if scenario.app.image.is_some() {
+            return Err(ClusterError::Unsupported {
+                backend: "external",
+                detail: "app.image runs the app on the harness's own Docker network, which an \
+                         external deployment does not have; give the app as app.command \
+                         (--app-cmd) instead"
+                    .to_owned(),
+            }
+            .into());
+        }
+        if let Some(deployment) = external {
+            nemesis::check_external(&scenario.faults, deployment)?;
+        }
+        let ports = BoundPort::bind_all(&scenario.app).await?;
+        // Only reads the deployment; nothing is done to it before the confirmation.
+        let cluster = Cluster::attach(&scenario.topology, &run_id, &progress).await?;
+        if let Some(deployment) = external {
+            for line in guard::plan(scenario, deployment, &cluster) {
+                watcher.notice(&line);
+            }
+            guard::confirm(deployment, options.yes).await?;
+        }
+        create_run_dir()?;
+        (cluster, ports)
+    } else {
+        let refuse = |capabilities| nemesis::refusal(&scenario.faults, capabilities);
+        let backend = backend::choose(scenario.topology.backend, &refuse, &|msg| {
+            watcher.notice(msg);
+        })
+        .await?;
+        if matches!(backend, backend::Backend::Process) && scenario.app.image.is_some() {
+            return Err(ClusterError::Unsupported {
+                backend: "process",
+                detail: "app.image runs the app in a container, which needs a Docker engine; \
+                         give the app as app.command (--app-cmd) instead"
+                    .to_owned(),
+            }
+            .into());
+        }
+        nemesis::check_privileges(&scenario.faults)?;
+        let ports = BoundPort::bind_all(&scenario.app).await?;
+        create_run_dir()?;
+        let cluster = Cluster::start(backend, &scenario.topology, &run_id, &progress).await?;
+        (cluster, ports)
+    };
     progress(&format!(
         "cluster ready in {:.1}s",
         cluster.startup.as_secs_f64()
@@ -231,6 +271,7 @@ async fn drive(
     ));
     let start = Instant::now();
     watcher.start_workload(w.duration);
+    let commands_log = run_dir.join("commands.log");
     let in_flight = workload::InFlight::default();
     let count_in_flight = || in_flight.now();
     let (ops, faults) = {
@@ -250,6 +291,15 @@ async fn drive(
                         cluster,
                         app: &apps,
                         in_flight: &count_in_flight,
+                        operator: scenario
+                            .topology
+                            .external
+                            .as_ref()
+                            .filter(|_| cluster.is_external())
+                            .map(|deployment| Operator {
+                                deployment,
+                                log: &commands_log,
+                            }),
                     },
                     &recorder,
                     start,

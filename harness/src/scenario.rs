@@ -13,6 +13,7 @@ mod builder;
 mod catalogue;
 mod contract;
 mod expectations;
+mod external;
 mod fault;
 mod sampler;
 mod time_bounds;
@@ -23,6 +24,7 @@ pub use builder::ScenarioBuilder;
 pub use catalogue::{Catalogue, Named, Origin};
 pub use contract::{HttpContract, Route};
 pub use expectations::{Bound, Expectations, FailoverExpectation, LatencyBound, LatencyBounds};
+pub use external::{parse_addr, CommandTemplate, ExternalTopology, TemplateNode, PLACEHOLDERS};
 use fault::FaultBounds;
 pub use fault::{
     kinds, Cut, FaultAction, FaultKind, FaultSpec, Target, IN_FLIGHT_WAIT, MAX_FAULT_COUNT,
@@ -193,7 +195,11 @@ impl Scenario {
 
     /// The names of every node of the topology: `redis-1` (the first master), its replicas, then
     /// `sentinel-1`...
+    /// On an external deployment, the names `topology.external.names` gives.
     pub fn node_names(&self) -> Vec<String> {
+        if let Some(external) = &self.topology.external {
+            return external.names.values().cloned().collect();
+        }
         let redis = (1..=self.topology.replicas + 1).map(|i| format!("redis-{i}"));
         let sentinels = (1..=self.topology.sentinels).map(|i| format!("sentinel-{i}"));
         redis.chain(sentinels).collect()

@@ -80,6 +80,12 @@ pub async fn choose(
     notice: &(dyn Fn(&str) + Sync),
 ) -> Result<Backend, ClusterError> {
     match choice {
+        BackendChoice::External => Err(ClusterError::Unsupported {
+            backend: "external",
+            detail: "a deployment the harness did not start is attached to, not chosen as a \
+                     place to start nodes"
+                .to_owned(),
+        }),
         BackendChoice::Docker => Ok(Backend::Docker(engine::connect().await?)),
         BackendChoice::Process => {
             check_process(refuse)?;

@@ -9,6 +9,7 @@
 //! - [`backend`]: choosing Docker or processes, and refusing faults processes cannot take.
 //! - [`engine`]: connecting to Docker, with errors that say what to do.
 //! - [`external`]: a deployment the harness did not start, looked at through its sentinels.
+//! - `attach`: such a deployment as the run's topology, its nodes found through its sentinels.
 //! - [`image`]: the Redis image, built from the local binary when no registry image is there.
 //! - [`network`]: the run's network and its subnet.
 //! - [`process`]: one node as a local process, and the run's directory of them.
@@ -20,6 +21,7 @@
 //! future after Ctrl-C), when the [`Cluster`] is dropped. `TESTCONTAINERS_COMMAND=keep` keeps
 //! containers for a post-mortem.
 
+mod attach;
 pub mod backend;
 mod control;
 pub mod engine;
@@ -126,6 +128,19 @@ pub enum ClusterError {
     /// A fault named a node that does not exist.
     #[error("no node named '{0}' in this topology")]
     UnknownNode(String),
+    /// An external deployment could not be looked at.
+    #[error(transparent)]
+    External(#[from] external::ExternalError),
+    /// An external deployment is not ready to be drilled.
+    #[error("the deployment '{name}' is not ready to be drilled:\n  {}\nmend it, or watch it with `failover-drill inspect --sentinels {sentinels}`", .problems.join("\n  "))]
+    Unhealthy {
+        /// The deployment's name.
+        name: String,
+        /// The sentinels given, as the command line takes them.
+        sentinels: String,
+        /// What is wrong.
+        problems: Vec<String>,
+    },
 }
 
 /// Where the nodes of a running topology live, and what goes with them.
@@ -141,6 +156,8 @@ enum Place {
         ports: Vec<u16>,
         work_dir: Option<WorkDir>,
     },
+    /// A deployment the harness did not start: nothing of it is the run's to remove.
+    External,
 }
 
 /// A running topology.
@@ -259,6 +276,14 @@ fn sentinel_conf(
         ));
     }
     conf
+}
+
+/// The refusal to start `node` on a deployment the harness did not start.
+fn starts_nothing(node: &str) -> ClusterError {
+    ClusterError::Unsupported {
+        backend: "external",
+        detail: format!("the harness starts no node there, {node} included"),
+    }
 }
 
 /// The run's password: the one in the environment, or 128 random bits in hex.
@@ -409,6 +434,7 @@ impl Cluster {
             Role::Master | Role::Replica(_) => NodeKind::Redis,
         };
         let place = match &self.place {
+            Place::External => return Err(starts_nothing(&name)),
             Place::Docker { .. } => Placement {
                 port: if kind == NodeKind::Redis {
                     REDIS_PORT
@@ -468,6 +494,7 @@ impl Cluster {
                 )
                 .await
             }
+            Place::External => Err(starts_nothing(&spec.name)),
             Place::Process { binary, .. } => {
                 Node::start_process(
                     spec,
@@ -570,6 +597,7 @@ impl Cluster {
                 None => Ok(()),
             },
             Place::Process { work_dir, .. } => work_dir.take().map_or(Ok(()), WorkDir::remove),
+            Place::External => Ok(()),
         };
         if let Err(e) = removed {
             first_error.get_or_insert(e);

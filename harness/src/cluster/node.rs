@@ -68,6 +68,8 @@ impl NodeSpec {
 enum Backing {
     Container(Box<ContainerNode>),
     Process(Box<NodeProcess>),
+    /// A node of a deployment the harness did not start: it is only ever talked to.
+    External,
 }
 
 /// A container and what acting on it needs.
@@ -196,6 +198,41 @@ impl Node {
         Ok(node)
     }
 
+    /// A node of a deployment the harness did not start, at `addr`. Killing, stopping, freezing,
+    /// restarting and removing it are refused: those go through the operator's commands.
+    pub fn external(
+        name: String,
+        kind: NodeKind,
+        addr: NodeAddr,
+        password: Option<Password>,
+    ) -> Self {
+        Self {
+            name,
+            kind,
+            gateway: String::new(),
+            addr,
+            password,
+            backing: Backing::External,
+        }
+    }
+
+    /// Whether the harness did not start this node.
+    pub fn is_external(&self) -> bool {
+        matches!(self.backing, Backing::External)
+    }
+
+    /// The refusal for acting on a node the harness did not start.
+    fn not_ours(&self, action: &str) -> ClusterError {
+        ClusterError::Unsupported {
+            backend: "external",
+            detail: format!(
+                "the harness did not start {} ({}) and will not {action} it itself; give the \
+                 fault kind a command in topology.external.faults",
+                self.name, self.addr
+            ),
+        }
+    }
+
     /// Waits until the node answers `PING`; a process that exits meanwhile fails at once.
     async fn answers_ping(&self, timeout: Duration) -> Result<(), ClusterError> {
         super::readiness::until(timeout, &self.name, || async {
@@ -243,6 +280,7 @@ impl Node {
                 process.kill().await;
                 Ok(())
             }
+            Backing::External => Err(self.not_ours("kill")),
         }
     }
 
@@ -291,6 +329,7 @@ impl Node {
                     })?;
             }
             Backing::Process(process) => process.start_again().await?,
+            Backing::External => return Err(self.not_ours("start")),
         }
         self.answers_ping(timeout).await
     }
@@ -312,6 +351,7 @@ impl Node {
                 process.stop().await;
                 Ok(())
             }
+            Backing::External => Err(self.not_ours("stop")),
         }
     }
 
@@ -324,6 +364,7 @@ impl Node {
                 .await
                 .map_err(docker_error(format!("pause {}", self.name))),
             Backing::Process(process) => process.freeze(true).await,
+            Backing::External => Err(self.not_ours("freeze")),
         }
     }
 
@@ -336,6 +377,7 @@ impl Node {
                 .await
                 .map_err(docker_error(format!("resume {}", self.name))),
             Backing::Process(process) => process.freeze(false).await,
+            Backing::External => Err(self.not_ours("resume")),
         }
     }
 
@@ -361,13 +403,15 @@ impl Node {
                     .ok_or_else(not_running)
             }
             Backing::Process(process) => process.pid().await.map(i64::from).ok_or_else(not_running),
+            Backing::External => Err(self.not_ours("enter the namespace of")),
         }
     }
 
-    /// Removes the container, or kills the process.
+    /// Removes the container, or kills the process; leaves a node the harness did not start.
     pub async fn remove(self) -> Result<(), ClusterError> {
         let name = self.name;
         match self.backing {
+            Backing::External => Ok(()),
             Backing::Container(c) => c
                 .container
                 .rm()

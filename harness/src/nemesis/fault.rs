@@ -23,6 +23,8 @@ pub struct Scene<'a> {
     pub app: &'a AppFleet,
     /// The workload's requests in flight now.
     pub in_flight: InFlightCount<'a>,
+    /// On a deployment the harness did not start: its commands, and where they are logged.
+    pub operator: Option<super::Operator<'a>>,
 }
 
 /// A fault in force: what its heal needs (rules to remove, a proxy to stop), and for a fault timed

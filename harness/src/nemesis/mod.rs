@@ -13,8 +13,15 @@
 //!
 //! A new kind is a variant and its fields in `scenario/fault/kinds.rs`, a file here that
 //! implements [`fault::Fault`] for them, and its arm in [`on_kind`].
+//!
+//! On a deployment the harness did not start, `external` chooses each fault's way: the
+//! operator's commands (`command_template`, run by `command`), a Redis command
+//! (`redis_commands`), or the kind's own when it needs nothing the harness does not own.
 
+mod command;
+mod command_template;
 mod delay_proxy;
+mod external;
 mod fault;
 mod needs;
 mod node_rules;
@@ -29,6 +36,7 @@ mod manual_failover;
 mod packet_loss;
 mod partition;
 mod pause;
+mod redis_commands;
 mod reset;
 mod restart_sentinels;
 mod stop;
@@ -40,10 +48,15 @@ use crate::cluster::ClusterError;
 use crate::history::Recorder;
 use crate::scenario::{FaultAction, FaultSpec};
 
+pub use command::Operator;
+use command_template::Templated;
+use external::Way;
+pub use external::{check_external, plan};
 use fault::Fault;
 pub use fault::{InFlightCount, Scene};
 use needs::Needs;
 pub use needs::{check_app_reach, check_privileges, refusal};
+use redis_commands::{ClientKill, ClientPause};
 use schedule::ScheduledFault;
 
 /// Runs `$body` with `$fault` bound to the action's own value, whatever its kind: the one place
@@ -128,6 +141,26 @@ pub enum NemesisError {
         /// What failed.
         detail: String,
     },
+    /// An operator's command for a fault failed, or outlived its timeout.
+    #[error("{purpose}: `{command}` failed: {detail}")]
+    Command {
+        /// Which fault, phase and node it was for.
+        purpose: String,
+        /// The command as run.
+        command: String,
+        /// How it ended, and the end of its output.
+        detail: String,
+    },
+    /// A fault cannot act on a deployment the harness did not start.
+    #[error("faults[{index}] ({kind}) cannot run on an external deployment: {detail}")]
+    NotOnExternal {
+        /// Position in the scenario's `faults`.
+        index: usize,
+        /// The fault's kind.
+        kind: &'static str,
+        /// Why, and what to configure.
+        detail: String,
+    },
     /// Adding or removing a network-fault rule in a node's namespace failed.
     #[error("network-fault rules on {node}: {detail}")]
     NodeRules {
@@ -156,7 +189,36 @@ pub async fn run_schedule(
             recorder,
             progress,
         };
-        async move { on_kind!(&spec.action, fault => scheduled.run(fault, start).await) }
+        async move {
+            let deployment = scene.operator.map(|o| o.deployment);
+            let way =
+                external::way(spec, deployment).map_err(|detail| NemesisError::NotOnExternal {
+                    index,
+                    kind: spec.kind().name(),
+                    detail,
+                })?;
+            match (way, scene.operator) {
+                (Way::Command(template), Some(operator)) => {
+                    let templated = Templated {
+                        index,
+                        kind: spec.kind(),
+                        template,
+                        operator,
+                    };
+                    scheduled.run(&templated, start).await
+                }
+                (Way::ClientPause, _) => {
+                    let pause = ClientPause {
+                        duration: spec.duration,
+                    };
+                    scheduled.run(&pause, start).await
+                }
+                (Way::ClientKill, _) => scheduled.run(&ClientKill, start).await,
+                (Way::Own | Way::Command(_), _) => {
+                    on_kind!(&spec.action, fault => scheduled.run(fault, start).await)
+                }
+            }
+        }
     });
     futures::future::try_join_all(runs).await.map(|_| ())
 }

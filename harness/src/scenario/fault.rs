@@ -237,7 +237,14 @@ impl FaultSpec {
         }
         if let Target::Node(name) = &self.target() {
             if !bounds.node_names.contains(name) {
-                return Err(("target", format!("no node '{name}' in this topology")));
+                return Err((
+                    "target",
+                    format!(
+                        "no node '{name}' in this topology; its nodes are: {} (an external \
+                         deployment's are those topology.external.names gives)",
+                        bounds.node_names.join(", ")
+                    ),
+                ));
             }
         }
         if self.last_start() >= bounds.workload {

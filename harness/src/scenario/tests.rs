@@ -260,3 +260,49 @@ fn repetition_fields_that_cannot_work_name_their_field() {
         "{msg}"
     );
 }
+
+#[test]
+fn an_external_deployment_needs_its_section_and_names_its_nodes_for_node_targets() {
+    let section = "[topology.external]\nname = \"staging\"\nsentinels = [\"10.0.0.1:26379\"]\n\
+                   [topology.external.names]\n\"10.0.0.5:6379\" = \"redis-a\"\n";
+    let s = parse(&format!(
+        "name = \"x\"\n[[faults]]\nkind = \"kill\"\ntarget = \"redis-a\"\nat = \"1s\"\nduration = \"1s\"\n\
+         [topology]\nbackend = \"external\"\n{section}"
+    ))
+    .expect("an external scenario");
+    assert_eq!(s.node_names(), ["redis-a"]);
+    let msg = error_of("name = \"x\"\n[topology]\nbackend = \"external\"\n");
+    assert!(
+        msg.contains("topology.external") && msg.contains("sentinels"),
+        "{msg}"
+    );
+    let msg = error_of(&format!("name = \"x\"\n{section}"));
+    assert!(msg.contains("topology.backend"), "{msg}");
+    let msg = error_of(&format!(
+        "name = \"x\"\n[[faults]]\nkind = \"kill\"\ntarget = \"redis-1\"\nat = \"1s\"\nduration = \"1s\"\n\
+         [topology]\nbackend = \"external\"\n{section}"
+    ));
+    assert!(
+        msg.contains("faults[0].target") && msg.contains("redis-a") && msg.contains("names"),
+        "{msg}"
+    );
+    let msg = error_of(&format!(
+        "name = \"x\"\n[topology]\nbackend = \"external\"\n{section}[topology.external.faults.kill]\napply = \"docker kill {{pod}}\"\n"
+    ));
+    assert!(msg.contains("topology.external.faults.kill.heal"), "{msg}");
+}
+
+#[test]
+fn the_documented_external_scenarios_parse() {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/external"));
+    let mut read = 0;
+    for entry in std::fs::read_dir(dir).expect("docs/external") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let s = Scenario::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert!(s.topology.external.is_some(), "{}", path.display());
+            read += 1;
+        }
+    }
+    assert!(read >= 2, "the Compose and Kubernetes examples");
+}

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::external::ExternalTopology;
 use super::Problem;
 
 /// Most replicas a topology may have.
@@ -45,9 +46,13 @@ pub struct Topology {
     /// neither present nor pullable the local build is used.
     pub image: Option<String>,
     /// Where the nodes run: `docker` (containers on a network of the run's own), `process`
-    /// (local redis-server processes on loopback ports), or `auto` (Docker when an engine answers,
-    /// else processes, with a notice).
+    /// (local redis-server processes on loopback ports), `auto` (Docker when an engine answers,
+    /// else processes, with a notice), or `external` (a deployment the harness did not start,
+    /// described in `external`).
     pub backend: BackendChoice,
+    /// The deployment an `external` backend drills; the node counts, quorum and Sentinel timings
+    /// above are then the deployment's own, not set by the scenario.
+    pub external: Option<ExternalTopology>,
     /// Sentinels and data nodes require a password (`requirepass`, `masterauth`, sentinel
     /// `auth-pass`). It is made up for the run, or taken from `FAILOVER_DRILL_REDIS_PASSWORD`, and
     /// reaches the app only through its environment.
@@ -72,6 +77,7 @@ impl Default for Topology {
             persistence: Persistence::None,
             image: None,
             backend: BackendChoice::Auto,
+            external: None,
             require_password: false,
             ready_timeout: Duration::from_secs(30),
         }
@@ -89,6 +95,9 @@ pub enum BackendChoice {
     Docker,
     /// Local redis-server processes on loopback ports; no network faults (they need a network namespace per node).
     Process,
+    /// A deployment the harness did not start (`topology.external`): nothing is created or
+    /// removed, faults go through Redis commands or the operator's command templates.
+    External,
 }
 
 impl std::str::FromStr for BackendChoice {
@@ -99,8 +108,9 @@ impl std::str::FromStr for BackendChoice {
             "auto" => Ok(Self::Auto),
             "docker" => Ok(Self::Docker),
             "process" => Ok(Self::Process),
+            "external" => Ok(Self::External),
             other => Err(format!(
-                "unknown backend '{other}': use auto, docker or process"
+                "unknown backend '{other}': use auto, docker, process or external"
             )),
         }
     }
@@ -120,6 +130,29 @@ impl Topology {
     /// Checks the section; the field named is within it.
     pub(super) fn check(&self) -> Result<(), Problem> {
         let problem = |field: &str, message: String| Err((field.to_owned(), message));
+        match (&self.external, self.backend) {
+            (Some(external), BackendChoice::External) => {
+                return external
+                    .check()
+                    .map_err(|(field, message)| (format!("external.{field}"), message));
+            }
+            (None, BackendChoice::External) => {
+                return problem(
+                    "external",
+                    "backend = \"external\" needs a [topology.external] section with the \
+                     deployment's name and sentinels"
+                        .into(),
+                )
+            }
+            (Some(_), _) => {
+                return problem(
+                    "backend",
+                    "a [topology.external] section is drilled only with backend = \"external\""
+                        .into(),
+                )
+            }
+            (None, _) => {}
+        }
         if self.replicas == 0 {
             return problem(
                 "replicas",

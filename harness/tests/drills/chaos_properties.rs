@@ -175,6 +175,7 @@ fn a_correct_store_survives_random_fault_schedules() {
         .build()
         .expect("a tokio runtime");
     let options = RunOptions {
+        yes: false,
         out_dir: common::out_dir(),
         progress: false,
     };

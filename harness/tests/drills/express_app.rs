@@ -34,6 +34,7 @@ fn example(file: &str) -> Scenario {
 async fn drill(scenario: &Scenario) -> RunReport {
     let _slot = common::a_cluster_slot().await;
     let options = RunOptions {
+        yes: false,
         out_dir: common::out_dir(),
         progress: false,
     };

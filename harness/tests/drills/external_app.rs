@@ -10,6 +10,7 @@ use failover_drill::run::{run, RunError, RunOptions};
 
 fn options() -> RunOptions {
     RunOptions {
+        yes: false,
         out_dir: common::out_dir(),
         progress: true,
     }
@@ -55,6 +56,7 @@ async fn an_app_that_exits_or_never_answers_gets_one_clear_error() {
     // Its own run directory, so the leftovers looked at are its runs' alone.
     let out_dir = common::out_dir().join(format!("app-exits-{}", std::process::id()));
     let options = RunOptions {
+        yes: false,
         out_dir: out_dir.clone(),
         progress: true,
     };

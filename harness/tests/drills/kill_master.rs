@@ -12,6 +12,7 @@ use failover_drill::scenario::Scenario;
 
 fn options() -> RunOptions {
     RunOptions {
+        yes: false,
         out_dir: common::out_dir(),
         progress: true,
     }

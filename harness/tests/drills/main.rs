@@ -10,6 +10,8 @@ mod cleanup;
 mod express_app;
 mod external_app;
 mod external_deployment;
+mod external_drill;
+mod hand_made;
 mod kill_master;
 mod mutants;
 mod password;

@@ -70,6 +70,7 @@ async fn drill_with(mutant: Mutant, scenario_name: &str) -> RunReport {
     let mut scenario = common::scenario(scenario_name);
     scenario.app.mutant = Some(mutant);
     let options = RunOptions {
+        yes: false,
         out_dir: common::out_dir(),
         progress: true,
     };

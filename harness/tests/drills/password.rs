@@ -98,6 +98,7 @@ async fn an_app_without_the_password_fails_the_drill() {
         sample_app_command(false)
     ));
     let options = RunOptions {
+        yes: false,
         out_dir: common::out_dir(),
         progress: true,
     };

@@ -59,6 +59,7 @@ async fn kill_master(bin: &str, env: (&str, &str)) -> RunReport {
     scenario.app.env.insert(env.0.into(), env.1.into());
     let _slot = common::a_cluster_slot().await;
     let options = RunOptions {
+        yes: false,
         out_dir: common::out_dir(),
         progress: false,
     };

@@ -1,0 +1,335 @@
+//! The scenario's `[topology.external]` section: a Sentinel deployment the harness did not start,
+//! the name that guards it, and the operator's own commands that put each fault kind in force and
+//! take it back. It owns the section and its validation; it must not reach the deployment.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{FaultKind, Problem};
+use sample_app::store::NodeAddr;
+
+/// Longest a command template may run when the section does not say.
+const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The placeholders a command template may hold.
+pub const PLACEHOLDERS: [&str; 7] = [
+    "name",
+    "container",
+    "pod",
+    "host",
+    "hostname",
+    "port",
+    "addr",
+];
+
+/// A deployment the harness did not start: it discovers the nodes from `sentinels`, never creates
+/// or removes anything there, and acts on it only through Redis commands and `faults`' commands.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalTopology {
+    /// What the deployment is called (`staging-sessions`): printed before the run, and what an
+    /// interactive confirmation asks the user to type back.
+    pub name: String,
+    /// Sentinel addresses as `host:port`; the others are found through them.
+    pub sentinels: Vec<String>,
+    /// Names for nodes by `host:port` as the sentinels announce them (a container's or pod's
+    /// name), used in records and in the `{name}` of command templates. A node not named here is
+    /// called `redis-N` or `sentinel-N`.
+    #[serde(default)]
+    pub names: BTreeMap<String, String>,
+    /// Per fault kind (`kill`, `stop`, ...), the commands that apply and heal it on one node.
+    #[serde(default)]
+    pub faults: BTreeMap<String, CommandTemplate>,
+    /// Longest one command may run before it is stopped and the run fails.
+    #[serde(default = "default_command_timeout", with = "humantime_serde")]
+    pub command_timeout: Duration,
+}
+
+fn default_command_timeout() -> Duration {
+    DEFAULT_COMMAND_TIMEOUT
+}
+
+/// Shell commands that put a fault in force on one node and take it back. `{name}` (or
+/// `{container}`, `{pod}`), `{host}`, `{port}` and `{addr}` are replaced by the node's;
+/// `{hostname}` by its host up to the first dot (the pod's name, when a chart announces pods by
+/// their DNS names).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CommandTemplate {
+    /// Run when the fault starts: `docker kill {container}`.
+    pub apply: String,
+    /// Run when the fault's duration is over: `docker start {container}`. None for a fault that
+    /// ends by itself.
+    #[serde(default)]
+    pub heal: Option<String>,
+}
+
+/// Who a template is filled in for.
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateNode<'a> {
+    /// The node's name.
+    pub name: &'a str,
+    /// Its address.
+    pub addr: &'a NodeAddr,
+}
+
+impl CommandTemplate {
+    /// `command` with every placeholder replaced by `node`'s value.
+    pub fn fill(command: &str, node: TemplateNode<'_>) -> String {
+        let port = node.addr.port.to_string();
+        let addr = node.addr.to_string();
+        let host = node.addr.host.as_str();
+        let hostname = if host.parse::<std::net::IpAddr>().is_ok() {
+            host
+        } else {
+            host.split('.').next().unwrap_or(host)
+        };
+        let values = [
+            ("name", node.name),
+            ("container", node.name),
+            ("pod", node.name),
+            ("host", host),
+            ("hostname", hostname),
+            ("port", port.as_str()),
+            ("addr", addr.as_str()),
+        ];
+        values
+            .iter()
+            .fold(command.to_owned(), |text, (placeholder, value)| {
+                text.replace(&format!("{{{placeholder}}}"), value)
+            })
+    }
+}
+
+/// The first `{...}` in `command` that is not a placeholder.
+fn unknown_placeholder(command: &str) -> Option<String> {
+    let mut rest = command;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after.find('}')?;
+        let inner = &after[..close];
+        let is_word = !inner.is_empty()
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if is_word && !PLACEHOLDERS.contains(&inner) {
+            return Some(inner.to_owned());
+        }
+        rest = &after[close + 1..];
+    }
+    None
+}
+
+/// `host:port` as an address, or why not.
+pub fn parse_addr(text: &str) -> Result<NodeAddr, String> {
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or_else(|| format!("'{text}' is not host:port"))?;
+    let port = port
+        .parse::<u16>()
+        .map_err(|_| format!("'{text}': '{port}' is not a port number"))?;
+    if host.is_empty() {
+        return Err(format!("'{text}' has no host"));
+    }
+    Ok(NodeAddr::new(host, port))
+}
+
+/// The fault kind a `faults` key names.
+fn kind_named(key: &str) -> Option<FaultKind> {
+    let kinds = [
+        FaultKind::Kill,
+        FaultKind::Stop,
+        FaultKind::Pause,
+        FaultKind::Partition,
+        FaultKind::Reset,
+        FaultKind::ManualFailover,
+        FaultKind::Latency,
+        FaultKind::GracefulFailover,
+        FaultKind::PacketLoss,
+        FaultKind::RestartSentinels,
+    ];
+    kinds.into_iter().find(|k| k.name() == key)
+}
+
+impl ExternalTopology {
+    /// The command template for `kind`, if the section gives one.
+    pub fn template(&self, kind: FaultKind) -> Option<&CommandTemplate> {
+        self.faults.get(kind.name())
+    }
+
+    /// The sentinel addresses, parsed (validation has checked them).
+    pub fn sentinel_addrs(&self) -> Vec<NodeAddr> {
+        self.sentinels
+            .iter()
+            .filter_map(|s| parse_addr(s).ok())
+            .collect()
+    }
+
+    /// Checks the section; the field named is within `external`.
+    pub(super) fn check(&self) -> Result<(), Problem> {
+        let problem = |field: String, message: String| Err((field, message));
+        if self.name.trim().is_empty() {
+            return problem(
+                "name".into(),
+                "must name the deployment (`staging-sessions`): it is printed before the run and \
+                 typed back to confirm it"
+                    .into(),
+            );
+        }
+        if self.sentinels.is_empty() {
+            return problem(
+                "sentinels".into(),
+                "must list at least one sentinel as \"host:port\"".into(),
+            );
+        }
+        for (i, sentinel) in self.sentinels.iter().enumerate() {
+            parse_addr(sentinel).map_err(|e| (format!("sentinels[{i}]"), e))?;
+        }
+        for (addr, name) in &self.names {
+            parse_addr(addr).map_err(|e| (format!("names.\"{addr}\""), e))?;
+            if name.trim().is_empty() {
+                return problem(format!("names.\"{addr}\""), "must not be empty".into());
+            }
+        }
+        let mut names: Vec<&String> = self.names.values().collect();
+        names.sort();
+        if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+            return problem(
+                "names".into(),
+                format!("'{}' names two nodes: give each its own name", pair[0]),
+            );
+        }
+        for (key, template) in &self.faults {
+            let field = |part: &str| format!("faults.{key}{part}");
+            let Some(kind) = kind_named(key) else {
+                return problem(
+                    field(""),
+                    format!(
+                        "'{key}' is not a fault kind a command can do; use one of kill, stop, \
+                         pause, partition, reset, latency, packet-loss, manual-failover, \
+                         graceful-failover, restart-sentinels"
+                    ),
+                );
+            };
+            if template.apply.trim().is_empty() {
+                return problem(field(".apply"), "must not be empty".into());
+            }
+            match (&template.heal, kind.lasts()) {
+                (None, true) => {
+                    return problem(
+                        field(".heal"),
+                        format!("a {kind} fault lasts: give the command that takes it back"),
+                    )
+                }
+                (Some(_), false) => {
+                    return problem(
+                        field(".heal"),
+                        format!("a {kind} fault ends by itself: it has no heal command"),
+                    )
+                }
+                _ => {}
+            }
+            let commands = std::iter::once((".apply", &template.apply))
+                .chain(template.heal.as_ref().map(|h| (".heal", h)));
+            for (part, command) in commands {
+                if let Some(unknown) = unknown_placeholder(command) {
+                    return problem(
+                        field(part),
+                        format!(
+                            "{{{unknown}}} is not a placeholder; use {}",
+                            PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        if self.command_timeout.is_zero() || self.command_timeout > Duration::from_secs(600) {
+            return problem(
+                "command_timeout".into(),
+                "must be above 0s and at most 10m".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(text: &str) -> ExternalTopology {
+        toml::from_str(text).expect("a section")
+    }
+
+    #[test]
+    fn templates_are_filled_with_the_nodes_name_and_address() {
+        let addr = NodeAddr::new("10.0.0.7", 6379);
+        let node = TemplateNode {
+            name: "redis-node-1",
+            addr: &addr,
+        };
+        assert_eq!(
+            CommandTemplate::fill("kubectl delete pod {pod} # {addr} {host}:{port}", node),
+            "kubectl delete pod redis-node-1 # 10.0.0.7:6379 10.0.0.7:6379"
+        );
+        let announced = NodeAddr::new(
+            "sessions-redis-node-2.sessions-redis-headless.prod.svc.cluster.local",
+            6379,
+        );
+        let by_dns = TemplateNode {
+            name: "redis-3",
+            addr: &announced,
+        };
+        assert_eq!(
+            CommandTemplate::fill("kubectl delete pod {hostname}", by_dns),
+            "kubectl delete pod sessions-redis-node-2"
+        );
+        assert_eq!(
+            CommandTemplate::fill("{hostname}", node),
+            "10.0.0.7",
+            "an address has no host name to cut"
+        );
+        assert_eq!(
+            CommandTemplate::fill("awk '{print $1}' {container}", node),
+            "awk '{print $1}' redis-node-1",
+            "braces that are no placeholder stay"
+        );
+    }
+
+    #[test]
+    fn mistakes_name_their_field() {
+        let base = "name = \"staging\"\nsentinels = [\"10.0.0.1:26379\"]\n";
+        assert!(section(base).check().is_ok());
+        let cases = [
+            ("name = \" \"\nsentinels = [\"h:1\"]", "name"),
+            ("name = \"s\"\nsentinels = []", "sentinels"),
+            ("name = \"s\"\nsentinels = [\"nohost\"]", "sentinels[0]"),
+            (
+                &format!("{base}[faults.kill]\napply = \"docker kill {{container}}\""),
+                "faults.kill.heal",
+            ),
+            (
+                &format!("{base}[faults.manual-failover]\napply = \"x\"\nheal = \"y\""),
+                "faults.manual-failover.heal",
+            ),
+            (
+                &format!("{base}[faults.explode]\napply = \"x\""),
+                "faults.explode",
+            ),
+            (
+                &format!("{base}[faults.stop]\napply = \"docker stop {{node}}\"\nheal = \"y\""),
+                "faults.stop.apply",
+            ),
+            (
+                &format!("{base}[names]\n\"10.0.0.2:6379\" = \"\""),
+                "names.\"10.0.0.2:6379\"",
+            ),
+        ];
+        for (text, field) in cases {
+            let (named, message) = section(text).check().expect_err(text);
+            assert_eq!(named, field, "{message}");
+        }
+    }
+}

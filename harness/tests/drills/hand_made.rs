@@ -1,0 +1,149 @@
+//! A Sentinel deployment started by hand, outside the harness: a master, its replicas and three
+//! sentinels as daemonised `redis-server` processes on loopback ports, each with its config file
+//! and pid file in the test's own directory, as an operator would run them on a host. Dropping it
+//! kills every process its pid files name (restarted ones included) and removes the directory.
+
+use crate::common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use failover_drill::cluster::image;
+use sample_app::store::NodeAddr;
+
+/// The test's own deployment.
+pub(crate) struct HandMade {
+    pub(crate) dir: PathBuf,
+    pub(crate) binary: PathBuf,
+    /// `(name, address)` of every node: `master`, `replica-1`..., `sentinel-1`...
+    pub(crate) nodes: Vec<(String, NodeAddr)>,
+}
+
+impl Drop for HandMade {
+    fn drop(&mut self) {
+        for (name, _) in &self.nodes {
+            if let Some(pid) = self.pid(name) {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub(crate) fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("its address").port()
+}
+
+/// What every node's config file starts with: where it listens, keeps its pid and logs.
+fn common_conf(dir: &Path, name: &str, port: u16) -> String {
+    let node_dir = dir.join(name);
+    std::fs::create_dir_all(&node_dir).expect("a node directory");
+    format!(
+        "port {port}\nbind 127.0.0.1\ndir {}\ndaemonize yes\npidfile {}\nlogfile {}\n",
+        node_dir.display(),
+        dir.join(format!("{name}.pid")).display(),
+        dir.join(format!("{name}.log")).display()
+    )
+}
+
+/// Whether `pid` runs: a killed daemon nobody has reaped yet is a zombie, not running.
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X")
+    })
+}
+
+impl HandMade {
+    /// Starts a master, `replicas` replicas and three sentinels (quorum 2, 1 s
+    /// down-after-milliseconds, as the harness's own topology has).
+    pub(crate) fn start(tag: &str, replicas: usize) -> Self {
+        let binary = image::find_binary().expect("redis-server");
+        let dir = common::out_dir().join(format!("hand-made-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("its directory");
+        let loopback = |port| NodeAddr::new("127.0.0.1", port);
+        let master = loopback(free_port());
+        let mut nodes = vec![("master".to_owned(), master.clone())];
+        nodes.extend((1..=replicas).map(|i| (format!("replica-{i}"), loopback(free_port()))));
+        nodes.extend((1..=3).map(|i| (format!("sentinel-{i}"), loopback(free_port()))));
+        let made = Self { dir, binary, nodes };
+        for (name, addr) in &made.nodes {
+            let mut conf = common_conf(&made.dir, name, addr.port);
+            if name.starts_with("sentinel") {
+                conf.push_str(&format!(
+                    "sentinel monitor mymaster 127.0.0.1 {} 2\n\
+                     sentinel down-after-milliseconds mymaster 1000\n\
+                     sentinel failover-timeout mymaster 10000\n",
+                    master.port
+                ));
+            } else {
+                conf.push_str("save \"\"\nappendonly no\n");
+                if name != "master" {
+                    conf.push_str(&format!("replicaof 127.0.0.1 {}\n", master.port));
+                }
+            }
+            std::fs::write(made.conf(name), conf).expect("a config file");
+            let mut command = Command::new(&made.binary);
+            command.arg(made.conf(name));
+            if name.starts_with("sentinel") {
+                command.arg("--sentinel");
+            }
+            let started = command.status().expect("start redis-server");
+            assert!(started.success(), "{name} did not start: {started}");
+        }
+        made
+    }
+
+    /// A node's config file, which Sentinel rewrites as it reconfigures the node.
+    pub(crate) fn conf(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.conf"))
+    }
+
+    pub(crate) fn addr(&self, name: &str) -> &NodeAddr {
+        &self
+            .nodes
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("a node of that name")
+            .1
+    }
+
+    pub(crate) fn sentinels(&self) -> Vec<NodeAddr> {
+        self.nodes
+            .iter()
+            .filter(|(n, _)| n.starts_with("sentinel"))
+            .map(|(_, a)| a.clone())
+            .collect()
+    }
+
+    /// The pid its pid file names, if that process is alive.
+    pub(crate) fn pid(&self, name: &str) -> Option<u32> {
+        let text = std::fs::read_to_string(self.dir.join(format!("{name}.pid"))).ok()?;
+        let pid: u32 = text.trim().parse().ok()?;
+        alive(pid).then_some(pid)
+    }
+
+    /// Whether every node but `except` is running.
+    pub(crate) fn all_running_but(&self, except: &str) -> bool {
+        self.nodes
+            .iter()
+            .filter(|(name, _)| name != except)
+            .all(|(name, _)| self.pid(name).is_some())
+    }
+
+    /// SIGKILLs a node and waits until its process is gone.
+    pub(crate) fn kill(&self, name: &str) {
+        let pid = self.pid(name).expect("it runs");
+        let killed = Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        while alive(pid) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
