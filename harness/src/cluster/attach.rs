@@ -4,7 +4,7 @@
 //! It owns building that [`Cluster`]; it must not change the deployment: it only reads, through
 //! [`external::inspect`], and its nodes refuse every action but being talked to.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sample_app::store::{NodeAddr, Password};
 
@@ -116,17 +116,10 @@ impl Cluster {
             external.name
         );
         progress(&format!("attached to {runs_on}"));
-        Ok(Self {
-            nodes,
-            place: Place::External,
-            run_id: run_id.to_owned(),
-            master_name: topology.master_name.clone(),
-            password,
-            ready_timeout: topology.ready_timeout,
-            rejoin_timeout: topology.ready_timeout.max(Duration::from_secs(30)),
-            runs_on,
-            startup: started.elapsed(),
-        })
+        let mut cluster = Self::empty(Place::External, topology, run_id, password, runs_on);
+        cluster.nodes = nodes;
+        cluster.startup = started.elapsed();
+        Ok(cluster)
     }
 
     /// Whether the harness started none of the nodes.

@@ -354,19 +354,7 @@ impl Cluster {
                 )
             }
         };
-        let mut cluster = Self {
-            nodes: Vec::new(),
-            place,
-            run_id: run_id.to_owned(),
-            master_name: topology.master_name.clone(),
-            password,
-            ready_timeout: topology.ready_timeout,
-            // Sentinel waits about 8 s of a returning node reporting itself master before it sends
-            // REPLICAOF; the resync follows.
-            rejoin_timeout: topology.ready_timeout.max(Duration::from_secs(30)),
-            runs_on,
-            startup: Duration::ZERO,
-        };
+        let mut cluster = Self::empty(place, topology, run_id, password, runs_on);
         progress(&format!(
             "starting 1 master, {} replicas, {} sentinels ({}{})",
             topology.replicas,
@@ -419,6 +407,29 @@ impl Cluster {
         }
         cluster.startup = started.elapsed();
         Ok(cluster)
+    }
+
+    /// A topology with no node yet, its timeouts from `topology`.
+    fn empty(
+        place: Place,
+        topology: &Topology,
+        run_id: &str,
+        password: Option<Password>,
+        runs_on: String,
+    ) -> Self {
+        Self {
+            nodes: Vec::new(),
+            place,
+            run_id: run_id.to_owned(),
+            master_name: topology.master_name.clone(),
+            password,
+            ready_timeout: topology.ready_timeout,
+            // Sentinel waits about 8 s of a returning node reporting itself master before it sends
+            // REPLICAOF; the resync follows.
+            rejoin_timeout: topology.ready_timeout.max(Duration::from_secs(30)),
+            runs_on,
+            startup: Duration::ZERO,
+        }
     }
 
     /// Starts the node in start-order position `slot`.

@@ -234,7 +234,7 @@ impl Node {
     }
 
     /// Waits until the node answers `PING`; a process that exits meanwhile fails at once.
-    async fn answers_ping(&self, timeout: Duration) -> Result<(), ClusterError> {
+    pub(crate) async fn answers_ping(&self, timeout: Duration) -> Result<(), ClusterError> {
         super::readiness::until(timeout, &self.name, || async {
             if let Backing::Process(process) = &self.backing {
                 if let Some(why) = process.exited().await {

@@ -16,7 +16,7 @@ use super::fault::{Applied, Fault, Scene};
 use super::needs::Needs;
 use super::NemesisError;
 use crate::cluster::node::Node;
-use crate::cluster::{readiness, ClusterError};
+use crate::cluster::ClusterError;
 
 /// Longest a paused node may take to answer again once its pause is over.
 const ANSWER_AGAIN_WAIT: Duration = Duration::from_secs(10);
@@ -72,15 +72,7 @@ impl Fault for ClientPause {
 
     async fn heal(&self, _: &Scene<'_>, nodes: &[&Node], (): ()) -> Result<(), NemesisError> {
         for node in nodes {
-            readiness::until(ANSWER_AGAIN_WAIT, &node.name, || async {
-                let mut conn = node.connect().await?;
-                redis::cmd("PING")
-                    .query_async::<String>(&mut conn)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            })
-            .await?;
+            node.answers_ping(ANSWER_AGAIN_WAIT).await?;
         }
         Ok(())
     }
