@@ -131,14 +131,7 @@ pub(crate) async fn run_app(
             nemesis::check_external(&scenario.faults, deployment)?;
         }
         let ports = BoundPort::bind_all(&scenario.app).await?;
-        // Only reads the deployment; nothing is done to it before the confirmation.
-        let cluster = Cluster::attach(&scenario.topology, &run_id, &progress).await?;
-        if let Some(deployment) = external {
-            for line in guard::plan(scenario, deployment, &cluster) {
-                watcher.notice(&line);
-            }
-            guard::confirm(deployment, options.yes).await?;
-        }
+        let cluster = attach_confirmed(scenario, options, &run_id, &watcher).await?;
         create_run_dir()?;
         (cluster, ports)
     } else {
@@ -214,6 +207,24 @@ pub(crate) async fn run_app(
             source: std::io::Error::other(format!("the check of the history stopped: {e}")),
         }),
     }
+}
+
+/// The deployment `scenario.topology.external` names, once the user has confirmed the plan. It
+/// is only read until then.
+async fn attach_confirmed(
+    scenario: &Scenario,
+    options: &RunOptions,
+    run_id: &str,
+    watcher: &Progress,
+) -> Result<Cluster, RunError> {
+    let cluster = Cluster::attach(&scenario.topology, run_id, &|msg| watcher.line(msg)).await?;
+    if let Some(deployment) = &scenario.topology.external {
+        for line in guard::plan(scenario, deployment, &cluster) {
+            watcher.notice(&line);
+        }
+        guard::confirm(deployment, options.yes).await?;
+    }
+    Ok(cluster)
 }
 
 type Driven = (std::collections::BTreeMap<String, f64>, workload::Outcome);

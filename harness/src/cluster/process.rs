@@ -137,24 +137,58 @@ impl NodeProcess {
     }
 }
 
-/// `n` distinct loopback ports that were free a moment ago.
-pub(crate) fn free_ports(n: usize) -> Result<Vec<u16>, ClusterError> {
-    // Every listener is held until all are bound, so the kernel hands out n different ports.
-    let listeners = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ClusterError::Host {
-            action: "find free loopback ports".to_owned(),
-            detail: e.to_string(),
-        })?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| ClusterError::Host {
-            action: "find free loopback ports".to_owned(),
-            detail: e.to_string(),
-        })
+/// Lowest port a node is given: above the well-known and most registered services' ports.
+const LOWEST_NODE_PORT: u16 = 20_000;
+
+/// Candidate ports tried before giving up.
+const PORT_ATTEMPTS: usize = 2_000;
+
+/// The first port the kernel hands to outgoing connections (`ip_local_port_range`).
+fn ephemeral_low() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
+/// `n` distinct loopback ports, free now, below the kernel's ephemeral range.
+///
+/// A port the kernel picks for `bind(0)` is an ephemeral one, which any outgoing connection may
+/// take as its local port between the pick and the node's own bind, or while a killed node is
+/// down before its restart at the same port: under a drill's load that happened. A port below the
+/// range is only ever taken by another explicit bind.
+pub fn free_ports(n: usize) -> Result<Vec<u16>, ClusterError> {
+    use rand::Rng;
+    let failed = |detail: String| ClusterError::Host {
+        action: format!("find {n} free loopback ports"),
+        detail,
+    };
+    let high = ephemeral_low();
+    if high <= LOWEST_NODE_PORT + 1_000 {
+        return Err(failed(format!(
+            "the ephemeral port range starts at {high}, which leaves too few ports between \
+             {LOWEST_NODE_PORT} and it; raise the start of net.ipv4.ip_local_port_range"
+        )));
+    }
+    let mut rng = rand::thread_rng();
+    // Every listener is held until all are bound, so the ports are distinct.
+    let mut held = Vec::with_capacity(n);
+    for _ in 0..PORT_ATTEMPTS {
+        if held.len() == n {
+            break;
+        }
+        let port = rng.gen_range(LOWEST_NODE_PORT..high);
+        if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            held.push((port, listener));
+        }
+    }
+    if held.len() < n {
+        return Err(failed(format!(
+            "only {} of {PORT_ATTEMPTS} ports tried between {LOWEST_NODE_PORT} and {high} were free",
+            held.len()
+        )));
+    }
+    Ok(held.into_iter().map(|(port, _)| port).collect())
 }
 
 /// The directory of a run's node processes under the system's temporary directory; removed when
@@ -204,4 +238,23 @@ pub(crate) fn write_private(path: &Path, contents: &str) -> Result<(), ClusterEr
         .open(path)
         .map_err(fail)?;
     file.write_all(contents.as_bytes()).map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_ports_are_distinct_and_below_the_ephemeral_range() {
+        let ports = free_ports(9).expect("ports");
+        let mut distinct = ports.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 9, "{ports:?}");
+        let high = ephemeral_low();
+        assert!(
+            ports.iter().all(|p| (LOWEST_NODE_PORT..high).contains(p)),
+            "{ports:?} not in {LOWEST_NODE_PORT}..{high}"
+        );
+    }
 }

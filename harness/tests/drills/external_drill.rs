@@ -105,6 +105,39 @@ fn cli_run(scenario: &str, out: &std::path::Path, extra: &[&str]) -> (Option<i32
     )
 }
 
+/// Runs the CLI on `scenario` at a terminal (`script` gives it one) and types `typed` there; its
+/// exit status and everything it printed.
+fn cli_run_at_terminal(
+    scenario: &str,
+    out: &std::path::Path,
+    typed: &str,
+) -> (Option<i32>, String) {
+    let file = out.join("scenario.toml");
+    std::fs::create_dir_all(out).expect("a directory");
+    std::fs::write(&file, scenario).expect("the scenario file");
+    let command = format!(
+        "{} run {} --out {} --quiet",
+        env!("CARGO_BIN_EXE_failover-drill"),
+        file.display(),
+        out.display()
+    );
+    let mut script = Command::new("script")
+        .args(["--quiet", "--return", "--command", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script, from util-linux's bsdutils");
+    let mut stdin = script.stdin.take().expect("its input");
+    std::io::Write::write_all(&mut stdin, format!("{typed}\n").as_bytes()).expect("typed");
+    drop(stdin);
+    let ran = script.wait_with_output().expect("it ends");
+    (
+        ran.status.code(),
+        String::from_utf8_lossy(&ran.stdout).into_owned(),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_started_by_hand_is_drilled_through_its_own_commands_and_judged_alike() {
     let _slots = common::cluster_slots(2).await;
@@ -157,6 +190,21 @@ async fn a_deployment_started_by_hand_is_drilled_through_its_own_commands_and_ju
             && said.contains("failover-drill run"),
         "{said}"
     );
+    // At a terminal, the deployment's name typed back is the confirmation.
+    let short = format!(
+        "name = \"hand-made-short\"\n[workload]\nusers = 2\nrate = 10.0\nduration = \"2s\"\n{}",
+        external_topology(&made, "")
+    );
+    let (status, said) = cli_run_at_terminal(&short, &out.join("mistyped"), "hand-mad");
+    assert_eq!(status, Some(2), "{said}");
+    assert!(
+        said.contains("type the deployment's name (hand-made) to drill it")
+            && said.contains("'hand-mad' was typed, not its name"),
+        "{said}"
+    );
+    let (status, said) = cli_run_at_terminal(&short, &out.join("typed"), "hand-made");
+    assert_eq!(status, Some(0), "{said}");
+    assert!(said.contains("PASSED"), "{said}");
     assert!(made.all_running_but(""), "the refused runs did nothing");
 
     let external = RunOptions {

@@ -31,8 +31,7 @@ impl Drop for HandMade {
 }
 
 pub(crate) fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("its address").port()
+    failover_drill::cluster::process::free_ports(1).expect("a free port")[0]
 }
 
 /// What every node's config file starts with: where it listens, keeps its pid and logs.
@@ -65,10 +64,13 @@ impl HandMade {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("its directory");
         let loopback = |port| NodeAddr::new("127.0.0.1", port);
-        let master = loopback(free_port());
-        let mut nodes = vec![("master".to_owned(), master.clone())];
-        nodes.extend((1..=replicas).map(|i| (format!("replica-{i}"), loopback(free_port()))));
-        nodes.extend((1..=3).map(|i| (format!("sentinel-{i}"), loopback(free_port()))));
+        let names = std::iter::once("master".to_owned())
+            .chain((1..=replicas).map(|i| format!("replica-{i}")))
+            .chain((1..=3).map(|i| format!("sentinel-{i}")));
+        let ports = failover_drill::cluster::process::free_ports(replicas + 4).expect("free ports");
+        let nodes: Vec<(String, NodeAddr)> =
+            names.zip(ports).map(|(n, p)| (n, loopback(p))).collect();
+        let master = nodes[0].1.clone();
         let made = Self { dir, binary, nodes };
         for (name, addr) in &made.nodes {
             let mut conf = common_conf(&made.dir, name, addr.port);
