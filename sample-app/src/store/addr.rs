@@ -22,10 +22,21 @@ impl NodeAddr {
     }
 
     /// A client for this address that authenticates with `password` when there is one.
+    ///
+    /// Its connections close with a reset (`SO_LINGER` 0), which drops whatever they still hold
+    /// unsent or unacknowledged. A normal close would leave the kernel retransmitting a command
+    /// the store gave up on when its link went silent; after the link heals that command lands
+    /// late, over the writes its retry on a new connection was followed by. Drills with a cut or
+    /// lossy link to the master showed exactly that: a session rolled back seconds after the heal.
     pub fn client(&self, password: Option<&Password>) -> redis::RedisResult<redis::Client> {
         use redis::IntoConnectionInfo;
         let mut info =
             redis::ConnectionAddr::Tcp(self.host.clone(), self.port).into_connection_info()?;
+        let abort_on_close = info
+            .tcp_settings()
+            .clone()
+            .set_linger_time(std::time::Duration::ZERO);
+        info = info.set_tcp_settings(abort_on_close);
         if let Some(password) = password {
             info = info.set_redis_settings(
                 redis::RedisConnectionInfo::default().set_password(password.expose()),
