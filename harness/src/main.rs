@@ -63,8 +63,9 @@ enum Command {
         #[arg(long, value_name = "IMAGE")]
         app_image: Option<String>,
         /// Where the Redis nodes run: docker, process (local redis-server processes on loopback
-        /// ports; no network faults), or auto (Docker when an engine answers,
-        /// else processes, with a notice); overrides the scenario's topology.backend.
+        /// ports; no network faults), auto (Docker when an engine answers, else processes, with a
+        /// notice), or external (the deployment the scenario's [topology.external] names);
+        /// overrides the scenario's topology.backend.
         #[arg(long, value_name = "BACKEND")]
         backend: Option<failover_drill::scenario::BackendChoice>,
         /// Require a password on every node and sentinel (made up for the run, or taken from
