@@ -93,6 +93,8 @@ pub async fn confirm(deployment: &ExternalTopology, yes: bool) -> Result<(), Gua
     .await;
     match typed {
         Ok(Ok(line)) if line.trim() == name => Ok(()),
+        // Nothing typed before the input closed (Ctrl-D): no answer, not a wrong one.
+        Ok(Ok(line)) if line.is_empty() => Err(GuardError::NotConfirmed { name }),
         Ok(Ok(line)) => Err(GuardError::Declined {
             name,
             typed: line.trim().to_owned(),

@@ -89,7 +89,16 @@ pub async fn inspect(
     if asked.iter().all(|(_, answer)| answer.is_err()) {
         let detail = asked
             .iter()
-            .filter_map(|(addr, answer)| answer.as_ref().err().map(|e| format!("{addr}: {e}")))
+            .filter_map(|(addr, answer)| {
+                // A connection error names the address already.
+                answer.as_ref().err().map(|e| {
+                    if e.starts_with(&addr.to_string()) {
+                        e.clone()
+                    } else {
+                        format!("{addr}: {e}")
+                    }
+                })
+            })
             .collect::<Vec<_>>()
             .join("; ");
         return Err(ExternalError::NoAnswer {
