@@ -1,43 +1,21 @@
 //! A Sentinel deployment started by hand, outside the harness (a master, a replica and three
 //! sentinels as `redis-server` processes on loopback ports, see `hand_made`), looked at as an
-//! external deployment: healthy while it is, and the replica named once it dies. The harness only reads: the test
-//! started every process and stops them itself, and checks they were all still running.
+//! external deployment: healthy while it is, and the replica named once it dies. The harness only
+//! reads: the test started every process and stops them itself, and checks they were all still
+//! running.
 
 use crate::common;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-use failover_drill::cluster::external::{self, Deployment};
+use std::time::Duration;
 
 use crate::hand_made::HandMade;
-
-/// Looks at the deployment until `done` holds for it, for at most `within`; the last look.
-pub(crate) async fn inspect_until(
-    made: &HandMade,
-    within: Duration,
-    done: impl Fn(&Deployment) -> bool,
-) -> Deployment {
-    let deadline = Instant::now() + within;
-    loop {
-        let seen = external::inspect(&made.sentinels()[..1], "mymaster", None).await;
-        match seen {
-            Ok(deployment) if done(&deployment) || Instant::now() >= deadline => return deployment,
-            Err(e) if Instant::now() >= deadline => panic!("never answered: {e}"),
-            _ => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_started_by_hand_is_seen_whole_and_its_dead_replica_named() {
     let _slot = common::a_cluster_slot().await;
     let made = HandMade::start("inspect", 1);
-    // Sentinels find replicas by INFO every 10 s and each other by hello messages every 2 s.
-    let healthy = inspect_until(&made, Duration::from_secs(30), |d| {
-        d.problems().is_empty() && d.sentinels.len() == 3
-    })
-    .await;
+    let healthy = made.ready().await;
     println!("{}", healthy.describe().join("\n"));
     assert_eq!(healthy.problems(), Vec::<String>::new(), "{:#?}", healthy);
     assert_eq!(healthy.master(), Some(made.addr("master")));
@@ -46,12 +24,13 @@ async fn a_deployment_started_by_hand_is_seen_whole_and_its_dead_replica_named()
 
     made.kill("replica-1");
     let replica = made.addr("replica-1").to_string();
-    let broken = inspect_until(&made, Duration::from_secs(15), |d| {
-        d.problems()
-            .iter()
-            .any(|p| p.contains(&replica) && p.contains("s_down"))
-    })
-    .await;
+    let broken = made
+        .inspect_until(Duration::from_secs(15), |d| {
+            d.problems()
+                .iter()
+                .any(|p| p.contains(&replica) && p.contains("s_down"))
+        })
+        .await;
     let problems = broken.problems();
     println!("{}\n{}", broken.describe().join("\n"), problems.join("\n"));
     assert!(

@@ -12,7 +12,6 @@ use failover_drill::report::RunReport;
 use failover_drill::run::{run, RunOptions};
 use failover_drill::scenario::Scenario;
 
-use crate::external_deployment::inspect_until;
 use crate::hand_made::HandMade;
 
 /// The drill both runs share: three failovers, each by another way.
@@ -142,11 +141,7 @@ fn cli_run_at_terminal(
 async fn a_deployment_started_by_hand_is_drilled_through_its_own_commands_and_judged_alike() {
     let _slots = common::cluster_slots(2).await;
     let made = HandMade::start("drill", 2);
-    // Sentinels find replicas through the master's INFO and each other through hellos.
-    let healthy = inspect_until(&made, std::time::Duration::from_secs(30), |d| {
-        d.problems().is_empty() && d.sentinels.len() == 3 && d.nodes.len() == 3
-    })
-    .await;
+    let healthy = made.ready().await;
     assert_eq!(healthy.problems(), Vec::<String>::new(), "{healthy:#?}");
 
     let external_text = format!(

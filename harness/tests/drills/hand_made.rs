@@ -1,15 +1,23 @@
 //! A Sentinel deployment started by hand, outside the harness: a master, its replicas and three
 //! sentinels as daemonised `redis-server` processes on loopback ports, each with its config file
-//! and pid file in the test's own directory, as an operator would run them on a host. Dropping it
-//! kills every process its pid files name (restarted ones included) and removes the directory.
+//! and pid file in the test's own directory, as an operator would run them on a host. `ready`
+//! waits for it with the startup waits shortened, as the harness does for its own topology, then
+//! puts them back. Dropping it kills every process its pid files name (restarted ones included)
+//! and removes the directory.
 
 use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
+use failover_drill::cluster::external::{self, Deployment};
 use failover_drill::cluster::image;
 use sample_app::store::NodeAddr;
+
+/// Sentinel's own periods for INFO to the nodes and hello messages, shortened while the
+/// deployment starts as the harness's own topology does (`cluster/startup.rs`).
+const SENTINEL_PERIODS: [&str; 2] = ["info-period", "publish-period"];
 
 /// The test's own deployment.
 pub(crate) struct HandMade {
@@ -44,6 +52,14 @@ fn common_conf(dir: &Path, name: &str, port: u16) -> String {
         dir.join(format!("{name}.pid")).display(),
         dir.join(format!("{name}.log")).display()
     )
+}
+
+async fn connect(addr: &NodeAddr) -> redis::aio::MultiplexedConnection {
+    addr.client(None)
+        .expect("a client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connected")
 }
 
 /// Whether `pid` runs: a killed daemon nobody has reaped yet is a zombie, not running.
@@ -82,7 +98,8 @@ impl HandMade {
                     master.port
                 ));
             } else {
-                conf.push_str("save \"\"\nappendonly no\n");
+                // The first full sync goes at once; `ready` puts Redis's 5 s delay back.
+                conf.push_str("save \"\"\nappendonly no\nrepl-diskless-sync-delay 0\n");
                 if name != "master" {
                     conf.push_str(&format!("replicaof 127.0.0.1 {}\n", master.port));
                 }
@@ -97,6 +114,84 @@ impl HandMade {
             assert!(started.success(), "{name} did not start: {started}");
         }
         made
+    }
+
+    /// Looks at the deployment until `done` holds for it, for at most `within`; the last look.
+    pub(crate) async fn inspect_until(
+        &self,
+        within: Duration,
+        done: impl Fn(&Deployment) -> bool,
+    ) -> Deployment {
+        let deadline = Instant::now() + within;
+        loop {
+            let seen = external::inspect(&self.sentinels()[..1], "mymaster", None).await;
+            match seen {
+                Ok(deployment) if done(&deployment) || Instant::now() >= deadline => {
+                    return deployment
+                }
+                Err(e) if Instant::now() >= deadline => panic!("never answered: {e}"),
+                _ => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+
+    /// Waits until every sentinel knows every node and nothing is wrong, then puts back Redis's
+    /// and Sentinel's own timers, so the drill runs on them; the deployment as it was then.
+    pub(crate) async fn ready(&self) -> Deployment {
+        let mut originals = Vec::new();
+        for sentinel in self.sentinels() {
+            let mut conn = connect(&sentinel).await;
+            let listed: Vec<String> = redis::cmd("SENTINEL")
+                .arg("DEBUG")
+                .query_async(&mut conn)
+                .await
+                .expect("SENTINEL DEBUG lists its periods");
+            let kept: Vec<(String, String)> = listed
+                .chunks(2)
+                .filter(|pair| {
+                    SENTINEL_PERIODS
+                        .iter()
+                        .any(|p| pair[0].eq_ignore_ascii_case(p))
+                })
+                .map(|pair| (pair[0].clone(), pair[1].clone()))
+                .collect();
+            assert_eq!(kept.len(), 2, "{listed:?}");
+            let mut hasten = redis::cmd("SENTINEL");
+            hasten.arg("DEBUG");
+            for period in SENTINEL_PERIODS {
+                hasten.arg(period).arg(100);
+            }
+            let () = hasten
+                .query_async(&mut conn)
+                .await
+                .expect("periods shortened");
+            originals.push((sentinel, kept));
+        }
+        let data_nodes = self.nodes.len() - 3;
+        let healthy = self
+            .inspect_until(Duration::from_secs(30), |d| {
+                d.problems().is_empty() && d.sentinels.len() == 3 && d.nodes.len() == data_nodes
+            })
+            .await;
+        for (sentinel, kept) in originals {
+            let mut restore = redis::cmd("SENTINEL");
+            restore.arg("DEBUG");
+            for (period, value) in kept {
+                restore.arg(period).arg(value);
+            }
+            let () = restore
+                .query_async(&mut connect(&sentinel).await)
+                .await
+                .expect("periods put back");
+        }
+        let () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("repl-diskless-sync-delay")
+            .arg(5)
+            .query_async(&mut connect(self.addr("master")).await)
+            .await
+            .expect("the sync delay put back");
+        healthy
     }
 
     /// A node's config file, which Sentinel rewrites as it reconfigures the node.
