@@ -54,12 +54,18 @@ fn common_conf(dir: &Path, name: &str, port: u16) -> String {
     )
 }
 
+/// A connection to `addr`, waiting at most 10 s for it to listen: a daemonised `redis-server`
+/// returns before its child has bound the port.
 async fn connect(addr: &NodeAddr) -> redis::aio::MultiplexedConnection {
-    addr.client(None)
-        .expect("a client")
-        .get_multiplexed_async_connection()
-        .await
-        .expect("connected")
+    let client = addr.client(None).expect("a client");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match client.get_multiplexed_async_connection().await {
+            Ok(conn) => return conn,
+            Err(e) if Instant::now() >= deadline => panic!("{addr} never listened: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
 }
 
 /// Whether `pid` runs: a killed daemon nobody has reaped yet is a zombie, not running.
