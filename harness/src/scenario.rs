@@ -24,7 +24,7 @@ pub use builder::ScenarioBuilder;
 pub use catalogue::{Catalogue, Named, Origin};
 pub use contract::{HttpContract, Route};
 pub use expectations::{Bound, Expectations, FailoverExpectation, LatencyBound, LatencyBounds};
-pub use external::{parse_addr, CommandTemplate, ExternalTopology, TemplateNode, PLACEHOLDERS};
+pub use external::{CommandTemplate, ExternalTopology, TemplateNode, PLACEHOLDERS};
 use fault::FaultBounds;
 pub use fault::{
     kinds, Cut, FaultAction, FaultKind, FaultSpec, Target, IN_FLIGHT_WAIT, MAX_FAULT_COUNT,

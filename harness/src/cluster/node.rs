@@ -216,11 +216,6 @@ impl Node {
         }
     }
 
-    /// Whether the harness did not start this node.
-    pub fn is_external(&self) -> bool {
-        matches!(self.backing, Backing::External)
-    }
-
     /// The refusal for acting on a node the harness did not start.
     fn not_ours(&self, action: &str) -> ClusterError {
         ClusterError::Unsupported {

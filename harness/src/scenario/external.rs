@@ -122,20 +122,6 @@ fn unknown_placeholder(command: &str) -> Option<String> {
     None
 }
 
-/// `host:port` as an address, or why not.
-pub fn parse_addr(text: &str) -> Result<NodeAddr, String> {
-    let (host, port) = text
-        .rsplit_once(':')
-        .ok_or_else(|| format!("'{text}' is not host:port"))?;
-    let port = port
-        .parse::<u16>()
-        .map_err(|_| format!("'{text}': '{port}' is not a port number"))?;
-    if host.is_empty() {
-        return Err(format!("'{text}' has no host"));
-    }
-    Ok(NodeAddr::new(host, port))
-}
-
 /// The fault kind a `faults` key names.
 fn kind_named(key: &str) -> Option<FaultKind> {
     let kinds = [
@@ -163,7 +149,7 @@ impl ExternalTopology {
     pub fn sentinel_addrs(&self) -> Vec<NodeAddr> {
         self.sentinels
             .iter()
-            .filter_map(|s| parse_addr(s).ok())
+            .filter_map(|s| s.parse().ok())
             .collect()
     }
 
@@ -185,10 +171,13 @@ impl ExternalTopology {
             );
         }
         for (i, sentinel) in self.sentinels.iter().enumerate() {
-            parse_addr(sentinel).map_err(|e| (format!("sentinels[{i}]"), e))?;
+            sentinel
+                .parse::<NodeAddr>()
+                .map_err(|e| (format!("sentinels[{i}]"), e.to_string()))?;
         }
         for (addr, name) in &self.names {
-            parse_addr(addr).map_err(|e| (format!("names.\"{addr}\""), e))?;
+            addr.parse::<NodeAddr>()
+                .map_err(|e| (format!("names.\"{addr}\""), e.to_string()))?;
             if name.trim().is_empty() {
                 return problem(format!("names.\"{addr}\""), "must not be empty".into());
             }
