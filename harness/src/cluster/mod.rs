@@ -12,6 +12,7 @@
 //! - `attach`: such a deployment as the run's topology, its nodes found through its sentinels.
 //! - [`image`]: the Redis image, built from the local binary when no registry image is there.
 //! - [`network`]: the run's network and its subnet.
+//! - [`in_flight`]: node starts cut short, settled so that none lands after the run.
 //! - [`process`]: one node as a local process, and the run's directory of them.
 //! - [`node`]: one node either way: start, kill, stop, freeze, restart at the same address.
 //! - [`readiness`]: conditions the cluster waits on.
@@ -27,6 +28,7 @@ mod control;
 pub mod engine;
 pub mod external;
 pub mod image;
+pub mod in_flight;
 pub mod network;
 pub mod node;
 pub mod process;
@@ -324,7 +326,13 @@ impl Cluster {
         let (place, runs_on) = match backend {
             Backend::Docker(docker) => {
                 let image = image::ensure(&docker, topology.image.as_deref(), progress).await?;
-                let network = RunNetwork::create(&docker, &format!("fd-{run_id}"), run_id).await?;
+                let network = RunNetwork::create(
+                    &docker,
+                    &format!("fd-{run_id}"),
+                    run_id,
+                    &image.to_string(),
+                )
+                .await?;
                 let runs_on = format!("image {image}");
                 let network = Some(network);
                 (
@@ -495,15 +503,25 @@ impl Cluster {
                 image,
                 network,
             } => {
-                let network = network.as_ref().map_or("", |n| n.name.as_str());
-                Node::start_container(
+                let Some(network) = network.as_ref() else {
+                    return Err(ClusterError::NodeStart {
+                        node: spec.name,
+                        detail: "the run's network is already removed".to_owned(),
+                    });
+                };
+                let start = network
+                    .starts()
+                    .begin(&node::container_name(&network.name, &spec.name));
+                let node = Node::start_container(
                     docker,
                     spec,
                     image,
-                    (network, &self.run_id),
+                    (&network.name, &self.run_id),
                     self.password.clone(),
                 )
-                .await
+                .await;
+                start.ended();
+                node
             }
             Place::External => Err(starts_nothing(&spec.name)),
             Place::Process { binary, .. } => {

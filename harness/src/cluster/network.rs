@@ -1,5 +1,6 @@
 //! The run's own Docker network, with a subnet the harness chooses so a restarted node can be given
-//! back its address: Sentinel tracks nodes by address.
+//! back its address: Sentinel tracks nodes by address. Before it goes, it settles the node starts
+//! cut short on it (`in_flight`) and removes the containers nothing owned.
 
 use std::collections::HashMap;
 
@@ -7,6 +8,7 @@ use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
 use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptionsBuilder};
 use bollard::Docker;
 
+use super::in_flight::{self, StartsInFlight};
 use super::ClusterError;
 use crate::marks::RUN_LABEL;
 
@@ -20,12 +22,20 @@ pub struct RunNetwork {
     /// The network's name.
     pub name: String,
     run_id: String,
+    /// The image its nodes run, which a claim of a node's name uses too.
+    image: String,
+    starts: StartsInFlight,
     removed: bool,
 }
 
 impl RunNetwork {
-    /// Creates `name` on a free `/24`.
-    pub async fn create(docker: &Docker, name: &str, run_id: &str) -> Result<Self, ClusterError> {
+    /// Creates `name` on a free `/24`, for nodes of `image`.
+    pub async fn create(
+        docker: &Docker,
+        name: &str,
+        run_id: &str,
+        image: &str,
+    ) -> Result<Self, ClusterError> {
         let start = run_id
             .bytes()
             .fold(0u16, |acc, b| acc.wrapping_mul(31).wrapping_add(b.into()));
@@ -50,6 +60,8 @@ impl RunNetwork {
                     return Ok(Self {
                         name: name.to_owned(),
                         run_id: run_id.to_owned(),
+                        image: image.to_owned(),
+                        starts: StartsInFlight::default(),
                         removed: false,
                     })
                 }
@@ -71,16 +83,33 @@ impl RunNetwork {
         })
     }
 
-    /// Removes the network; its containers must be gone.
+    /// The starts of nodes on this network that have not ended.
+    pub fn starts(&self) -> &StartsInFlight {
+        &self.starts
+    }
+
+    /// Removes the network; its nodes must be gone.
     pub async fn remove(mut self, docker: &Docker) -> Result<(), ClusterError> {
         self.removed = true;
-        docker
+        let unsettled =
+            in_flight::settle(docker, &self.image, &self.run_id, &self.starts.names()).await;
+        let removed = docker
             .remove_network(&self.name)
             .await
             .map_err(|e| ClusterError::Docker {
                 action: format!("remove network {}", self.name),
                 detail: e.to_string(),
-            })
+            });
+        if !unsettled.is_empty() {
+            return Err(ClusterError::Docker {
+                action: format!(
+                    "remove the nodes whose start was cut short on {}",
+                    self.name
+                ),
+                detail: unsettled.join("; "),
+            });
+        }
+        removed
     }
 }
 
@@ -91,6 +120,8 @@ impl Drop for RunNetwork {
         }
         let name = self.name.clone();
         let run_id = self.run_id.clone();
+        let image = self.image.clone();
+        let starts = self.starts.clone();
         // Drop may run inside a current-thread runtime (a test's), where blocking on a future is
         // not allowed; a thread with its own runtime and engine connection works in every case.
         let removal = std::thread::spawn(move || {
@@ -100,6 +131,9 @@ impl Drop for RunNetwork {
             let docker = Docker::connect_with_local_defaults().map_err(std::io::Error::other)?;
             runtime
                 .block_on(async {
+                    for line in in_flight::settle(&docker, &image, &run_id, &starts.names()).await {
+                        tracing::error!("run {run_id}: {line}");
+                    }
                     remove_unowned_containers(&docker, &run_id).await;
                     docker.remove_network(&name).await
                 })
@@ -112,7 +146,7 @@ impl Drop for RunNetwork {
 }
 
 /// Removes every container labelled as run `run_id`'s, resuming paused ones first (the engine
-/// will not remove a frozen process). A run interrupted while its cluster starts drops a node's
+/// will not remove a frozen process). A run interrupted while its cluster starts may drop a node's
 /// start after the engine created the container and before anything owned it; nothing else would
 /// remove that one, and the network cannot go while it is attached. Containers that their owners
 /// are removing at the same moment make harmless errors.

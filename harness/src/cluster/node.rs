@@ -106,6 +106,11 @@ fn docker_error<E: std::fmt::Display>(action: String) -> impl FnOnce(E) -> Clust
     }
 }
 
+/// The name of node `node`'s container on `network`.
+pub(crate) fn container_name(network: &str, node: &str) -> String {
+    format!("{network}-{node}")
+}
+
 impl Node {
     /// Starts a container for `spec` on `network` and waits until the server accepts connections.
     pub async fn start_container(
@@ -124,7 +129,7 @@ impl Node {
             .with_wait_for(WaitFor::message_on_stdout(ready_line))
             .with_cmd(spec.command(CONTAINER_CONF))
             .with_network(network)
-            .with_container_name(format!("{network}-{}", spec.name))
+            .with_container_name(container_name(network, &spec.name))
             .with_label(RUN_LABEL, run_id)
             .with_label(NODE_LABEL, &spec.name)
             .with_startup_timeout(Duration::from_secs(30))

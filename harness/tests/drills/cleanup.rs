@@ -150,6 +150,19 @@ async fn ctrl_c_on_the_process_backend_while_the_master_is_frozen_removes_everyt
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_while_the_cluster_starts_removes_every_node_created_so_far() {
     let _slot = common::a_cluster_slot().await;
+    // While the master's container is being created: the engine lists it before it can remove it.
+    interrupt_while_starting(|left| left.iter().any(|l| l.starts_with("container"))).await;
+    // Once the master is up, the replicas' and sentinels' containers are being created together.
+    interrupt_while_starting(|left| {
+        left.iter()
+            .any(|l| l.starts_with("container") && !l.contains("-redis-1 "))
+    })
+    .await;
+}
+
+/// Runs `kill-master`, sends SIGINT as soon as what the run created so far satisfies `stop_at`, and
+/// checks nothing of the run is left.
+async fn interrupt_while_starting(stop_at: impl Fn(&[String]) -> bool) {
     let args = ["run", "kill-master"].map(str::to_owned);
     let mut child = spawn_cli(&args);
     let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
@@ -162,20 +175,65 @@ async fn ctrl_c_while_the_cluster_starts_removes_every_node_created_so_far() {
         .unwrap_or_else(|| panic!("the run's id on its first line: {first}"))
         .to_owned();
     let said = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
-    // The master is created first; the replicas and sentinels are being created meanwhile.
     let mut left = common::leftovers(Some(&run_id)).await;
     for _ in 0..600 {
-        if left.iter().any(|l| l.starts_with("container")) {
+        if stop_at(&left) {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
         left = common::leftovers(Some(&run_id)).await;
     }
-    assert!(
-        left.iter().any(|l| l.starts_with("container")),
-        "the run created no node: {left:#?}"
+    assert!(stop_at(&left), "the run never got there: {left:#?}");
+    let said = stop_cli(child, "INT", said);
+    assert_eq!(
+        common::leftovers(Some(&run_id)).await,
+        Vec::<String>::new(),
+        "what the run said: {said:#?}; what it had created when it was stopped: {left:#?}"
     );
-    stop_cli(child, "INT", said);
+}
+
+/// A start cut short may leave the engine creating its container after the run looked for what to
+/// remove; settling its name removes what the create makes, and a claim shows none is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_whose_create_ends_after_the_run_is_removed_when_its_name_is_settled() {
+    use failover_drill::cluster::{image, in_flight};
+    // A slot, so that no test looking at every run's leftovers sees this one's container.
+    let _slot = common::a_cluster_slot().await;
+    let docker = engine::connect().await.expect("docker");
+    let image = image::ensure(&docker, None, &|_| {})
+        .await
+        .expect("the node image")
+        .to_string();
+    let run_id = format!("settle-{}", std::process::id());
+    let landed = format!("fd-{run_id}-redis-1");
+    let never_created = format!("fd-{run_id}-redis-2");
+    // What a create the run no longer waited for makes: a container of the run, by its name.
+    let create = bollard::query_parameters::CreateContainerOptionsBuilder::new()
+        .name(&landed)
+        .build();
+    let body = bollard::models::ContainerCreateBody {
+        image: Some(image.clone()),
+        entrypoint: Some(vec![image::SERVER_PATH.to_owned()]),
+        labels: Some(std::collections::HashMap::from([(
+            failover_drill::marks::RUN_LABEL.to_owned(),
+            run_id.clone(),
+        )])),
+        ..Default::default()
+    };
+    docker
+        .create_container(Some(create), body)
+        .await
+        .expect("create the late container");
+    assert_eq!(
+        common::leftovers(Some(&run_id)).await,
+        [format!("container {landed} (created)")]
+    );
+    let starts = in_flight::StartsInFlight::default();
+    let _landed_start = starts.begin(&landed);
+    let _never_created_start = starts.begin(&never_created);
+    let unsettled = in_flight::settle(&docker, &image, &run_id, &starts.names()).await;
+    assert_eq!(unsettled, Vec::<String>::new());
+    // Neither the late container nor a placeholder that claimed a name is left.
     assert_eq!(common::leftovers(Some(&run_id)).await, Vec::<String>::new());
 }
 
