@@ -93,9 +93,17 @@ mod tests {
             Ok((StatusCode::SERVICE_UNAVAILABLE, "down".to_owned()))
         );
         server.await.expect("server");
-        let refused = get(&format!("http://{addr}/healthz"), Duration::from_secs(2))
+        // A port bound and not listened on refuses connections, and no other socket can take it
+        // meanwhile, nor can the kernel give it to this connection's own end (which, on a port
+        // nobody holds, connects the socket to itself).
+        let unlistened = tokio::net::TcpSocket::new_v4().expect("socket");
+        unlistened
+            .bind("127.0.0.1:0".parse().expect("address"))
+            .expect("bind");
+        let closed = unlistened.local_addr().expect("addr");
+        let refused = get(&format!("http://{closed}/healthz"), Duration::from_secs(2))
             .await
-            .expect_err("nothing listens any more");
+            .expect_err("nothing listens there");
         assert!(refused.contains("cannot connect"), "{refused}");
         let https = get("https://127.0.0.1:1/", Duration::from_secs(1))
             .await

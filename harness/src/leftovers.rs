@@ -8,6 +8,7 @@
 //! and go with its container.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use bollard::query_parameters::{
     ListContainersOptions, ListNetworksOptions, RemoveContainerOptionsBuilder,
@@ -206,9 +207,26 @@ pub async fn find(docker: Option<&Docker>, run: Option<&str>) -> Result<Leftover
     Ok(found)
 }
 
+/// How long a SIGKILLed process may take to exit.
+const KILL_WAIT: Duration = Duration::from_secs(10);
+
+/// Whether process `pid` has exited: no longer in `/proc`, or a zombie (dead, and waiting only for
+/// its parent, which after a SIGKILLed run is init, to collect its status).
+fn process_gone(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    // `pid (comm) state ...`; comm may hold spaces and parentheses, so the state follows the last ')'.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    matches!(state, Some('Z' | 'X'))
+}
+
 /// Removes everything in `leftovers`: containers (paused ones are resumed first, as the engine
-/// will not remove a frozen process), then networks, then host rules. Tries everything and
-/// reports the first failure.
+/// will not remove a frozen process), then networks, then host rules, then processes (each
+/// SIGKILLed and awaited until it has exited), then directories. Tries everything and reports
+/// the first failure.
 pub async fn remove(docker: Option<&Docker>, leftovers: &Leftovers) -> Result<(), ClusterError> {
     let mut first_error = None;
     if let Some(docker) = docker {
@@ -231,11 +249,13 @@ pub async fn remove(docker: Option<&Docker>, leftovers: &Leftovers) -> Result<()
         }
     }
     // Processes before their directories: a node still running would write into its own.
+    let mut dying = Vec::new();
     for (pid, cmdline) in &leftovers.processes {
         let killed = crate::child::signal_process(*pid, crate::child::Signal::KILL);
         // A process that exited meanwhile is gone, as wanted.
-        let gone = !std::path::Path::new(&format!("/proc/{pid}")).exists();
-        if !gone && !killed {
+        if killed {
+            dying.push((*pid, cmdline));
+        } else if !process_gone(*pid) {
             first_error.get_or_insert(ClusterError::Host {
                 action: format!("kill process {pid} ({cmdline})"),
                 detail: "kill(2) refused: run `failover-drill clean` as the user that started it, \
@@ -243,6 +263,21 @@ pub async fn remove(docker: Option<&Docker>, leftovers: &Leftovers) -> Result<()
                     .to_owned(),
             });
         }
+    }
+    // kill(2) returns once the signal is sent; a loaded machine runs the process's exit later, and
+    // until then it still works in its directory and holds its port.
+    let deadline = std::time::Instant::now() + KILL_WAIT;
+    while dying.iter().any(|(pid, _)| !process_gone(*pid)) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for (pid, cmdline) in dying.into_iter().filter(|(pid, _)| !process_gone(*pid)) {
+        first_error.get_or_insert(ClusterError::Host {
+            action: format!("kill process {pid} ({cmdline})"),
+            detail: format!(
+                "it still runs {} s after SIGKILL; look at its state in /proc/{pid}/status",
+                KILL_WAIT.as_secs()
+            ),
+        });
     }
     for dir in &leftovers.work_dirs {
         if let Err(e) = std::fs::remove_dir_all(dir) {
@@ -314,6 +349,26 @@ fn delete_args(rule: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_killed_process_is_gone_once_it_has_exited_before_it_is_collected() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .expect("start sleep");
+        let pid = child.id();
+        assert!(!process_gone(pid));
+        child.kill().expect("SIGKILL it");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !process_gone(pid) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(process_gone(pid));
+        // A zombie until its parent collects it: still in /proc, and gone all the same.
+        assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+        child.wait().expect("collect it");
+        assert!(process_gone(pid));
+    }
 
     #[test]
     fn a_printed_rule_becomes_its_deletion() {
