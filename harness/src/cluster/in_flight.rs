@@ -2,9 +2,9 @@
 //!
 //! A node's start is a future. Dropping it (Ctrl-C while the topology starts, or a sibling node's
 //! start failing) closes its engine connection, but Docker 20.10 finishes a create whose client has
-//! left. The container then shows up after the run looked for what to remove, or is listed while
-//! the engine is still creating it and its removal is answered "No such container": both were seen
-//! here, the second as a `created` container left by a run stopped while its master started.
+//! left. The container is then listed while the engine is still creating it, and its removal is
+//! answered "No such container" (seen here: a `created` container left by a run stopped while its
+//! master started); or, not listed yet when the run looks for what to remove, it shows up after.
 //!
 //! So every start is marked in flight until its future ends, and the names still marked when the
 //! run's network goes are settled by claiming each with a placeholder container. The engine holds
