@@ -252,7 +252,7 @@ pub async fn remove(docker: Option<&Docker>, leftovers: &Leftovers) -> Result<()
     let mut dying = Vec::new();
     for (pid, cmdline) in &leftovers.processes {
         let killed = crate::child::signal_process(*pid, crate::child::Signal::KILL);
-        // A process that exited meanwhile is gone, as wanted.
+        // Unsignalled, a process either exited meanwhile (gone, as wanted) or was refused.
         if killed {
             dying.push((*pid, cmdline));
         } else if !process_gone(*pid) {
