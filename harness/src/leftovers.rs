@@ -10,9 +10,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use bollard::query_parameters::{
-    ListContainersOptions, ListNetworksOptions, RemoveContainerOptionsBuilder,
-};
+use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions};
 use bollard::Docker;
 
 use crate::cluster::ClusterError;
@@ -294,20 +292,18 @@ pub async fn remove(docker: Option<&Docker>, leftovers: &Leftovers) -> Result<()
 async fn remove_from_engine(docker: &Docker, leftovers: &Leftovers) -> Result<(), ClusterError> {
     let mut first_error = None;
     for (id, name, state) in &leftovers.containers {
-        if state == "paused" {
-            if let Err(e) = docker.unpause_container(id).await {
+        let removed = crate::cluster::engine::remove_container(docker, id, state == "paused").await;
+        match removed {
+            Err(("unpause", e)) => {
                 first_error.get_or_insert(docker_error("unpause")(e));
             }
-        }
-        let options = RemoveContainerOptionsBuilder::new()
-            .force(true)
-            .v(true)
-            .build();
-        if let Err(e) = docker.remove_container(id, Some(options)).await {
-            first_error.get_or_insert(ClusterError::Docker {
-                action: format!("remove container {name}"),
-                detail: e.to_string(),
-            });
+            Err((_, e)) => {
+                first_error.get_or_insert(ClusterError::Docker {
+                    action: format!("remove container {name}"),
+                    detail: e.to_string(),
+                });
+            }
+            Ok(()) => {}
         }
     }
     for network in &leftovers.networks {

@@ -1,7 +1,9 @@
-//! The Docker engine connection, checked once at start-up with a message that says what to do.
+//! The Docker engine connection, checked once at start-up with a message that says what to do,
+//! and the removal of a container whatever its state, which every cleanup path shares.
 
 use std::time::Duration;
 
+use bollard::query_parameters::RemoveContainerOptionsBuilder;
 use bollard::Docker;
 
 use super::ClusterError;
@@ -44,6 +46,33 @@ pub async fn connect() -> Result<Docker, ClusterError> {
         }
         Err(e) => Err(unreachable(e.to_string())),
     }
+}
+
+/// Removes container `id` (an id or a name) with its anonymous volumes, resuming it first when
+/// `paused`: the engine will not remove a frozen process. The removal is tried even when the
+/// resume failed; the first failure is returned with its step, `"unpause"` or `"remove"`.
+pub async fn remove_container(
+    docker: &Docker,
+    id: &str,
+    paused: bool,
+) -> Result<(), (&'static str, bollard::errors::Error)> {
+    let resumed = if paused {
+        docker
+            .unpause_container(id)
+            .await
+            .map_err(|e| ("unpause", e))
+    } else {
+        Ok(())
+    };
+    let options = RemoveContainerOptionsBuilder::new()
+        .force(true)
+        .v(true)
+        .build();
+    let removed = docker
+        .remove_container(id, Some(options))
+        .await
+        .map_err(|e| ("remove", e));
+    resumed.and(removed)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use bollard::errors::Error as EngineError;
 use bollard::models::ContainerCreateBody;
-use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
+use bollard::query_parameters::CreateContainerOptionsBuilder;
 use bollard::Docker;
 
 use super::image::SERVER_PATH;
@@ -101,10 +101,6 @@ async fn settle_one(docker: &Docker, image: &str, run_id: &str, name: &str) -> R
         labels: Some(HashMap::from([(RUN_LABEL.to_owned(), run_id.to_owned())])),
         ..Default::default()
     };
-    let remove = RemoveContainerOptionsBuilder::new()
-        .force(true)
-        .v(true)
-        .build();
     loop {
         let claim = docker
             .create_container(
@@ -114,22 +110,18 @@ async fn settle_one(docker: &Docker, image: &str, run_id: &str, name: &str) -> R
             .await;
         match claim {
             Ok(created) => {
-                return docker
-                    .remove_container(&created.id, Some(remove))
+                return super::engine::remove_container(docker, &created.id, false)
                     .await
-                    .map_err(|e| format!("remove its placeholder: {e}"));
+                    .map_err(|(_, e)| format!("remove its placeholder: {e}"));
             }
             // The name is held: by a container, or by a create the engine has not finished.
             Err(e) if status(&e) == Some(409) => match docker.inspect_container(name, None).await {
                 Ok(found) => {
                     tracing::debug!("container {name}: found after its start was cut short");
-                    if found.state.and_then(|s| s.paused) == Some(true) {
-                        // The engine will not remove a frozen process.
-                        let _ = docker.unpause_container(name).await;
-                    }
+                    let paused = found.state.and_then(|s| s.paused) == Some(true);
                     // A removal already under way is answered with an error; the next claim
                     // shows whether the name is free.
-                    let _ = docker.remove_container(name, Some(remove.clone())).await;
+                    let _ = super::engine::remove_container(docker, name, paused).await;
                 }
                 Err(e) if status(&e) == Some(404) => {
                     tracing::debug!("container {name}: its create is still under way");

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use bollard::models::{Ipam, IpamConfig, NetworkCreateRequest};
-use bollard::query_parameters::{ListContainersOptions, RemoveContainerOptionsBuilder};
+use bollard::query_parameters::ListContainersOptions;
 use bollard::Docker;
 
 use super::in_flight::{self, StartsInFlight};
@@ -168,13 +168,7 @@ async fn remove_unowned_containers(docker: &Docker, run_id: &str) {
     };
     for container in containers {
         let Some(id) = container.id else { continue };
-        if container.state.is_some_and(|s| s.to_string() == "paused") {
-            let _ = docker.unpause_container(&id).await;
-        }
-        let options = RemoveContainerOptionsBuilder::new()
-            .force(true)
-            .v(true)
-            .build();
-        let _ = docker.remove_container(&id, Some(options)).await;
+        let paused = container.state.is_some_and(|s| s.to_string() == "paused");
+        let _ = super::engine::remove_container(docker, &id, paused).await;
     }
 }
