@@ -12,6 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/prepare.sh
+# Every platform's dependency sources, not only this one's: the lock file's rust-version check
+# (harness/tests/offline/dependency_pins.rs) reads their manifests through `cargo metadata`.
+cargo fetch --locked
 if (($#)); then
   exec cargo test --workspace "$@"
 fi
