@@ -14,7 +14,7 @@ use crate::cause::{self, ClusterView, Findings};
 use crate::checker::timeline::{FailoverTimeline, Timelines};
 use crate::checker::user_errors::{UserErrors, UserErrorsChecker};
 use crate::checker::{self, Finding};
-use crate::history::{History, Record};
+use crate::history::{History, Notice, Record};
 use crate::report::{
     by_phase, write_hgrm_files, Latency, Machine, PhaseBounds, PhaseLatency, ReportError,
     RunReport, Samples,
@@ -199,7 +199,9 @@ fn assess_passes<E>(
     let view = ClusterView::new(&context);
     let switch_master_messages = context
         .iter()
-        .filter(|r| matches!(r, Record::Sentinel(e) if e.channel == "+switch-master"))
+        .filter(
+            |r| matches!(r, Record::Sentinel(e) if matches!(e.notice, Notice::SwitchMaster { .. })),
+        )
         .count() as u64;
     for record in &context {
         if let Record::Fault(fault) = record {

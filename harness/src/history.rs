@@ -14,11 +14,13 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 mod node_state;
+mod sentinel_event;
 pub mod synthetic;
 use tokio::task::JoinHandle;
 
 pub use crate::scenario::{Cut, FaultKind};
 pub use node_state::{NodeSample, NodeState, NodeType};
+pub use sentinel_event::{Instance, InstanceEvent, InstanceRole, Notice, SentinelEvent};
 
 /// Microseconds since the run started.
 pub type Micros = u64;
@@ -203,19 +205,6 @@ pub struct FaultEvent {
     pub in_flight: Option<u32>,
 }
 
-/// A sentinel's pub/sub message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SentinelEvent {
-    /// When the harness received it.
-    pub at: Micros,
-    /// The sentinel's node name.
-    pub sentinel: String,
-    /// The channel: the event name, like `+switch-master`.
-    pub channel: String,
-    /// The payload.
-    pub message: String,
-}
-
 /// A change in the app's view of the master.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoreEvent {
@@ -389,12 +378,12 @@ mod tests {
     async fn streams_records_and_reads_them_back() {
         let path = std::env::temp_dir().join(format!("fd-history-{}.jsonl", std::process::id()));
         let (recorder, writer) = Recorder::create(&path).unwrap();
-        let event = Record::Sentinel(SentinelEvent {
-            at: recorder.now(),
-            sentinel: "sentinel-1".into(),
-            channel: "+switch-master".into(),
-            message: "mymaster a 1 b 2".into(),
-        });
+        let event = Record::Sentinel(SentinelEvent::heard(
+            recorder.now(),
+            "sentinel-1",
+            "+switch-master",
+            "mymaster 10.0.0.2 6379 10.0.0.3 6379",
+        ));
         recorder.record(event.clone());
         drop(recorder);
         assert_eq!(writer.finish().await.unwrap(), 1);

@@ -1,5 +1,6 @@
 //! Sentinel events: subscribes to every channel of every sentinel and puts each message (`+sdown`,
-//! `+odown`, `+switch-master`, ...) into the history, skipping the sentinels' hello chatter. When a
+//! `+odown`, `+switch-master`, ...) into the history, parsed once as it is heard
+//! ([`SentinelEvent::heard`]), skipping the sentinels' hello chatter. When a
 //! sentinel's connection ends (it was restarted, stopped or killed), it subscribes again as soon
 //! as that sentinel answers, so the events of a restarted sentinel are not lost.
 //!
@@ -82,12 +83,12 @@ impl SentinelMonitor {
                         if channel == HELLO_CHANNEL {
                             continue;
                         }
-                        let event = SentinelEvent {
-                            at: recorder.now(),
-                            sentinel: name.clone(),
-                            channel,
-                            message: msg.get_payload::<String>().unwrap_or_default(),
-                        };
+                        let event = SentinelEvent::heard(
+                            recorder.now(),
+                            &name,
+                            &channel,
+                            &msg.get_payload::<String>().unwrap_or_default(),
+                        );
                         recorder.record(Record::Sentinel(event.clone()));
                         heard(&event);
                     }

@@ -69,12 +69,12 @@ impl Timeline {
     fn switch(&mut self, at: f64, old: &str, new: &str) -> &mut Self {
         let (o, n) = (addr(old), addr(new));
         let (o, n) = (o.replace(':', " "), n.replace(':', " "));
-        self.records.push(Record::Sentinel(SentinelEvent {
-            at: (at * 1e6) as Micros,
-            sentinel: "sentinel-1".into(),
-            channel: "+switch-master".into(),
-            message: format!("mymaster {o} {n}"),
-        }));
+        self.records.push(Record::Sentinel(SentinelEvent::heard(
+            (at * 1e6) as Micros,
+            "sentinel-1",
+            "+switch-master",
+            &format!("mymaster {o} {n}"),
+        )));
         self
     }
 

@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::history::{
-    Cut, FaultKind, FaultPhase, Micros, NodeState, NodeType, Record, StoreChange,
+    Cut, FaultKind, FaultPhase, InstanceEvent, Micros, NodeState, NodeType, Notice, Record,
+    StoreChange,
 };
 
 /// One fault on one node, from its start to its heal (`None`: not healed in the run).
@@ -46,6 +47,31 @@ pub struct Switch {
     pub old: String,
     /// The new master.
     pub new: String,
+}
+
+/// A sentinel reconfigured a data node (told it to follow a master, or to become one): Sentinel
+/// closes the node's normal clients as it does so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconfiguration {
+    /// When the first sentinel said so.
+    pub at: Micros,
+    /// The node, `host:port`.
+    pub addr: String,
+    /// Which reconfiguration.
+    pub event: InstanceEvent,
+}
+
+impl Reconfiguration {
+    /// The event's channel, for causes: `+slave-reconf-sent`.
+    pub fn channel(&self) -> &'static str {
+        match self.event {
+            InstanceEvent::PromotionSent => "+failover-state-send-slaveof-noone",
+            InstanceEvent::ReplicaReconfSent => "+slave-reconf-sent",
+            InstanceEvent::ConvertToReplica => "+convert-to-slave",
+            InstanceEvent::FixReplicaConfig => "+fix-slave-config",
+            _ => "a reconfiguration",
+        }
+    }
 }
 
 /// What a data node answered, compactly.
@@ -198,6 +224,8 @@ pub struct ClusterView {
     promotions: Vec<(Micros, String)>,
     /// `+convert-to-slave` about a node.
     demotions: Vec<(Micros, String)>,
+    /// Every time a sentinel reconfigured a data node, closing its clients.
+    reconfigurations: Vec<Reconfiguration>,
     tracks: Vec<Track>,
     /// The master the sentinels named at their first sample.
     first_master: Option<String>,
@@ -206,12 +234,6 @@ pub struct ClusterView {
     names: HashMap<String, String>,
     /// Addresses replicas were seen following.
     addrs: Vec<String>,
-}
-
-/// The address an instance event is about: `<type> <name> <ip> <port> ...`.
-fn subject(message: &str) -> Option<String> {
-    let words: Vec<&str> = message.split_whitespace().collect();
-    Some(format!("{}:{}", words.get(2)?, words.get(3)?))
 }
 
 impl ClusterView {
@@ -245,28 +267,38 @@ impl ClusterView {
                         FaultPhase::Rejoined => {}
                     }
                 }
-                Record::Sentinel(e) => match e.channel.as_str() {
-                    "+switch-master" => {
-                        let w: Vec<&str> = e.message.split_whitespace().collect();
-                        if let [_, old_ip, old_port, new_ip, new_port] = w[..] {
-                            let (old, new) = (
-                                format!("{old_ip}:{old_port}"),
-                                format!("{new_ip}:{new_port}"),
-                            );
-                            // Every sentinel announces the same switch; the first is the moment.
-                            if view.switches.last().is_none_or(|s| s.new != new) {
-                                view.promotions.push((e.at, new.clone()));
-                                view.switches.push(Switch { at: e.at, old, new });
-                            }
+                Record::Sentinel(e) => match &e.notice {
+                    Notice::SwitchMaster { old, new } => {
+                        // Every sentinel announces the same switch; the first is the moment.
+                        if view.switches.last().is_none_or(|s| s.new != *new) {
+                            view.promotions.push((e.at, new.clone()));
+                            view.switches.push(Switch {
+                                at: e.at,
+                                old: old.clone(),
+                                new: new.clone(),
+                            });
                         }
                     }
-                    "+promoted-slave" => view
-                        .promotions
-                        .extend(subject(&e.message).map(|a| (e.at, a))),
-                    "+convert-to-slave" => view
-                        .demotions
-                        .extend(subject(&e.message).map(|a| (e.at, a))),
-                    _ => {}
+                    Notice::Instance { event, instance } => {
+                        let addr = instance.addr.clone();
+                        match event {
+                            InstanceEvent::PromotedReplica => {
+                                view.promotions.push((e.at, addr.clone()));
+                            }
+                            InstanceEvent::ConvertToReplica => {
+                                view.demotions.push((e.at, addr.clone()));
+                            }
+                            _ => {}
+                        }
+                        if event.closes_clients() {
+                            view.reconfigurations.push(Reconfiguration {
+                                at: e.at,
+                                addr,
+                                event: *event,
+                            });
+                        }
+                    }
+                    Notice::Other => {}
                 },
                 Record::Store(e) => {
                     // A first success on a master is a use of it, even by a request that
@@ -364,6 +396,7 @@ impl ClusterView {
         }
         view.promotions.sort();
         view.demotions.sort();
+        view.reconfigurations.sort_by_key(|r| r.at);
         // The master most sentinels named at their first sample; ties go to the first sentinel.
         let mut votes: Vec<(String, usize)> = Vec::new();
         for named in first_named.into_values().flatten() {
@@ -563,18 +596,18 @@ mod tests {
                     error: "refused".into(),
                 },
             }),
-            Record::Sentinel(SentinelEvent {
-                at: 4_000,
-                sentinel: "sentinel-1".into(),
-                channel: "+switch-master".into(),
-                message: "mymaster 10.0.0.2 6379 10.0.0.3 6379".into(),
-            }),
-            Record::Sentinel(SentinelEvent {
-                at: 4_100,
-                sentinel: "sentinel-2".into(),
-                channel: "+switch-master".into(),
-                message: "mymaster 10.0.0.2 6379 10.0.0.3 6379".into(),
-            }),
+            Record::Sentinel(SentinelEvent::heard(
+                4_000,
+                "sentinel-1",
+                "+switch-master",
+                "mymaster 10.0.0.2 6379 10.0.0.3 6379",
+            )),
+            Record::Sentinel(SentinelEvent::heard(
+                4_100,
+                "sentinel-2",
+                "+switch-master",
+                "mymaster 10.0.0.2 6379 10.0.0.3 6379",
+            )),
             master(9_000, "b", 0),
         ];
         let view = ClusterView::new(&records);

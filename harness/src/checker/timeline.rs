@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::history::{
-    FaultEvent, FaultKind, FaultPhase, History, Micros, Operation, Record, StoreChange,
+    FaultEvent, FaultKind, FaultPhase, History, InstanceEvent, Micros, Notice, Operation, Record,
+    StoreChange,
 };
 
 /// Milestones of one failover, each in milliseconds after the fault started.
@@ -20,8 +21,12 @@ pub struct FailoverTimeline {
     pub node: String,
     /// Its address.
     pub addr: String,
-    /// When the fault started, seconds into the run.
+    /// When the fault began (applying it began), seconds into the run; every milestone is
+    /// counted from here.
     pub fault_at_s: f64,
+    /// When it was in place (the kill's call answered, the rules were in), after it began.
+    #[serde(default)]
+    pub in_place_ms: f64,
     /// First `+sdown` of that node from any sentinel.
     pub sdown_ms: Option<f64>,
     /// First `+odown` (quorum agrees).
@@ -55,27 +60,6 @@ pub struct FailoverTimeline {
 
 fn ms_after(start: Micros, at: Micros) -> f64 {
     at.saturating_sub(start) as f64 / 1_000.0
-}
-
-/// The address of the instance an event describes. Sentinel writes instances as
-/// `<type> <name> <ip> <port>`, followed by `@ <master-name> <master-ip> <master-port>` when the
-/// instance is not a master.
-fn subject_ip<'m>(_channel: &str, message: &'m str) -> Option<&'m str> {
-    message.split_whitespace().nth(2)
-}
-
-/// The address of the master whose failover an event belongs to: the old master of
-/// `+switch-master` (`<name> <old-ip> <old-port> <new-ip> <new-port>`), the master after `@` for a
-/// replica's event (`+promoted-slave`), or the instance itself (`+elected-leader`).
-fn failed_master_ip<'m>(channel: &str, message: &'m str) -> Option<&'m str> {
-    let words: Vec<&str> = message.split_whitespace().collect();
-    if channel == "+switch-master" {
-        return words.get(1).copied();
-    }
-    match words.get(4) {
-        Some(&"@") => words.get(6).copied(),
-        _ => words.get(2).copied(),
-    }
 }
 
 /// One timeline per fault start, in order.
@@ -158,26 +142,30 @@ fn timeline_of(
     recovered: &BTreeMap<u32, Micros>,
     users: &BTreeSet<u32>,
 ) -> FailoverTimeline {
-    let t0 = fault.at;
-    let ip = fault
-        .addr
-        .rsplit_once(':')
-        .map_or(fault.addr.as_str(), |(h, _)| h);
+    let t0 = began(fault);
+    let addr = fault.addr.as_str();
     // Events are matched to the fault by the node they are about, so faults that overlap
     // (a replica and then the master, say) each get their own milestones.
-    let first_sentinel = |channel: &str, about: for<'m> fn(&str, &'m str) -> Option<&'m str>| {
-        history
-            .sentinel_events()
-            .filter(|e| e.at >= t0 && e.channel == channel)
-            .find(|e| about(&e.channel, &e.message) == Some(ip))
+    let after = || history.sentinel_events().filter(|e| e.at >= t0);
+    let first_about = |wanted: InstanceEvent| {
+        after()
+            .find(|e| e.notice.about() == Some((wanted, addr)))
+            .map(|e| ms_after(t0, e.at))
     };
-    let switch = first_sentinel("+switch-master", failed_master_ip);
-    let new_master = switch.and_then(|e| {
-        let parts: Vec<&str> = e.message.split_whitespace().collect();
-        (parts.len() == 5).then(|| format!("{}:{}", parts[3], parts[4]))
+    let first_of_failover = |wanted: InstanceEvent| {
+        after()
+            .find(|e| {
+                e.notice.about().is_some_and(|(event, _)| event == wanted)
+                    && e.notice.failed_master() == Some(addr)
+            })
+            .map(|e| ms_after(t0, e.at))
+    };
+    let switch = after().find_map(|e| match &e.notice {
+        Notice::SwitchMaster { old, new } if old == addr => Some((e.at, new.clone())),
+        _ => None,
     });
     // Only a failover of this node has a new master to succeed on.
-    let app_first_success = switch.and_then(|_| {
+    let app_first_success = switch.as_ref().and_then(|_| {
         history
             .store_events()
             .filter(|e| {
@@ -190,7 +178,7 @@ fn timeline_of(
     let node_event = |phase: FaultPhase| {
         history
             .faults()
-            .find(|f| f.at >= t0 && f.node == fault.node && f.phase == phase)
+            .find(|f| f.at >= fault.at && f.node == fault.node && f.phase == phase)
             .map(|f| ms_after(t0, f.at))
     };
     let all_recovered = recovered.len() == users.len();
@@ -199,14 +187,13 @@ fn timeline_of(
         node: fault.node.clone(),
         addr: fault.addr.clone(),
         fault_at_s: t0 as f64 / 1e6,
-        sdown_ms: first_sentinel("+sdown", subject_ip).map(|e| ms_after(t0, e.at)),
-        odown_ms: first_sentinel("+odown", subject_ip).map(|e| ms_after(t0, e.at)),
-        elected_leader_ms: first_sentinel("+elected-leader", failed_master_ip)
-            .map(|e| ms_after(t0, e.at)),
-        promoted_ms: first_sentinel("+promoted-slave", failed_master_ip)
-            .map(|e| ms_after(t0, e.at)),
-        switch_master_ms: switch.map(|e| ms_after(t0, e.at)),
-        new_master,
+        in_place_ms: ms_after(t0, fault.at),
+        sdown_ms: first_about(InstanceEvent::Sdown),
+        odown_ms: first_about(InstanceEvent::Odown),
+        elected_leader_ms: first_of_failover(InstanceEvent::ElectedLeader),
+        promoted_ms: first_of_failover(InstanceEvent::PromotedReplica),
+        switch_master_ms: switch.as_ref().map(|(at, _)| ms_after(t0, *at)),
+        new_master: switch.map(|(_, new)| new),
         app_first_success_ms: app_first_success.map(|at| ms_after(t0, at)),
         first_user_success_ms: recovered.values().min().map(|&at| ms_after(t0, at)),
         last_user_success_ms: recovered
@@ -215,11 +202,18 @@ fn timeline_of(
             .filter(|_| all_recovered)
             .map(|&at| ms_after(t0, at)),
         healed_ms: node_event(FaultPhase::Heal),
-        demoted_ms: first_sentinel("+convert-to-slave", subject_ip).map(|e| ms_after(t0, e.at)),
+        demoted_ms: first_about(InstanceEvent::ConvertToReplica),
         settled_ms: node_event(FaultPhase::Rejoined),
         users_recovered: recovered.len(),
         users: users.len(),
     }
+}
+
+/// When a fault began: when applying it began, which is before it was recorded in place. A kill
+/// takes effect during the engine's call, and a kill timed to requests in flight freezes the
+/// node first, so what happened to users from then on is the fault's.
+pub fn began(fault: &FaultEvent) -> Micros {
+    fault.applying_since.unwrap_or(fault.at).min(fault.at)
 }
 
 #[cfg(test)]
@@ -229,12 +223,7 @@ mod tests {
     use crate::history::{FaultEvent, Record, SentinelEvent, StoreEvent};
 
     fn sentinel(at: Micros, channel: &str, message: &str) -> Record {
-        Record::Sentinel(SentinelEvent {
-            at,
-            sentinel: "sentinel-1".into(),
-            channel: channel.into(),
-            message: message.into(),
-        })
+        Record::Sentinel(SentinelEvent::heard(at, "sentinel-1", channel, message))
     }
 
     #[test]

@@ -294,6 +294,7 @@ mod tests {
             node: "redis-1".into(),
             addr: "10.0.0.2:6379".into(),
             fault_at_s: at_s,
+            in_place_ms: 0.0,
             sdown_ms: None,
             odown_ms: None,
             elected_leader_ms: None,

@@ -124,12 +124,12 @@ fn the_report_page_renders_its_plots_offline() {
             "mymaster 10.0.0.2 6379 10.0.0.3 6379",
         ),
     ] {
-        history.records.push(Record::Sentinel(SentinelEvent {
-            at: 100_000 + after,
-            sentinel: "sentinel-1".into(),
-            channel: channel.into(),
-            message: message.into(),
-        }));
+        history.records.push(Record::Sentinel(SentinelEvent::heard(
+            100_000 + after,
+            "sentinel-1",
+            channel,
+            message,
+        )));
     }
     // Node states for the swimlanes: the master unreachable during the fault, a sentinel naming it.
     for at in (0..400_000).step_by(20_000) {
