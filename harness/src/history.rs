@@ -19,7 +19,7 @@ pub mod synthetic;
 use tokio::task::JoinHandle;
 
 pub use crate::scenario::{Cut, FaultKind};
-pub use node_state::{NodeSample, NodeState, NodeType};
+pub use node_state::{NodeSample, NodeState, NodeType, Served};
 pub use sentinel_event::{Instance, InstanceEvent, InstanceRole, Notice, SentinelEvent};
 
 /// Microseconds since the run started.

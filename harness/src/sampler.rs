@@ -1,9 +1,13 @@
 //! Node states over time: every node is sampled at a fixed period, and at once whenever a sentinel
 //! publishes an event, into the history. A data node answers `ROLE`, `INFO server`,
-//! `INFO persistence` and `DBSIZE` in one pipelined round trip (role, the master it follows and
-//! whether its link is up, replication offset, run id, key count, keys loaded at start); a sentinel
-//! answers `SENTINEL get-master-addr-by-name`. A node that does not answer in time is recorded as
-//! unreachable from the harness.
+//! `INFO persistence`, `INFO replication`, `INFO stats`, `INFO commandstats` and `DBSIZE` in one
+//! pipelined round trip (role, the master it follows and whether its link is up, replication
+//! offset, run id, key count, keys loaded at start, and the reads and writes it has served); a
+//! sentinel answers `SENTINEL get-master-addr-by-name`. A node that does not answer in time is
+//! recorded as unreachable from the harness.
+//!
+//! The offset comes from `INFO replication`, not `ROLE`: a replica's `ROLE` says -1 whenever its
+//! link is down, which is exactly when a failover needs to know how far it had got.
 //!
 //! It owns one connection per node, with short timeouts, so a dead or frozen node costs the drill
 //! nothing but its own sampling task's time. It must not act on what it sees: the checkers read
@@ -19,7 +23,7 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use crate::cluster::node::{Node, NodeKind};
-use crate::history::{NodeSample, NodeState, NodeType, Record, Recorder};
+use crate::history::{NodeSample, NodeState, NodeType, Record, Recorder, Served};
 
 /// Longest wait for an answer: a node slower than this is recorded unreachable.
 pub const SAMPLE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -163,17 +167,30 @@ async fn sample(
                 })
             }
             NodeKind::Redis => {
-                // Two INFO calls, not one with two sections, which servers before 7.0 refuse.
-                let (role, server, persistence, keys): (Value, String, String, u64) = redis::pipe()
-                    .cmd("ROLE")
-                    .cmd("INFO")
-                    .arg("server")
-                    .cmd("INFO")
-                    .arg("persistence")
-                    .cmd("DBSIZE")
-                    .query_async(connection)
-                    .await?;
-                Ok(data_node_state(&role, &server, &persistence, keys))
+                // One INFO call per section, not one with several, which servers before 7.0
+                // refuse.
+                let mut pipe = redis::pipe();
+                pipe.cmd("ROLE");
+                for section in INFO_SECTIONS {
+                    pipe.cmd("INFO").arg(section);
+                }
+                let (role, server, persistence, replication, stats, commandstats, keys): (
+                    Value,
+                    String,
+                    String,
+                    String,
+                    String,
+                    String,
+                    u64,
+                ) = pipe.cmd("DBSIZE").query_async(connection).await?;
+                let info = Info {
+                    server: &server,
+                    persistence: &persistence,
+                    replication: &replication,
+                    stats: &stats,
+                    commandstats: &commandstats,
+                };
+                Ok(data_node_state(&role, &info, keys))
             }
         }
     };
@@ -193,13 +210,6 @@ fn text(value: Option<&Value>) -> Option<String> {
     }
 }
 
-fn number(value: Option<&Value>) -> Option<i64> {
-    match value? {
-        Value::Int(n) => Some(*n),
-        other => text(Some(other))?.parse().ok(),
-    }
-}
-
 /// The value of `field` in an `INFO` text.
 fn info_field<'t>(info: &'t str, field: &str) -> Option<&'t str> {
     info.lines()
@@ -207,18 +217,110 @@ fn info_field<'t>(info: &'t str, field: &str) -> Option<&'t str> {
         .map(str::trim)
 }
 
-/// A data node's state from its `ROLE` reply, its `INFO server` and `INFO persistence` texts and
-/// its key count. `ROLE` is `master <offset> [[ip, port, offset]...]` or
-/// `slave <ip> <port> <link state> <offset>`.
-fn data_node_state(role: &Value, server: &str, persistence: &str, keys: u64) -> NodeState {
-    let run_id = info_field(server, "run_id").unwrap_or_default().to_owned();
+/// The `INFO` sections a data node is asked for, in the order [`Info`] holds them.
+const INFO_SECTIONS: [&str; 5] = [
+    "server",
+    "persistence",
+    "replication",
+    "stats",
+    "commandstats",
+];
+
+/// The commands that write keys, as `INFO commandstats` names them (`cmdstat_<name>`): the ones
+/// session stores use, and their relatives. A script may read or write; it is counted as a write.
+const WRITE_COMMANDS: [&str; 38] = [
+    "set",
+    "setex",
+    "psetex",
+    "setnx",
+    "getset",
+    "getex",
+    "getdel",
+    "mset",
+    "msetnx",
+    "del",
+    "unlink",
+    "expire",
+    "pexpire",
+    "expireat",
+    "pexpireat",
+    "persist",
+    "hset",
+    "hmset",
+    "hsetnx",
+    "hdel",
+    "hincrby",
+    "incr",
+    "incrby",
+    "decr",
+    "decrby",
+    "append",
+    "rpush",
+    "lpush",
+    "lpop",
+    "rpop",
+    "sadd",
+    "srem",
+    "zadd",
+    "zrem",
+    "rename",
+    "eval",
+    "evalsha",
+    "fcall",
+];
+
+/// A data node's `INFO` texts, one per section.
+struct Info<'t> {
+    server: &'t str,
+    persistence: &'t str,
+    replication: &'t str,
+    stats: &'t str,
+    commandstats: &'t str,
+}
+
+impl Info<'_> {
+    /// Reads and writes served since the node started; see [`Served`].
+    fn served(&self) -> Served {
+        let count = |field: &str| info_field(self.stats, field).and_then(|n| n.parse::<u64>().ok());
+        let reads = match (count("keyspace_hits"), count("keyspace_misses")) {
+            (Some(hits), Some(misses)) => Some(hits + misses),
+            _ => None,
+        };
+        // `cmdstat_set:calls=12,usec=...`; a section with no command in it yet is empty.
+        let writes = self.commandstats.contains("# Commandstats").then(|| {
+            WRITE_COMMANDS
+                .iter()
+                .filter_map(|command| {
+                    info_field(self.commandstats, &format!("cmdstat_{command}"))?
+                        .split(',')
+                        .find_map(|pair| pair.strip_prefix("calls="))?
+                        .parse::<u64>()
+                        .ok()
+                })
+                .sum()
+        });
+        Served { reads, writes }
+    }
+}
+
+/// A data node's state from its `ROLE` reply, its `INFO` texts and its key count. `ROLE` is
+/// `master <offset> [[ip, port, offset]...]` or `slave <ip> <port> <link state> <offset>`.
+fn data_node_state(role: &Value, info: &Info<'_>, keys: u64) -> NodeState {
+    let run_id = info_field(info.server, "run_id")
+        .unwrap_or_default()
+        .to_owned();
     // With an append-only file the loaded-keys figure misses what the file's tail replays.
-    let loaded_keys = match info_field(persistence, "aof_enabled") {
+    let loaded_keys = match info_field(info.persistence, "aof_enabled") {
         Some("0") => {
-            info_field(persistence, "rdb_last_load_keys_loaded").and_then(|n| n.parse().ok())
+            info_field(info.persistence, "rdb_last_load_keys_loaded").and_then(|n| n.parse().ok())
         }
         _ => None,
     };
+    // Kept while a replica's link is down, unlike ROLE's; -1 when the node did not say.
+    let offset = info_field(info.replication, "master_repl_offset")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(-1);
+    let served = info.served();
     let parts: &[Value] = match role {
         Value::Array(parts) => parts,
         _ => &[],
@@ -226,17 +328,18 @@ fn data_node_state(role: &Value, server: &str, persistence: &str, keys: u64) -> 
     match text(parts.first()).as_deref() {
         Some("master") => NodeState::Master {
             run_id,
-            offset: number(parts.get(1)).unwrap_or(0),
+            offset,
             keys,
             loaded_keys,
             replicas: match parts.get(2) {
                 Some(Value::Array(replicas)) => u32::try_from(replicas.len()).unwrap_or(u32::MAX),
                 _ => 0,
             },
+            served,
         },
         Some("slave") => NodeState::Replica {
             run_id,
-            offset: number(parts.get(4)).unwrap_or(-1),
+            offset,
             keys,
             loaded_keys,
             master: format!(
@@ -245,6 +348,7 @@ fn data_node_state(role: &Value, server: &str, persistence: &str, keys: u64) -> 
                 text(parts.get(2)).unwrap_or_default()
             ),
             link_up: text(parts.get(3)).as_deref() == Some("connected"),
+            served,
         },
         other => NodeState::Unreachable {
             error: format!("ROLE answered {other:?}, not master or slave"),
@@ -261,10 +365,17 @@ mod tests {
     }
 
     #[test]
-    fn reads_a_master_and_a_replica_from_their_role_replies() {
-        let info = "# Server\r\nredis_version:7.0.15\r\nrun_id:abc123\r\ntcp_port:6379\r\n";
+    fn reads_a_master_and_a_replica_from_their_role_replies_and_info() {
+        let server = "# Server\r\nredis_version:7.0.15\r\nrun_id:abc123\r\ntcp_port:6379\r\n";
         let persistence =
             "# Persistence\r\nloading:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:0\r\n";
+        let info = |replication, stats, commandstats| Info {
+            server,
+            persistence,
+            replication,
+            stats,
+            commandstats,
+        };
         let master = Value::Array(vec![
             bulk("master"),
             Value::Int(4242),
@@ -274,16 +385,32 @@ mod tests {
                 bulk("4242"),
             ])]),
         ]);
+        let commandstats = "# Commandstats\r\ncmdstat_get:calls=30,usec=90,usec_per_call=3.00\r\n\
+            cmdstat_set:calls=12,usec=60,usec_per_call=5.00,rejected_calls=0,failed_calls=0\r\n\
+            cmdstat_expire:calls=2,usec=4,usec_per_call=2.00\r\ncmdstat_info:calls=99,usec=1\r\n";
         assert_eq!(
-            data_node_state(&master, info, persistence, 20),
+            data_node_state(
+                &master,
+                &info(
+                    "# Replication\r\nrole:master\r\nmaster_repl_offset:4242\r\n",
+                    "# Stats\r\nkeyspace_hits:25\r\nkeyspace_misses:5\r\n",
+                    commandstats
+                ),
+                20
+            ),
             NodeState::Master {
                 run_id: "abc123".into(),
                 offset: 4242,
                 keys: 20,
                 loaded_keys: Some(0),
-                replicas: 1
+                replicas: 1,
+                served: Served {
+                    reads: Some(30),
+                    writes: Some(14)
+                },
             }
         );
+        // ROLE says -1 with the link down; INFO keeps the offset the replica had reached.
         let replica = Value::Array(vec![
             bulk("slave"),
             bulk("10.0.0.2"),
@@ -291,15 +418,27 @@ mod tests {
             bulk("connect"),
             Value::Int(-1),
         ]);
+        let replica_info = Info {
+            persistence: "aof_enabled:1\r\n",
+            ..info(
+                "# Replication\r\nrole:slave\r\nmaster_link_status:down\r\nslave_repl_offset:4100\r\nmaster_repl_offset:4100\r\n",
+                "",
+                "# Commandstats\r\n",
+            )
+        };
         assert_eq!(
-            data_node_state(&replica, info, "aof_enabled:1\r\n", 0),
+            data_node_state(&replica, &replica_info, 0),
             NodeState::Replica {
                 run_id: "abc123".into(),
-                offset: -1,
+                offset: 4100,
                 keys: 0,
                 loaded_keys: None,
                 master: "10.0.0.2:6379".into(),
-                link_up: false
+                link_up: false,
+                served: Served {
+                    reads: None,
+                    writes: Some(0)
+                },
             }
         );
     }

@@ -1,7 +1,9 @@
-//! Causes: each finding placed on the cluster's timeline (faults, sentinel events, node states, the
-//! in-process app's view of the master) and given a reason in plain words. The rules are tried in
-//! order, most specific first; when none fits, the cause says it is unknown and what the nodes
-//! showed, instead of guessing.
+//! Causes: each finding placed on the cluster's timeline (faults, sentinel events, node states and
+//! what each node served, the in-process app's view of the master) and given a reason in plain
+//! words. The rules are tried in order, most specific first. A rule claims only what the records
+//! show: it applies when every figure it quotes was sampled, and when a record it needs is
+//! missing it says so instead. When no rule applies, the cause is unknown and names what was
+//! missing to decide, with what the nodes showed, instead of guessing.
 //!
 //! It reads only the history, through [`view::ClusterView`]; it must not touch the network.
 //!
@@ -42,6 +44,14 @@ pub enum CauseKind {
     AppDown,
     /// Read while a replica was cut off from the master and behind it.
     ReplicaBehind,
+    /// Answered from a replica, which the app reads from, that did not hold it yet.
+    ReplicaRead,
+    /// A store error shown to the user as a logout, while the session was still in Redis.
+    ErrorAsLogout,
+    /// Failed while a sentinel reconfigured a node the app used, closing its clients.
+    NodeReconfigured,
+    /// Told by one app instance and contradicted by another, with nothing wrong in the cluster.
+    InstancesDisagree,
     /// A retried append applied twice.
     RetriedAppend,
     /// Nothing recorded explains it.
@@ -61,36 +71,101 @@ pub struct Cause {
     pub detail: String,
 }
 
-/// A rule: a cause when it fits the finding.
-type Rule = fn(&ClusterView, &Finding) -> Option<Cause>;
+/// What a rule concluded about one finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ruling {
+    /// The records show this cause.
+    Fits(Cause),
+    /// The rule's situation was there, but a record it needs to decide was not: what was
+    /// missing, in words, naming nodes but no times, as an unknown cause's summary says it.
+    Undecided(String),
+    /// Not this rule's situation.
+    NotThis,
+}
 
-/// The finding's cause: the first rule for its class that fits, else unknown.
-pub fn explain(view: &ClusterView, finding: &Finding) -> Cause {
+impl From<Option<Cause>> for Ruling {
+    fn from(cause: Option<Cause>) -> Self {
+        cause.map_or(Self::NotThis, Self::Fits)
+    }
+}
+
+/// A rule: one that either fits or does not, or one that can also be undecided for want of a
+/// record.
+#[derive(Clone, Copy)]
+enum Rule {
+    /// Fits (`Some`) or not.
+    Plain(fn(&ClusterView, &Finding) -> Option<Cause>),
+    /// Fits, does not, or cannot tell.
+    Weighed(fn(&ClusterView, &Finding) -> Ruling),
+}
+
+impl Rule {
+    fn rule(self, view: &ClusterView, finding: &Finding) -> Ruling {
+        match self {
+            Self::Plain(rule) => rule(view, finding).into(),
+            Self::Weighed(rule) => rule(view, finding),
+        }
+    }
+}
+
+/// The rules tried for a class of finding, in order.
+fn rules_for(class: Class) -> &'static [Rule] {
     use rules::*;
-    let tried: &[Rule] = match finding.class {
-        Class::LostWrite | Class::LostSession | Class::Rollback => &[
-            split_brain_when_told,
-            restarted_empty,
-            stale_promotion,
-            two_masters,
-            unreplicated,
-            old_master,
+    use Rule::{Plain, Weighed};
+    match class {
+        Class::LostWrite | Class::Rollback => &[
+            Plain(split_brain_when_told),
+            Plain(restarted_empty),
+            Plain(stale_promotion),
+            Plain(two_masters),
+            Weighed(unreplicated),
+            Plain(old_master),
+            Weighed(replica_read),
+            Weighed(instances_disagree),
+        ],
+        Class::LostSession => &[
+            Plain(split_brain_when_told),
+            Plain(restarted_empty),
+            Plain(stale_promotion),
+            Plain(two_masters),
+            Weighed(unreplicated),
+            Plain(old_master),
+            Weighed(error_as_logout),
+            Weighed(replica_read),
+            Weighed(instances_disagree),
         ],
         Class::StaleRead => &[
-            split_brain_when_answered,
-            split_brain_when_told,
-            two_masters,
-            replica_behind,
-            old_master,
+            Plain(split_brain_when_answered),
+            Plain(split_brain_when_told),
+            Plain(two_masters),
+            Plain(replica_behind),
+            Weighed(replica_read),
+            Plain(old_master),
+            Weighed(instances_disagree),
         ],
-        Class::UserVisibleError | Class::RetriedError => &[app_down, old_master, fault_on_master],
-        Class::DuplicateWrite => &[retried_append],
+        Class::UserVisibleError | Class::RetriedError => &[
+            Plain(app_down),
+            Plain(old_master),
+            Plain(fault_on_master),
+            Plain(node_reconfigured),
+        ],
+        Class::DuplicateWrite => &[Plain(retried_append)],
         Class::ForeignSession => &[],
-    };
-    tried
-        .iter()
-        .find_map(|rule| rule(view, finding))
-        .unwrap_or_else(|| unknown(view, finding))
+    }
+}
+
+/// The finding's cause: the first rule for its class that fits, else unknown, naming what the
+/// rules that could not decide were missing.
+pub fn explain(view: &ClusterView, finding: &Finding) -> Cause {
+    let mut missing = Vec::new();
+    for rule in rules_for(finding.class) {
+        match rule.rule(view, finding) {
+            Ruling::Fits(cause) => return cause,
+            Ruling::Undecided(what) => missing.push(what),
+            Ruling::NotThis => {}
+        }
+    }
+    rules::unknown(view, finding, &missing)
 }
 
 /// Run seconds, for causes: `14.1 s`.

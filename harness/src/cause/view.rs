@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::history::{
-    Cut, FaultKind, FaultPhase, InstanceEvent, Micros, NodeState, NodeType, Notice, Record,
+    Cut, FaultKind, FaultPhase, InstanceEvent, Micros, NodeState, NodeType, Notice, Record, Served,
     StoreChange,
 };
 
@@ -102,8 +102,11 @@ pub struct Sample {
     pub at: Micros,
     /// Its role.
     pub role: Role,
-    /// Replication offset (0 when unreachable).
-    pub offset: i64,
+    /// Replication offset; `None` when unreachable, or when the node did not say (a replica's
+    /// -1 in histories that took it from `ROLE`).
+    pub offset: Option<u64>,
+    /// Reads and writes it had served since it started.
+    pub served: Served,
     /// Keys (0 when unreachable).
     pub keys: u64,
     /// Index of its run id in its track (0 when unreachable and none seen yet).
@@ -112,6 +115,19 @@ pub struct Sample {
     pub loaded_keys: Option<u64>,
     /// For a replica, the master it follows, as an index into the view's addresses.
     pub follows: Option<usize>,
+}
+
+/// What one node served between two of its samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServedSpan {
+    /// The earlier sample.
+    pub from: Micros,
+    /// The later sample.
+    pub until: Micros,
+    /// Key lookups for reading in between, if counted.
+    pub reads: Option<u64>,
+    /// Writing commands in between, if counted.
+    pub writes: Option<u64>,
 }
 
 /// A data node came back as a new process.
@@ -186,6 +202,24 @@ impl Track {
         let start = self.samples.partition_point(|s| s.at < from);
         let end = self.samples.partition_point(|s| s.at <= until);
         &self.samples[start..end.max(start)]
+    }
+
+    /// What the node served between its last answer at or before `from` and its first answer at
+    /// or after `until`, as one process: `None` when either answer is missing, the process
+    /// restarted in between, or the node did not count what it served.
+    pub fn served_between(&self, from: Micros, until: Micros) -> Option<ServedSpan> {
+        let before = self.answered_at(from)?;
+        let after = self.answered_from(until)?;
+        if before.run != after.run {
+            return None;
+        }
+        let delta = |a: Option<u64>, b: Option<u64>| Some(b?.saturating_sub(a?));
+        Some(ServedSpan {
+            from: before.at,
+            until: after.at,
+            reads: delta(before.served.reads, after.served.reads),
+            writes: delta(before.served.writes, after.served.writes),
+        })
     }
 
     fn find_restarts(&self) -> Vec<Restart> {
@@ -364,7 +398,8 @@ impl ClusterView {
                         track.samples.push(Sample {
                             at: s.at,
                             role,
-                            offset: state.offset().unwrap_or(0),
+                            offset: state.offset().and_then(|o| u64::try_from(o).ok()),
+                            served: state.served().unwrap_or_default(),
                             keys: state.keys().unwrap_or(0),
                             run,
                             loaded_keys: state.loaded_keys(),
@@ -517,6 +552,12 @@ impl ClusterView {
         }
     }
 
+    /// Every reconfiguration of a data node by a sentinel, in time order (each sentinel's
+    /// announcement of the same one is kept).
+    pub fn reconfigurations(&self) -> &[Reconfiguration] {
+        &self.reconfigurations
+    }
+
     /// Faults on `node` in force at `t`.
     pub fn faults_on(&self, node: &str, t: Micros) -> impl Iterator<Item = &FaultSpan> {
         let node = node.to_owned();
@@ -569,6 +610,7 @@ mod tests {
                 keys,
                 loaded_keys: Some(0),
                 replicas: 2,
+                served: Default::default(),
             },
         })
     }

@@ -46,7 +46,7 @@ pub enum NodeState {
     Master {
         /// `INFO server` `run_id`: a new one means the process restarted.
         run_id: String,
-        /// Its replication offset.
+        /// Its replication offset (`INFO replication` `master_repl_offset`).
         offset: i64,
         /// Keys in its data set (`DBSIZE`).
         keys: u64,
@@ -56,12 +56,17 @@ pub enum NodeState {
         loaded_keys: Option<u64>,
         /// Replicas it lists as connected.
         replicas: u32,
+        /// What it has served, counted since it started.
+        #[serde(default, skip_serializing_if = "Served::is_unknown")]
+        served: Served,
     },
     /// A data node whose `ROLE` is replica.
     Replica {
         /// `INFO server` `run_id`.
         run_id: String,
-        /// The replication offset it has processed (-1 before its first sync).
+        /// The replication offset it has processed (`INFO replication` `master_repl_offset`):
+        /// kept while its link is down, 0 before it ever synced. Histories written before it was
+        /// read there took `ROLE`'s figure, -1 whenever the link was down.
         offset: i64,
         /// Keys in its data set.
         keys: u64,
@@ -72,6 +77,9 @@ pub enum NodeState {
         master: String,
         /// Whether its link to that master is up (`connected`).
         link_up: bool,
+        /// What it has served, counted since it started.
+        #[serde(default, skip_serializing_if = "Served::is_unknown")]
+        served: Served,
     },
     /// A sentinel, and the master it names for the monitored name (`None`: it names none).
     Sentinel {
@@ -80,7 +88,38 @@ pub enum NodeState {
     },
 }
 
+/// What a data node has served its clients since it started: the evidence of which nodes an app
+/// reads from and writes to. Counters restart with the process; `None` when the node did not say
+/// (an older history, a server without the section).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Served {
+    /// Key lookups for reading (`INFO stats` `keyspace_hits` + `keyspace_misses`). Only clients
+    /// read: a replica applies its master's stream without counting lookups, and neither the
+    /// harness's sampler nor the sentinels look keys up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reads: Option<u64>,
+    /// Calls of the commands that write keys (`INFO commandstats`: `set`, `del`, `expire`,
+    /// `hset`, `eval`, ...). A replica counts what it applied from its master too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writes: Option<u64>,
+}
+
+impl Served {
+    /// Whether the node said nothing of what it served.
+    pub fn is_unknown(&self) -> bool {
+        self.reads.is_none() && self.writes.is_none()
+    }
+}
+
 impl NodeState {
+    /// What a data node that answered had served.
+    pub fn served(&self) -> Option<Served> {
+        match self {
+            Self::Master { served, .. } | Self::Replica { served, .. } => Some(*served),
+            _ => None,
+        }
+    }
+
     /// The run id of a data node that answered.
     pub fn run_id(&self) -> Option<&str> {
         match self {

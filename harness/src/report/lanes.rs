@@ -149,6 +149,7 @@ mod tests {
             keys,
             loaded_keys: None,
             replicas: 0,
+            served: Default::default(),
         }
     }
 

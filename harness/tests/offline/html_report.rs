@@ -144,6 +144,7 @@ fn the_report_page_renders_its_plots_offline() {
                 keys: 20,
                 loaded_keys: Some(0),
                 replicas: 2,
+                served: Default::default(),
             }
         };
         for (node, kind, state) in [

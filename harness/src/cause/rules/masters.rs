@@ -1,54 +1,12 @@
-//! One function per kind of cause. Each looks at the moments of a finding (when the user was told
-//! something, when the contradicting answer came, and which app instance answered) and returns a
-//! cause only when the recorded evidence shows it; `crate::cause::explain` tries them in order.
+//! Causes where the data went with a master: a split brain, a master that restarted without its
+//! data, a promotion of a node that did not hold the data, two masters at once, and asynchronous
+//! replication that a failover exposed.
 
-use super::view::{ClusterView, Role, Sample, Track};
-use super::{at, span, Cause, CauseKind};
-use crate::checker::{Class, Finding, Moment};
+use super::{at, cause, demotion, fits, teller, tellers, told, what_told, Ruling};
+use crate::cause::view::{ClusterView, Role, Sample, Track};
+use crate::cause::{span, Cause, CauseKind};
+use crate::checker::{Finding, Moment};
 use crate::history::Micros;
-use crate::marks::app_instance;
-
-/// What the user was told, as a verb for causes: `acknowledged`, `logged in`.
-fn told(class: Class) -> &'static str {
-    match class {
-        Class::LostSession => "logged in",
-        Class::Rollback => "the newer session was read",
-        Class::DuplicateWrite => "written",
-        Class::UserVisibleError | Class::RetriedError => "failed",
-        Class::LostWrite | Class::StaleRead | Class::ForeignSession => "acknowledged",
-    }
-}
-
-fn cause(kind: CauseKind, summary: String, detail: String) -> Option<Cause> {
-    Some(Cause {
-        kind,
-        summary,
-        detail,
-    })
-}
-
-/// When Sentinel demoted `addr` after `t`, in words.
-fn demotion(view: &ClusterView, addr: &str, t: Micros) -> String {
-    let name = view.name(addr);
-    view.demoted(addr, t).map_or_else(
-        || format!("{name} was not demoted before the run ended"),
-        |d| format!("{name} was demoted at {}", at(d)),
-    )
-}
-
-/// The data nodes the user could have been told by at `m`: the in-process app's master, or else
-/// every node that said it was master then.
-fn tellers<'v>(view: &'v ClusterView, m: &Moment) -> Vec<&'v Track> {
-    let t = m.ended_at;
-    match view.app_master(m.instance, t) {
-        Some(addr) => view.track_at(addr).into_iter().collect(),
-        None => view
-            .tracks()
-            .iter()
-            .filter(|tr| tr.at(t).is_some_and(|s| s.role == Role::Master))
-            .collect(),
-    }
-}
 
 fn split_brain(view: &ClusterView, m: Moment, verb: &str) -> Option<Cause> {
     let t = m.ended_at;
@@ -357,315 +315,103 @@ fn promotion_around(view: &ClusterView, y: &Track, t: Micros) -> Option<(Micros,
 
 /// The user was told by a master that was failed over before the answer, and the replica promoted
 /// in its place did not have it: replication is asynchronous.
-pub fn unreplicated(view: &ClusterView, f: &Finding) -> Option<Cause> {
-    let m = f.relied?;
+///
+/// The answer after the switch is the evidence that the promoted replica lacked it. The offsets
+/// can contradict that: a replica whose last offset before the switch was at or past the master's
+/// first offset after the telling had what the user was told, so something else lost it. Without
+/// the replica's offset before the switch it cannot be told either way.
+pub fn unreplicated(view: &ClusterView, f: &Finding) -> Ruling {
+    let Some(m) = f.relied else {
+        return Ruling::NotThis;
+    };
     let a = f.answered;
-    let switch = view.switch_between(m.ended_at, a.ended_at)?;
-    let x = view
-        .app_master(m.instance, m.ended_at)
-        .or_else(|| view.named_master(m.ended_at))?;
-    if switch.old != x {
-        return None;
+    let Some(switch) = view.switch_between(m.ended_at, a.ended_at) else {
+        return Ruling::NotThis;
+    };
+    if teller(view, &m) != Some(switch.old.as_str()) {
+        return Ruling::NotThis;
     }
-    let (x, z) = (view.name(x), view.name(&switch.new));
+    let (xn, zn) = (view.name(&switch.old), view.name(&switch.new));
+    let with_offset = |s: &&Sample| s.offset.is_some();
+    let z_before = view.track_at(&switch.new).and_then(|tr| {
+        tr.between(0, switch.at)
+            .iter()
+            .rev()
+            .filter(|s| s.role.is_replica())
+            .find(with_offset)
+            .copied()
+    });
+    let Some(z_before) = z_before else {
+        return Ruling::Undecided(format!(
+            "{zn}'s replication offset before it was promoted was not sampled, so whether it held \
+             {} cannot be told",
+            what_told(f.class)
+        ));
+    };
+    let x_track = view.track_at(&switch.old);
+    let x_after = x_track.and_then(|tr| {
+        tr.between(m.ended_at, switch.at)
+            .iter()
+            .filter(|s| s.role == Role::Master)
+            .find(with_offset)
+            .copied()
+    });
+    let (oz, z_at) = (z_before.offset.unwrap_or(0), at(z_before.at));
+    let offsets = match x_after {
+        Some(x) if z_before.offset >= x.offset => return Ruling::NotThis,
+        Some(x) => format!(
+            "; {zn}'s last offset before the switch was {oz} (at {z_at}), short of {}, where \
+             {xn} was after it (at {})",
+            x.offset.unwrap_or(0),
+            at(x.at)
+        ),
+        None => {
+            let before = x_track
+                .and_then(|tr| tr.answered_at(m.started_at))
+                .filter(|s| s.role == Role::Master && s.offset.is_some());
+            match before {
+                Some(x) => format!(
+                    "; {zn}'s last offset before the switch was {oz} (at {z_at}); {xn} was at {} \
+                     before the request was sent (at {}) and was not sampled again before the \
+                     switch",
+                    x.offset.unwrap_or(0),
+                    at(x.at)
+                ),
+                None => format!(
+                    "; {zn}'s last offset before the switch was {oz} (at {z_at}); {xn}'s was not \
+                     sampled around the request"
+                ),
+            }
+        }
+    };
     let verb = told(f.class);
     let fault = view
         .faults()
         .iter()
-        .find(|s| s.node == x && s.from + 1 >= m.started_at && s.from <= switch.at);
+        .find(|s| s.node == xn && s.from + 1 >= m.started_at && s.from <= switch.at);
     let summary = match fault {
-        Some(s) => format!("{verb} by {x} shortly before it was {}, and {z} was promoted without it (replication is asynchronous)", s.verb()),
-        None => format!("{verb} by {x}, and {z} was promoted without it (replication is asynchronous)"),
-    };
-    let offsets = match (
-        view.track(&z).and_then(|tr| {
-            tr.between(0, switch.at)
-                .iter()
-                .rev()
-                .find(|s| matches!(s.role, Role::Replica { .. }))
-                .map(|s| s.offset)
-        }),
-        view.track(&x).and_then(|tr| {
-            tr.between(0, switch.at)
-                .iter()
-                .rev()
-                .find(|s| s.role == Role::Master)
-                .map(|s| s.offset)
-        }),
-    ) {
-        (Some(oz), Some(ox)) => format!(
-            "; {z} had replicated up to offset {oz} as a replica, {x} was last seen at {ox}"
+        Some(s) => format!(
+            "{verb} by {xn} before it was {}, and {zn} was promoted without it (replication is \
+             asynchronous)",
+            s.verb()
         ),
-        _ => String::new(),
+        None => format!(
+            "{verb} by {xn}, and {zn} was promoted without it (replication is asynchronous)"
+        ),
     };
-    cause(
+    fits(
         CauseKind::Unreplicated,
         summary,
         format!(
-            "{verb} at {}{}; +switch-master to {z} at {}{offsets}",
+            "{verb} at {}{}; +switch-master to {zn} at {}; answered without it at {}{offsets}",
             at(m.ended_at),
             fault.map_or_else(String::new, |s| format!(
                 ", {} before the {}",
                 span(m.ended_at, s.from),
                 s.kind
             )),
-            at(switch.at)
-        ),
-    )
-}
-
-/// The in-process app answered from a master the sentinels had already replaced.
-pub fn old_master(view: &ClusterView, f: &Finding) -> Option<Cause> {
-    let a = f.answered;
-    let x = view.app_master(a.instance, a.ended_at)?;
-    let y = view.named_master(a.started_at)?;
-    if x == y {
-        return None;
-    }
-    let switch = view.switch_away(x, a.started_at)?;
-    let heard = view.app_heard(
-        a.instance,
-        y,
-        switch.at.saturating_sub(1_000_000),
-        a.ended_at,
-    );
-    let (xn, yn) = (view.name(x), view.name(y));
-    cause(
-        CauseKind::OldMaster,
-        format!("the app was still using the old master {xn} after +switch-master named {yn}"),
-        format!(
-            "{} at {}, {} after +switch-master (at {}); the app {}",
-            if matches!(f.class, Class::UserVisibleError | Class::RetriedError) {
-                "failed"
-            } else {
-                "answered"
-            },
-            at(a.ended_at),
-            span(switch.at, a.started_at),
             at(switch.at),
-            heard.map_or_else(
-                || "had not heard it".to_owned(),
-                |h| format!("had heard it at {}", at(h))
-            )
-        ),
-    )
-}
-
-/// The request went to an app instance a fault had taken down.
-pub fn app_down(view: &ClusterView, f: &Finding) -> Option<Cause> {
-    let a = f.answered;
-    let instance = app_instance(a.instance);
-    let fault = view
-        .faults_on(&instance, a.started_at)
-        .chain(view.faults_on(&instance, a.ended_at))
-        .next()?;
-    cause(
-        CauseKind::AppDown,
-        format!(
-            "sent to the app instance {instance} while it was {}",
-            fault.verb()
-        ),
-        format!(
-            "sent at {}, {} after the {} began; failed at {}",
-            at(a.started_at),
-            span(fault.from, a.started_at),
-            fault.kind,
             at(a.ended_at),
         ),
     )
-}
-
-/// The request failed while a fault held the master and no replica had replaced it yet.
-pub fn fault_on_master(view: &ClusterView, f: &Finding) -> Option<Cause> {
-    let a = f.answered;
-    let x_addr = view.named_master(a.started_at)?;
-    let x = view.name(x_addr);
-    let fault = view
-        .faults_on(&x, a.started_at)
-        .chain(view.faults_on(&x, a.ended_at))
-        .next()?;
-    let switch = view
-        .switches()
-        .iter()
-        .find(|s| s.old == x_addr && s.at >= fault.from);
-    let summary = match switch {
-        // Sent to the held master and left waiting past the switch: it failed when the app or
-        // the client gave up on it, not while the master was down.
-        Some(s) if s.at < a.ended_at => format!(
-            "sent while the master {x} was {} and before a replica was promoted; it failed only \
-             after the switch",
-            fault.verb()
-        ),
-        Some(_) => format!(
-            "failed while the master {x} was {} and before a replica was promoted",
-            fault.verb()
-        ),
-        None => format!(
-            "failed while the master {x} was {}, with no replica promoted in its place",
-            fault.verb()
-        ),
-    };
-    cause(
-        CauseKind::FaultOnMaster,
-        summary,
-        format!(
-            "sent at {}, {} after the {} began; failed at {}; {}",
-            at(a.started_at),
-            span(fault.from, a.started_at),
-            fault.kind,
-            at(a.ended_at),
-            switch.map_or_else(
-                || "no +switch-master during the run".to_owned(),
-                |s| format!("+switch-master at {}", at(s.at))
-            )
-        ),
-    )
-}
-
-/// A read missed a value the master kept (no switch, no restart) while a replica was behind the
-/// master: cut off from it, its link down, or (by its replication offset) not caught up with the
-/// write even after the read. Only a replica can have served it.
-pub fn replica_behind(view: &ClusterView, f: &Finding) -> Option<Cause> {
-    let told = f.relied?;
-    let told_at = told.ended_at;
-    let t = f.answered.ended_at;
-    if view.switch_between(told_at, t).is_some() {
-        return None;
-    }
-    let master = view.named_master(t)?;
-    // The master's offset before the acknowledged write was sent: the write lies beyond it, so a
-    // replica at or below it lacks the write. (A value the user only saw in a read was written
-    // before that read, at an offset nothing here bounds.)
-    let acknowledged = f
-        .witness
-        .first()
-        .is_some_and(|w| w.request.starts_with("write "));
-    let written_past = view
-        .track_at(master)
-        .and_then(|tr| tr.answered_at(told.started_at))
-        .filter(|s| acknowledged && s.role == Role::Master)
-        .map(|s| s.offset);
-    let behind: Vec<(&Track, String)> = view
-        .tracks()
-        .iter()
-        .filter(|tr| tr.addr != master)
-        .filter_map(|tr| {
-            let cut = view
-                .faults_on(&tr.node, t)
-                .find(|s| s.cut.is_some_and(|c| c.isolates_from_cluster()) && s.from <= told_at)
-                .map(|s| format!("cut off from the master since {}", at(s.from)));
-            let link_down = || {
-                tr.at(t)
-                    .filter(|s| s.role == Role::Replica { link_up: false })
-                    .map(|_| "its replication link down".to_owned())
-            };
-            // Its answers just before and just after the read: either short of the write.
-            let lagging = || {
-                let past = written_past?;
-                [tr.answered_at(t), tr.answered_from(t)]
-                    .into_iter()
-                    .flatten()
-                    .find(|s| s.role.is_replica() && s.offset <= past)
-                    .map(|s| {
-                        format!(
-                            "its offset {} at {} not past the master's {past} before the write",
-                            s.offset,
-                            at(s.at)
-                        )
-                    })
-            };
-            cut.or_else(link_down).or_else(lagging).map(|why| (tr, why))
-        })
-        .collect();
-    if behind.is_empty() {
-        return None;
-    }
-    let names: Vec<&str> = behind.iter().map(|(tr, _)| tr.node.as_str()).collect();
-    let reasons: Vec<String> = behind
-        .iter()
-        .map(|(tr, why)| format!("{}: {why}", tr.node))
-        .collect();
-    cause(
-        CauseKind::ReplicaBehind,
-        format!(
-            "served by a replica behind the master ({}), which kept the value",
-            names.join(", ")
-        ),
-        format!(
-            "acknowledged at {}, read at {}; the master {} kept it (no switch, no restart); {}",
-            at(told_at),
-            at(t),
-            view.name(master),
-            reasons.join("; ")
-        ),
-    )
-}
-
-/// A value held twice whose append the client retried.
-pub fn retried_append(view: &ClusterView, f: &Finding) -> Option<Cause> {
-    let write = f
-        .witness
-        .first()
-        .filter(|w| w.request.starts_with("write ") && w.attempts > 1)?;
-    let during = f.relied.and_then(|m| {
-        let master = view.named_master(m.started_at)?;
-        let fault = view.faults_on(&view.name(master), m.started_at).next()?;
-        Some(format!(
-            ", its first attempt during the {} of {}",
-            fault.kind, fault.node
-        ))
-    });
-    cause(
-        CauseKind::RetriedAppend,
-        "the client retried an append the app had already applied".to_owned(),
-        format!(
-            "{} took {} attempts{}",
-            write.request,
-            write.attempts,
-            during.unwrap_or_default()
-        ),
-    )
-}
-
-/// Nothing recorded explains the finding: says so, with what the nodes showed at the answer.
-pub fn unknown(view: &ClusterView, f: &Finding) -> Cause {
-    let t = f.answered.ended_at;
-    let detail = if !view.sampled() {
-        "no node states were recorded".to_owned()
-    } else {
-        let master = view.named_master(t).map(|m| {
-            let role = view.track_at(m).and_then(|tr| tr.at(t)).map(|s| s.role);
-            format!(
-                "the sentinels named {} master{}",
-                view.name(m),
-                match role {
-                    Some(Role::Master) => ", which answered the harness as master",
-                    Some(Role::Replica { .. }) => ", which answered the harness as a replica",
-                    Some(Role::Unreachable) => ", which did not answer the harness",
-                    None => " (not sampled)",
-                }
-            )
-        });
-        let faults: Vec<String> = view
-            .faults()
-            .iter()
-            .filter(|s| s.active_at(t))
-            .map(|s| format!("{} of {}", s.kind, s.node))
-            .collect();
-        format!(
-            "at {}: {}; faults in force: {}",
-            at(t),
-            master.unwrap_or_else(|| "no master named".to_owned()),
-            if faults.is_empty() {
-                "none".to_owned()
-            } else {
-                faults.join(", ")
-            }
-        )
-    };
-    Cause {
-        kind: CauseKind::Unknown,
-        summary: "unknown: no node state explains it".to_owned(),
-        detail,
-    }
 }

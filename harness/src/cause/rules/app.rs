@@ -1,0 +1,432 @@
+//! Causes in what the app did: it kept a master the sentinels had replaced, an instance of it was
+//! down, it showed a store error as a logout, its instances disagreed about a session; and
+//! errors while a fault, a switch or a sentinel's reconfiguration held a node it used. Also
+//! appends the client retried.
+
+use super::{app_used, at, cause, fits, teller, told, Ruling, BROKEN_BEFORE, USED_WITHIN};
+use crate::cause::view::{ClusterView, Reconfiguration, Role, Switch};
+use crate::cause::{span, Cause, CauseKind};
+use crate::checker::{Class, Finding, Moment};
+use crate::history::Cut;
+use crate::marks::app_instance;
+
+/// The in-process app answered from a master the sentinels had already replaced.
+pub fn old_master(view: &ClusterView, f: &Finding) -> Option<Cause> {
+    let a = f.answered;
+    let x = view.app_master(a.instance, a.ended_at)?;
+    let y = view.named_master(a.started_at)?;
+    if x == y {
+        return None;
+    }
+    let switch = view.switch_away(x, a.started_at)?;
+    let heard = view.app_heard(
+        a.instance,
+        y,
+        switch.at.saturating_sub(1_000_000),
+        a.ended_at,
+    );
+    let (xn, yn) = (view.name(x), view.name(y));
+    cause(
+        CauseKind::OldMaster,
+        format!("the app was still using the old master {xn} after +switch-master named {yn}"),
+        format!(
+            "{} at {}, {} after +switch-master (at {}); the app {}",
+            if matches!(f.class, Class::UserVisibleError | Class::RetriedError) {
+                "failed"
+            } else {
+                "answered"
+            },
+            at(a.ended_at),
+            span(switch.at, a.started_at),
+            at(switch.at),
+            heard.map_or_else(
+                || "had not heard it".to_owned(),
+                |h| format!("had heard it at {}", at(h))
+            )
+        ),
+    )
+}
+
+/// The request went to an app instance a fault had taken down.
+pub fn app_down(view: &ClusterView, f: &Finding) -> Option<Cause> {
+    let a = f.answered;
+    let instance = app_instance(a.instance);
+    let fault = view
+        .faults_on(&instance, a.started_at)
+        .chain(view.faults_on(&instance, a.ended_at))
+        .next()?;
+    cause(
+        CauseKind::AppDown,
+        format!(
+            "sent to the app instance {instance} while it was {}",
+            fault.verb()
+        ),
+        format!(
+            "sent at {}, {} after the {} began; failed at {}",
+            at(a.started_at),
+            span(fault.from, a.started_at),
+            fault.kind,
+            at(a.ended_at),
+        ),
+    )
+}
+
+/// The request failed while a fault held the master and no replica had replaced it yet.
+pub fn fault_on_master(view: &ClusterView, f: &Finding) -> Option<Cause> {
+    let a = f.answered;
+    let x_addr = view.named_master(a.started_at)?;
+    let x = view.name(x_addr);
+    let fault = view
+        .faults_on(&x, a.started_at)
+        .chain(view.faults_on(&x, a.ended_at))
+        .next()?;
+    let switch = view
+        .switches()
+        .iter()
+        .find(|s| s.old == x_addr && s.at >= fault.from);
+    let summary = match switch {
+        // Sent to the held master and left waiting past the switch: it failed when the app or
+        // the client gave up on it, not while the master was down.
+        Some(s) if s.at < a.ended_at => format!(
+            "sent while the master {x} was {} and before a replica was promoted; it failed only \
+             after the switch",
+            fault.verb()
+        ),
+        Some(_) => format!(
+            "failed while the master {x} was {} and before a replica was promoted",
+            fault.verb()
+        ),
+        None => format!(
+            "failed while the master {x} was {}, with no replica promoted in its place",
+            fault.verb()
+        ),
+    };
+    cause(
+        CauseKind::FaultOnMaster,
+        summary,
+        format!(
+            "sent at {}, {} after the {} began; failed at {}; {}",
+            at(a.started_at),
+            span(fault.from, a.started_at),
+            fault.kind,
+            at(a.ended_at),
+            switch.map_or_else(
+                || "no +switch-master during the run".to_owned(),
+                |s| format!("+switch-master at {}", at(s.at))
+            )
+        ),
+    )
+}
+
+/// A value held twice whose append the client retried.
+pub fn retried_append(view: &ClusterView, f: &Finding) -> Option<Cause> {
+    let write = f
+        .witness
+        .first()
+        .filter(|w| w.request.starts_with("write ") && w.attempts > 1)?;
+    let during = f.relied.and_then(|m| {
+        let master = view.named_master(m.started_at)?;
+        let fault = view.faults_on(&view.name(master), m.started_at).next()?;
+        Some(format!(
+            ", its first attempt during the {} of {}",
+            fault.kind, fault.node
+        ))
+    });
+    cause(
+        CauseKind::RetriedAppend,
+        "the client retried an append the app had already applied".to_owned(),
+        format!(
+            "{} took {} attempts{}",
+            write.request,
+            write.attempts,
+            during.unwrap_or_default()
+        ),
+    )
+}
+
+/// A sentinel's reconfiguration of a node the app used, at most [`BROKEN_BEFORE`] before `a` was
+/// sent or while it was in flight.
+fn reconfigured_near(view: &ClusterView, a: Moment) -> Option<&Reconfiguration> {
+    view.reconfigurations().iter().find(|r| {
+        r.at + BROKEN_BEFORE >= a.started_at
+            && r.at <= a.ended_at
+            && app_used(view, &r.addr, r.at) == Some(true)
+    })
+}
+
+/// The request failed at most a second after a sentinel reconfigured a node the app used (it
+/// served the app's reads, or its writes as master, in the seconds before): Sentinel closes the
+/// node's client connections as it reconfigures it.
+pub fn node_reconfigured(view: &ClusterView, f: &Finding) -> Option<Cause> {
+    let a = f.answered;
+    let r = reconfigured_near(view, a)?;
+    let x = view.name(&r.addr);
+    cause(
+        CauseKind::NodeReconfigured,
+        format!(
+            "failed as a sentinel reconfigured {x}, which the app used, closing its client \
+             connections ({})",
+            r.channel()
+        ),
+        format!(
+            "{} at {}; {x} had served the app in the {} s before; sent at {}, failed at {}",
+            r.channel(),
+            at(r.at),
+            USED_WITHIN / 1_000_000,
+            at(a.started_at),
+            at(a.ended_at)
+        ),
+    )
+}
+
+/// Why the store could fail a request at `a`: a fault on the master that keeps the app from it,
+/// a sentinel's reconfiguration of a node the app used, or a switch of masters.
+struct Trouble {
+    /// For a summary: `while the master redis-1 was killed`.
+    when: String,
+    /// For a detail, with times.
+    detail: String,
+}
+
+fn store_trouble(view: &ClusterView, a: Moment) -> Option<Trouble> {
+    let masters = [
+        view.named_master(a.started_at),
+        view.named_master(a.ended_at),
+    ];
+    for addr in masters.into_iter().flatten() {
+        let x = view.name(addr);
+        let fault = view
+            .faults_on(&x, a.started_at)
+            .chain(view.faults_on(&x, a.ended_at))
+            // A master cut off from the cluster alone still serves the app.
+            .find(|s| s.cut != Some(Cut::Cluster));
+        if let Some(fault) = fault {
+            return Some(Trouble {
+                when: format!("while the master {x} was {}", fault.verb()),
+                detail: format!(
+                    "{} into the {} of {x}",
+                    span(fault.from, a.ended_at),
+                    fault.kind
+                ),
+            });
+        }
+    }
+    if let Some(r) = reconfigured_near(view, a) {
+        let x = view.name(&r.addr);
+        return Some(Trouble {
+            when: format!(
+                "as a sentinel reconfigured {x}, which the app used, closing its clients"
+            ),
+            detail: format!("{} of {x} at {}", r.channel(), at(r.at)),
+        });
+    }
+    let switch = view
+        .switches()
+        .iter()
+        .find(|s| s.at + BROKEN_BEFORE >= a.started_at && s.at <= a.ended_at)?;
+    Some(Trouble {
+        when: format!(
+            "during the switch from {} to {}",
+            view.name(&switch.old),
+            view.name(&switch.new)
+        ),
+        detail: format!("+switch-master at {}", at(switch.at)),
+    })
+}
+
+/// Whether what a user was told at `told` was still in Redis at `a`, by the offsets.
+enum Kept {
+    /// It was: where, in words.
+    Yes(String),
+    /// The offsets show it was not.
+    No,
+    /// A record needed to tell is missing: which.
+    Unknown(String),
+}
+
+/// Whether what the user was told at `told` survived in the master the sentinels named until
+/// `a`, and in every master promoted after it up to the first promotion after `a`: each promoted
+/// replica's last offset before its promotion must be at or past the first offset its
+/// predecessor showed after the telling.
+fn kept(view: &ClusterView, told_at: Moment, a: Moment) -> Kept {
+    let Some(x) = teller(view, &told_at) else {
+        return Kept::Unknown("no master was named when the user was told".to_owned());
+    };
+    let xn = view.name(x);
+    let mut later: Vec<&Switch> = view
+        .switches()
+        .iter()
+        .filter(|s| s.at > told_at.ended_at && s.at <= a.ended_at)
+        .collect();
+    later.extend(view.switches().iter().find(|s| s.at > a.ended_at));
+    let restarted = |addr: &str, from, until| {
+        view.track_at(addr)
+            .is_some_and(|tr| tr.restarts.iter().any(|r| r.at > from && r.at <= until))
+    };
+    let Some(first) = later.first() else {
+        if restarted(x, told_at.ended_at, a.ended_at) {
+            return Kept::No;
+        }
+        return Kept::Yes(format!(
+            "{xn} was the master from then to the answer and did not restart"
+        ));
+    };
+    let threshold = view.track_at(x).and_then(|tr| {
+        tr.between(told_at.ended_at, first.at)
+            .iter()
+            .find(|s| s.role == Role::Master && s.offset.is_some())
+            .and_then(|s| s.offset.map(|o| (o, s.at)))
+    });
+    let Some((past, past_at)) = threshold else {
+        return Kept::Unknown(format!(
+            "{xn} was not sampled as master between then and the switch, so whether {} held it \
+             cannot be told",
+            view.name(&first.new)
+        ));
+    };
+    let mut holder = x;
+    let mut evidence = String::new();
+    for switch in &later {
+        let zn = view.name(&switch.new);
+        if switch.old != holder {
+            return Kept::Unknown(format!(
+                "the sentinels switched from {} rather than from {}",
+                view.name(&switch.old),
+                view.name(holder)
+            ));
+        }
+        let z_before = view.track_at(&switch.new).and_then(|tr| {
+            tr.between(told_at.ended_at, switch.at)
+                .iter()
+                .rev()
+                .filter(|s| s.role.is_replica())
+                .find_map(|s| s.offset.map(|o| (o, s.at)))
+        });
+        let Some((oz, oz_at)) = z_before else {
+            return Kept::Unknown(format!(
+                "{zn}'s offset before it was promoted was not sampled"
+            ));
+        };
+        if oz < past || restarted(&switch.new, switch.at, a.ended_at) {
+            return Kept::No;
+        }
+        evidence = format!(
+            "{zn}, named master at {}, had replicated to offset {oz} by {}, past {past}, where \
+             {xn} was after it (at {})",
+            at(switch.at),
+            at(oz_at),
+            at(past_at)
+        );
+        holder = &switch.new;
+    }
+    Kept::Yes(evidence)
+}
+
+/// The app answered as if the user were logged out while the store was failing (a fault held the
+/// master from the app, a sentinel reconfigured a node the app used, or the masters switched),
+/// no node had restarted empty, and the offsets show the session was still in the master the
+/// sentinels named: the session layer turned a store error into "no session".
+pub fn error_as_logout(view: &ClusterView, f: &Finding) -> Ruling {
+    let (Class::LostSession, Some(login)) = (f.class, f.relied) else {
+        return Ruling::NotThis;
+    };
+    let a = f.answered;
+    let Some(trouble) = store_trouble(view, a) else {
+        return Ruling::NotThis;
+    };
+    let emptied = view.tracks().iter().any(|tr| {
+        tr.restarts
+            .iter()
+            .any(|r| r.at > login.ended_at && r.at <= a.ended_at && r.empty())
+    });
+    if emptied {
+        return Ruling::NotThis;
+    }
+    match kept(view, login, a) {
+        Kept::Yes(evidence) => fits(
+            CauseKind::ErrorAsLogout,
+            format!(
+                "answered as logged out {}, though the session was still in Redis: a store \
+                 error shown as a logout",
+                trouble.when
+            ),
+            format!(
+                "logged in at {}; answered at {}, {}; {evidence}; no node restarted empty",
+                at(login.ended_at),
+                at(a.ended_at),
+                trouble.detail
+            ),
+        ),
+        Kept::No => Ruling::NotThis,
+        Kept::Unknown(missing) => Ruling::Undecided(format!(
+            "the session was answered as gone {}, but {missing}",
+            trouble.when
+        )),
+    }
+}
+
+/// The user was told through one app instance and contradicted through another, and nothing was
+/// wrong in the cluster in between: no fault in force, no switch, no restart, and the master the
+/// sentinels named answered as master at every sample. The instances disagree about the session
+/// (a cache of their own, say); the failover is not to blame.
+pub fn instances_disagree(view: &ClusterView, f: &Finding) -> Ruling {
+    let Some(told_at) = f.relied else {
+        return Ruling::NotThis;
+    };
+    let a = f.answered;
+    if told_at.instance == a.instance {
+        return Ruling::NotThis;
+    }
+    let (from, until) = (
+        told_at.started_at.min(a.started_at),
+        told_at.ended_at.max(a.ended_at),
+    );
+    let faulted = view
+        .faults()
+        .iter()
+        .any(|s| s.from <= until && s.until.is_none_or(|u| u >= from));
+    let switched = view
+        .switches()
+        .iter()
+        .any(|s| s.at >= from && s.at <= until);
+    let restarted = view
+        .tracks()
+        .iter()
+        .any(|tr| tr.restarts.iter().any(|r| r.at >= from && r.at <= until));
+    if faulted || switched || restarted {
+        return Ruling::NotThis;
+    }
+    let Some(master) = view.named_master(from) else {
+        return Ruling::NotThis;
+    };
+    let mn = view.name(master);
+    let samples = view
+        .track_at(master)
+        .map_or(&[][..], |tr| tr.between(from, until));
+    if samples.is_empty() {
+        return Ruling::Undecided(format!(
+            "{mn} was not sampled between the two answers, so whether the cluster was sound then \
+             cannot be told"
+        ));
+    }
+    if samples.iter().any(|s| s.role != Role::Master) {
+        return Ruling::NotThis;
+    }
+    let verb = told(f.class);
+    fits(
+        CauseKind::InstancesDisagree,
+        format!(
+            "{verb} through one app instance and contradicted through another, with no fault, no \
+             failover and no restart in between: the app's instances disagree"
+        ),
+        format!(
+            "{verb} through {} at {}, answered through {} at {}; {mn} answered as master at each \
+             of its {} samples in between",
+            app_instance(told_at.instance),
+            at(told_at.ended_at),
+            app_instance(a.instance),
+            at(a.ended_at),
+            samples.len()
+        ),
+    )
+}

@@ -1,0 +1,130 @@
+//! One function per kind of cause. Each looks at the moments of a finding (when the user was told
+//! something, when the contradicting answer came, and which app instance answered) and returns a
+//! cause only when the recorded evidence shows it; `crate::cause::explain` tries them in order.
+//!
+//! A rule quotes only figures that were sampled, and refuses a claim the samples contradict
+//! (a replica whose offset shows it had a write did not lose it). When the situation is its own
+//! but a record it needs is missing, it says what was missing ([`Ruling::Undecided`]), and that
+//! goes into the unknown cause if no rule fits.
+//!
+//! # Layout
+//! - `masters`: the data went with a master: split brain, a restart without data, a stale
+//!   promotion, two masters, asynchronous replication.
+//! - `replicas`: reads served by replicas.
+//! - `app`: what the app did: kept an old master, was down, showed a store error as a logout,
+//!   disagreed with itself across instances; errors while a fault or a reconfiguration held a
+//!   node; retried appends.
+//! - `unknown`: the cause when none fits.
+
+mod app;
+mod masters;
+mod replicas;
+mod unknown;
+
+pub use app::{
+    app_down, error_as_logout, fault_on_master, instances_disagree, node_reconfigured, old_master,
+    retried_append,
+};
+pub use masters::{
+    restarted_empty, split_brain_when_answered, split_brain_when_told, stale_promotion,
+    two_masters, unreplicated,
+};
+pub use replicas::{replica_behind, replica_read};
+pub use unknown::unknown;
+
+use super::view::{ClusterView, Role, Track};
+use super::{at, Cause, CauseKind, Ruling};
+use crate::checker::{Class, Moment};
+use crate::history::Micros;
+
+/// What the user was told, as a verb for causes: `acknowledged`, `logged in`.
+fn told(class: Class) -> &'static str {
+    match class {
+        Class::LostSession => "logged in",
+        Class::Rollback => "the newer session was read",
+        Class::DuplicateWrite => "written",
+        Class::UserVisibleError | Class::RetriedError => "failed",
+        Class::LostWrite | Class::StaleRead | Class::ForeignSession => "acknowledged",
+    }
+}
+
+/// What the user was told, as a noun for causes: `the session`, `the write`.
+fn what_told(class: Class) -> &'static str {
+    match class {
+        Class::LostSession => "the session",
+        Class::Rollback => "the newer session",
+        Class::LostWrite | Class::DuplicateWrite => "the write",
+        Class::StaleRead | Class::ForeignSession => "the value",
+        Class::UserVisibleError | Class::RetriedError => "what was asked",
+    }
+}
+
+fn cause(kind: CauseKind, summary: String, detail: String) -> Option<Cause> {
+    Some(Cause {
+        kind,
+        summary,
+        detail,
+    })
+}
+
+fn fits(kind: CauseKind, summary: String, detail: String) -> Ruling {
+    Ruling::Fits(Cause {
+        kind,
+        summary,
+        detail,
+    })
+}
+
+/// When Sentinel demoted `addr` after `t`, in words.
+fn demotion(view: &ClusterView, addr: &str, t: Micros) -> String {
+    let name = view.name(addr);
+    view.demoted(addr, t).map_or_else(
+        || format!("{name} was not demoted before the run ended"),
+        |d| format!("{name} was demoted at {}", at(d)),
+    )
+}
+
+/// The data nodes the user could have been told by at `m`: the in-process app's master, or else
+/// every node that said it was master then.
+fn tellers<'v>(view: &'v ClusterView, m: &Moment) -> Vec<&'v Track> {
+    let t = m.ended_at;
+    match view.app_master(m.instance, t) {
+        Some(addr) => view.track_at(addr).into_iter().collect(),
+        None => view
+            .tracks()
+            .iter()
+            .filter(|tr| tr.at(t).is_some_and(|s| s.role == Role::Master))
+            .collect(),
+    }
+}
+
+/// The master that told the user at `m`: the in-process app's own, else the one the sentinels
+/// named.
+fn teller<'v>(view: &'v ClusterView, m: &Moment) -> Option<&'v str> {
+    view.app_master(m.instance, m.ended_at)
+        .or_else(|| view.named_master(m.ended_at))
+}
+
+/// How long before a failed request an event that breaks the app's connections can be its
+/// cause: Sentinel closes a node's client connections at once, and a client under load sends its
+/// next command on them within milliseconds; a second covers a client that waits out a short
+/// backoff first.
+const BROKEN_BEFORE: Micros = 1_000_000;
+
+/// How far back a node's reads and writes are looked at to say the app used it.
+const USED_WITHIN: Micros = 5_000_000;
+
+/// Whether the app used the node at `addr` in the `USED_WITHIN` before `t`: it served reads, or,
+/// as a master, writes (a replica's writes are what it replicated). `None` when what it served
+/// was not counted.
+fn app_used(view: &ClusterView, addr: &str, t: Micros) -> Option<bool> {
+    let track = view.track_at(addr)?;
+    let span = track.served_between(t.saturating_sub(USED_WITHIN), t)?;
+    let was_master = track.answered_at(t).is_some_and(|s| s.role == Role::Master);
+    match (span.reads, span.writes) {
+        (Some(r), _) if r > 0 => Some(true),
+        (_, Some(w)) if was_master && w > 0 => Some(true),
+        (None, None) => None,
+        _ => Some(false),
+    }
+}

@@ -1,0 +1,297 @@
+//! The rules that weigh offsets and what each node served: they claim a cause only when the
+//! samples show it, refuse one the samples contradict, and say what was missing otherwise.
+
+use super::*;
+use crate::history::Served;
+
+/// A master (process `run`) at `t` seconds whose offset grows 1000 a second from 1000, having
+/// served `reads`.
+fn master_at(run: &str, t: f64, reads: u64) -> NodeState {
+    NodeState::Master {
+        run_id: run.into(),
+        offset: 1_000 + (t * 1_000.0) as i64,
+        keys: 20,
+        loaded_keys: Some(0),
+        replicas: 2,
+        served: Served {
+            reads: Some(reads),
+            writes: Some((t * 100.0) as u64),
+        },
+    }
+}
+
+/// A replica of `of` at `offset`, having served `reads`.
+fn replica_at(of: &str, link_up: bool, offset: i64, reads: u64) -> NodeState {
+    NodeState::Replica {
+        run_id: "r".into(),
+        offset,
+        keys: 20,
+        loaded_keys: None,
+        master: addr(of),
+        link_up,
+        served: Served {
+            reads: Some(reads),
+            writes: Some(0),
+        },
+    }
+}
+
+impl Timeline {
+    /// `node` sampled every 100 ms from `from` to `until`, in the state `at` gives for the time.
+    fn each(
+        &mut self,
+        node: &str,
+        from: f64,
+        until: f64,
+        at: impl Fn(f64) -> NodeState,
+    ) -> &mut Self {
+        let (from_ms, until_ms) = ((from * 1e3) as u64, (until * 1e3) as u64);
+        for ms in (from_ms..until_ms).step_by(100) {
+            let t = ms as f64 / 1e3;
+            self.sample((t * 1e6) as Micros, node, at(t));
+        }
+        self
+    }
+
+    fn sentinel(&mut self, at: f64, channel: &str, message: &str) -> &mut Self {
+        self.records.push(Record::Sentinel(SentinelEvent::heard(
+            (at * 1e6) as Micros,
+            "sentinel-1",
+            channel,
+            message,
+        )));
+        self
+    }
+}
+
+/// The master killed at 6 s, redis-2 caught up with it until then (its offset kept after the
+/// link went down), promoted at 8.1 s.
+fn killed_and_failed_over(replica_offset: impl Fn(f64) -> i64) -> Timeline {
+    let mut t = Timeline::default();
+    t.each("redis-1", 0.0, 6.0, |t| master_at("a", t, 0))
+        .fault(6.0, FaultKind::Kill, FaultPhase::Start, "redis-1", None)
+        .samples("redis-1", 6.0, 20.0, down())
+        .each("redis-2", 0.0, 6.0, |t| {
+            replica_at("redis-1", true, replica_offset(t), 0)
+        })
+        .each("redis-2", 6.0, 8.1, |_| {
+            replica_at("redis-1", false, replica_offset(5.9), 0)
+        })
+        .switch(8.1, "redis-1", "redis-2")
+        .each("redis-2", 8.1, 20.0, |t| master_at("r", t, 0));
+    t
+}
+
+#[test]
+fn a_login_long_replicated_is_not_put_on_replication_and_a_401_during_the_kill_is_an_error_shown_as_a_logout(
+) {
+    let t = killed_and_failed_over(|t| 1_000 + (t * 1_000.0) as i64);
+    let during_the_kill = explain(
+        &t.view(),
+        &finding(Class::LostSession, Some((0.5, 0.51)), (7.0, 7.01)),
+    );
+    assert_eq!(
+        during_the_kill.kind,
+        CauseKind::ErrorAsLogout,
+        "{during_the_kill:?}"
+    );
+    assert!(
+        during_the_kill
+            .summary
+            .contains("while the master redis-1 was killed"),
+        "{}",
+        during_the_kill.summary
+    );
+    assert!(
+        during_the_kill.detail.contains(
+            "redis-2, named master at 8.10 s, had replicated to offset 6900 by 8.00 s, past 1600, \
+             where redis-1 was after it (at 0.60 s)"
+        ),
+        "{}",
+        during_the_kill.detail
+    );
+    // The same login answered as gone after the switch, with nothing wrong then: not on
+    // replication, whose offsets show the promoted replica had it.
+    let later = explain(
+        &t.view(),
+        &finding(Class::LostSession, Some((0.5, 0.51)), (12.0, 12.01)),
+    );
+    assert_eq!(later.kind, CauseKind::Unknown, "{later:?}");
+}
+
+#[test]
+fn an_offset_never_sampled_is_not_evidence_and_the_unknown_says_it_was_missing() {
+    // A replica whose offset the samples never had: -1, as ROLE says with the link down.
+    let t = killed_and_failed_over(|_| -1);
+    let lost = explain(
+        &t.view(),
+        &finding(Class::LostWrite, Some((5.98, 5.99)), (8.3, 8.31)),
+    );
+    assert_eq!(lost.kind, CauseKind::Unknown, "{lost:?}");
+    assert!(
+        lost.summary
+            .contains("redis-2's replication offset before it was promoted was not sampled"),
+        "{}",
+        lost.summary
+    );
+    assert!(!lost.detail.contains("offset -1"), "{}", lost.detail);
+}
+
+#[test]
+fn a_write_the_promoted_replica_had_not_reached_is_unreplicated_and_quotes_the_offsets() {
+    // redis-2 lagged 2000 bytes behind: its last offset, 4900, was short of the master's 6100
+    // just after the write at 5 s.
+    let t = killed_and_failed_over(|t| (t * 1_000.0) as i64 - 1_000);
+    let lost = explain(
+        &t.view(),
+        &finding(Class::LostWrite, Some((5.0, 5.01)), (8.3, 8.31)),
+    );
+    assert_eq!(lost.kind, CauseKind::Unreplicated, "{lost:?}");
+    assert!(
+        lost.detail.contains(
+            "redis-2's last offset before the switch was 4900 (at 8.00 s), short of 6100, where \
+             redis-1 was after it (at 5.10 s)"
+        ),
+        "{}",
+        lost.detail
+    );
+    // A write just before the kill, after the master's last sample: its offset is bounded by
+    // the sample before it was sent.
+    let last = explain(
+        &t.view(),
+        &finding(Class::LostWrite, Some((5.95, 5.96)), (8.3, 8.31)),
+    );
+    assert_eq!(last.kind, CauseKind::Unreplicated, "{last:?}");
+    assert!(
+        last.detail
+            .contains("redis-1 was at 6900 before the request was sent (at 5.90 s)"),
+        "{}",
+        last.detail
+    );
+    // Caught up: the promoted replica had the write, so replication did not lose it.
+    let t = killed_and_failed_over(|t| 1_000 + (t * 1_000.0) as i64);
+    let had_it = explain(
+        &t.view(),
+        &finding(Class::LostWrite, Some((5.0, 5.01)), (8.3, 8.31)),
+    );
+    assert_ne!(had_it.kind, CauseKind::Unreplicated, "{had_it:?}");
+}
+
+/// redis-1 master throughout serving no reads; redis-2 a replica that served every read,
+/// `lag` bytes behind.
+fn reads_from_a_replica(lag: i64) -> Timeline {
+    let mut t = Timeline::default();
+    t.each("redis-1", 0.0, 20.0, |t| master_at("a", t, 0))
+        .each("redis-2", 0.0, 20.0, |t| {
+            replica_at(
+                "redis-1",
+                true,
+                1_000 + (t * 1_000.0) as i64 - lag,
+                (t * 50.0) as u64,
+            )
+        });
+    t
+}
+
+#[test]
+fn a_read_served_by_a_replica_short_of_the_login_is_a_replica_read() {
+    let behind = reads_from_a_replica(500);
+    let lost = explain(
+        &behind.view(),
+        &finding(Class::LostSession, Some((1.0, 1.01)), (1.02, 1.03)),
+    );
+    assert_eq!(lost.kind, CauseKind::ReplicaRead, "{lost:?}");
+    assert!(
+        lost.detail.contains(
+            "redis-2 served 5 reads around the answer and redis-1 none; redis-2's offset was 1600 \
+             at 1.10 s, after the answer, not past 2000, where redis-1 was before the request was \
+             sent (at 1.00 s)"
+        ),
+        "{}",
+        lost.detail
+    );
+    // Caught up: the replica served the read, but nothing shows it lacked the session.
+    let caught_up = reads_from_a_replica(0);
+    let lost = explain(
+        &caught_up.view(),
+        &finding(Class::LostSession, Some((1.0, 1.01)), (1.02, 1.03)),
+    );
+    assert_eq!(lost.kind, CauseKind::Unknown, "{lost:?}");
+    assert!(
+        lost.summary.contains(
+            "replicas (redis-2) served the reads around the answer and redis-1 none, but no \
+             replica's sampled offset shows it lacked the session"
+        ),
+        "{}",
+        lost.summary
+    );
+}
+
+#[test]
+fn a_reconfiguration_of_the_replica_the_app_reads_from_explains_errors_and_logouts() {
+    let mut t = reads_from_a_replica(0);
+    t.sentinel(
+        8.2,
+        "+slave-reconf-sent",
+        "slave 10.0.0.2:6379 10.0.0.2 6379 @ mymaster 10.0.0.1 6379",
+    );
+    let error = explain(
+        &t.view(),
+        &finding(Class::UserVisibleError, None, (8.25, 8.3)),
+    );
+    assert_eq!(error.kind, CauseKind::NodeReconfigured, "{error:?}");
+    assert!(
+        error.summary.contains("reconfigured redis-2"),
+        "{}",
+        error.summary
+    );
+    let logout = explain(
+        &t.view(),
+        &finding(Class::LostSession, Some((0.5, 0.51)), (8.25, 8.3)),
+    );
+    assert_eq!(logout.kind, CauseKind::ErrorAsLogout, "{logout:?}");
+    assert!(
+        logout
+            .detail
+            .contains("redis-1 was the master from then to the answer and did not restart"),
+        "{}",
+        logout.detail
+    );
+    // Long after the reconfiguration, it explains nothing.
+    let later = explain(
+        &t.view(),
+        &finding(Class::UserVisibleError, None, (12.0, 12.1)),
+    );
+    assert_eq!(later.kind, CauseKind::Unknown, "{later:?}");
+}
+
+#[test]
+fn instances_that_disagree_with_nothing_wrong_in_the_cluster_are_named() {
+    let mut t = Timeline::default();
+    t.each("redis-1", 0.0, 20.0, |t| {
+        master_at("a", t, (t * 50.0) as u64)
+    });
+    let mut across = finding(Class::LostWrite, Some((1.0, 1.01)), (2.0, 2.01));
+    across.answered.instance = 1;
+    let cause = explain(&t.view(), &across);
+    assert_eq!(cause.kind, CauseKind::InstancesDisagree, "{cause:?}");
+    assert!(
+        cause
+            .detail
+            .contains("through app-0 at 1.01 s, answered through app-1 at 2.01 s"),
+        "{}",
+        cause.detail
+    );
+    // One instance alone: nothing recorded says why.
+    let alone = explain(
+        &t.view(),
+        &finding(Class::LostWrite, Some((1.0, 1.01)), (2.0, 2.01)),
+    );
+    assert_eq!(alone.kind, CauseKind::Unknown, "{alone:?}");
+    // With a fault in force in between, the instances are not the only suspects.
+    t.fault(1.5, FaultKind::Pause, FaultPhase::Start, "redis-1", None);
+    assert_ne!(
+        explain(&t.view(), &across).kind,
+        CauseKind::InstancesDisagree
+    );
+}
