@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cause_properties;
 mod checker_properties;
 mod cli;
 mod dependency_pins;
