@@ -14,10 +14,10 @@ use crate::cause::{self, ClusterView, Findings};
 use crate::checker::timeline::{FailoverTimeline, Timelines};
 use crate::checker::user_errors::{UserErrors, UserErrorsChecker};
 use crate::checker::{self, Finding};
-use crate::history::{History, Notice, Record};
+use crate::history::{FaultPhase, History, Notice, Record};
 use crate::report::{
-    by_phase, write_hgrm_files, Latency, Machine, PhaseBounds, PhaseLatency, ReportError,
-    RunReport, Samples,
+    by_phase, write_hgrm_files, FinalReads, Latency, Machine, PhaseBounds, PhaseLatency,
+    ReportError, RunReport, Samples,
 };
 use crate::scenario::{LoadModel, Scenario, PERCENTILES};
 use crate::verdict::{self, Counts, Times};
@@ -186,6 +186,7 @@ fn assess_passes<E>(
 ) -> Result<Assessment, E> {
     let mut context = Vec::new();
     let mut samples = Samples::default();
+    let mut final_reads = FinalReads::default();
     passes(&mut |record| match record {
         Record::Operation(_) => {}
         // Node samples go into the compact forms below, not into the context kept whole.
@@ -207,7 +208,11 @@ fn assess_passes<E>(
         if let Record::Fault(fault) = record {
             samples.observe_fault(fault);
         }
+        final_reads.observe_context(record);
     }
+    let healed = context
+        .iter()
+        .any(|r| matches!(r, Record::Fault(f) if f.phase == FaultPhase::Heal));
     let mut timelines = Timelines::new(
         context
             .into_iter()
@@ -231,6 +236,7 @@ fn assess_passes<E>(
             }
             user_errors.observe(op, &mut explained);
             samples.observe(op);
+            final_reads.observe(op);
         }
     })?;
     for checker in &mut checkers {
@@ -248,6 +254,7 @@ fn assess_passes<E>(
             findings: findings.counts.clone(),
             switch_master_messages,
             times: times_of(&view, &user_errors, &failovers, &phase_latency),
+            settling: healed.then(|| final_reads.unsettled.clone()),
         },
     );
     let report = RunReport {
@@ -270,6 +277,7 @@ fn assess_passes<E>(
         phases: Some(phases),
         phase_latency,
         failovers,
+        final_reads,
         user_errors,
         findings,
         app_command: scenario.app.command.clone().or_else(|| {

@@ -40,6 +40,40 @@ pub enum Record {
     /// A sampled snapshot of one node: reachable or not, its role, offset, keys and run id, or the
     /// master a sentinel names.
     Node(NodeSample),
+    /// A step of the run itself: the workload's end, a topology that did not settle, the final
+    /// reads.
+    Phase(PhaseMark),
+}
+
+/// A step of the run, when it came.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseMark {
+    /// When.
+    pub at: Micros,
+    /// Which step.
+    #[serde(flatten)]
+    pub phase: RunPhase,
+}
+
+/// The steps of a run the report tells apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum RunPhase {
+    /// The workload's time was up and its last request had ended.
+    WorkloadEnded,
+    /// A fault's node did not come back in its place (a replica linked to the master, or the
+    /// master) within the wait: the topology never settled.
+    Unsettled {
+        /// The node.
+        node: String,
+        /// How long the harness waited, in milliseconds.
+        waited_ms: u64,
+        /// What the node last said.
+        report: String,
+    },
+    /// Every fault had healed and its nodes had settled, or would not: the users' final reads
+    /// began.
+    FinalReads,
 }
 
 /// One logical user action.
@@ -60,6 +94,11 @@ pub struct Operation {
     pub attempts: Vec<Attempt>,
     /// How the operation ended after the client's retries.
     pub outcome: Outcome,
+    /// A final read: the user's last read of its session, made once the workload had ended and
+    /// the topology had settled. Checkers treat it as any read; latency and outage figures,
+    /// which describe the workload, leave it out.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub final_read: bool,
 }
 
 /// What an operation does.
@@ -267,6 +306,14 @@ impl History {
     pub fn node_samples(&self) -> impl Iterator<Item = &NodeSample> {
         self.records.iter().filter_map(|r| match r {
             Record::Node(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    /// Every phase mark.
+    pub fn phases(&self) -> impl Iterator<Item = &PhaseMark> {
+        self.records.iter().filter_map(|r| match r {
+            Record::Phase(p) => Some(p),
             _ => None,
         })
     }

@@ -10,8 +10,10 @@
 //! - [`Samples`]: what the plots and latency figures keep of a history.
 //! - `ci`: JUnit XML, a Markdown summary and GitHub `::error` lines of one run; `junit`: the JUnit
 //!   XML shape a run and a repeat share.
+//! - [`FinalReads`]: the final-read phase: the workload's end, settling, what the reads found.
 
 mod ci;
+mod final_reads;
 pub(crate) mod html;
 mod junit;
 pub mod lanes;
@@ -21,6 +23,7 @@ mod samples;
 mod summary;
 mod swimlanes;
 
+pub use final_reads::FinalReads;
 pub use junit::{write_scenario_junit, JunitCase};
 pub use latency::{
     by_phase, write_hgrm, write_hgrm_files, Latency, Phase, PhaseBounds, PhaseLatency,
@@ -116,6 +119,9 @@ pub struct RunReport {
     pub phase_latency: Vec<PhaseLatency>,
     /// One timeline per fault.
     pub failovers: Vec<FailoverTimeline>,
+    /// The final-read phase: how long the topology took to settle, what the reads found.
+    #[serde(default)]
+    pub final_reads: FinalReads,
     /// Retry figures.
     pub user_errors: UserErrors,
     /// Every finding, by class and cause.

@@ -10,7 +10,7 @@ use crate::assess::{assess_file, AssessError, RunFacts};
 use crate::cluster::node::NodeKind;
 use crate::cluster::{backend, Cluster, ClusterError};
 use crate::guard::{self, GuardError};
-use crate::history::Recorder;
+use crate::history::{PhaseMark, Record, Recorder, RunPhase};
 use crate::monitor::{MonitorError, SentinelMonitor};
 use crate::nemesis::{self, NemesisError, Operator, Scene};
 use crate::progress::Progress;
@@ -288,14 +288,22 @@ async fn drive(
     let (ops, faults) = {
         let work = async {
             tokio::join!(
-                workload::run(
-                    w,
-                    &scenario.app.contract,
-                    &base_urls,
-                    &recorder,
-                    &in_flight,
-                    start
-                ),
+                async {
+                    let done = workload::run(
+                        w,
+                        &scenario.app.contract,
+                        &base_urls,
+                        &recorder,
+                        &in_flight,
+                        start,
+                    )
+                    .await;
+                    recorder.record(Record::Phase(PhaseMark {
+                        at: recorder.now(),
+                        phase: RunPhase::WorkloadEnded,
+                    }));
+                    done
+                },
                 nemesis::run_schedule(
                     &scenario.faults,
                     Scene {
@@ -331,6 +339,22 @@ async fn drive(
         }
     };
     watcher.finish_workload();
+    // Every fault has healed and its nodes are back in place (or were found never to be): what
+    // the users were told is read once more, so a loss that came after their last request shows.
+    let workload = match (ops, &faults) {
+        (Ok((outcome, users)), Ok(())) => {
+            progress(&format!(
+                "workload done: {} operations; final reads: every user reads its session once more",
+                outcome.operations
+            ));
+            recorder.record(Record::Phase(PhaseMark {
+                at: recorder.now(),
+                phase: RunPhase::FinalReads,
+            }));
+            users.final_reads().await.map(|()| outcome)
+        }
+        (ops, _) => ops.map(|(outcome, _)| outcome),
+    };
     // Counters summed over the instances.
     let app_metrics = apps.metrics_and_stop().await;
     drop(monitor);
@@ -338,10 +362,7 @@ async fn drive(
     drop(recorder);
     writer.finish().await.map_err(io_error(&history_path))?;
     faults?;
-    let workload = ops?;
-    progress(&format!(
-        "workload done: {} operations",
-        workload.operations
-    ));
+    let workload = workload?;
+    progress("final reads done");
     Ok((app_metrics, workload))
 }

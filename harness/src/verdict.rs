@@ -47,6 +47,9 @@ pub struct Counts {
     pub switch_master_messages: u64,
     /// How long things took, for the bounds on time.
     pub times: Times,
+    /// Whether the topology had to settle, because a fault healed: then each node that was not
+    /// back in its place in time, with what it last said.
+    pub settling: Option<Vec<String>>,
 }
 
 /// How long things took in a run.
@@ -189,6 +192,21 @@ pub fn judge(expectations: &Expectations, counts: &Counts) -> Vec<ExpectationRes
             switches == 0,
         )),
     }
+    if let Some(unsettled) = &counts.settling {
+        // Not a bound of the scenario's: findings on a topology that never settled say less
+        // than they seem to, and its final reads were made on a cluster still broken.
+        results.push(ExpectationResult {
+            expectation: "the topology settled after every fault".to_owned(),
+            actual: unsettled.len() as u64,
+            passed: unsettled.is_empty(),
+            reported_only: false,
+            shown: Some(if unsettled.is_empty() {
+                "yes".to_owned()
+            } else {
+                format!("no: {}", unsettled.join("; "))
+            }),
+        });
+    }
     results.extend(judge_times(expectations, &counts.times));
     results
 }
@@ -203,7 +221,34 @@ mod tests {
             findings: found.iter().copied().collect(),
             switch_master_messages: switches,
             times: Times::default(),
+            settling: None,
         }
+    }
+
+    #[test]
+    fn a_topology_that_never_settled_fails_the_run_naming_the_node() {
+        let mut unsettled = counts(&[], 1);
+        unsettled.settling = Some(vec![
+            "redis-1 was not back in its place after 30000 ms".into()
+        ]);
+        let results = judge(&Expectations::default(), &unsettled);
+        assert_eq!(failed(&results), ["the topology settled after every fault"]);
+        let line = results.last().expect("a result");
+        assert!(
+            line.actual_text().contains("redis-1 was not back"),
+            "{line:?}"
+        );
+        let mut settled = counts(&[], 1);
+        settled.settling = Some(Vec::new());
+        assert!(judge(&Expectations::default(), &settled)
+            .iter()
+            .all(|r| r.passed));
+        assert!(
+            judge(&Expectations::default(), &counts(&[], 0))
+                .iter()
+                .all(|r| r.expectation != "the topology settled after every fault"),
+            "a run without a heal has nothing to settle"
+        );
     }
 
     fn failed(results: &[ExpectationResult]) -> Vec<&str> {

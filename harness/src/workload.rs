@@ -131,8 +131,34 @@ fn users(
         .collect())
 }
 
+/// The virtual users once the workload has ended, each with its cookies, kept for the final
+/// reads.
+pub struct Users(Vec<VirtualUser>);
+
+impl std::fmt::Debug for Users {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Users({})", self.0.len())
+    }
+}
+
+impl Users {
+    /// Every user reads its session once more, all at once, each with the client's retry
+    /// budget; each read is recorded as a final read. Returns when every read has ended.
+    pub async fn final_reads(self) -> Result<(), WorkloadError> {
+        let mut reads = tokio::task::JoinSet::new();
+        for mut user in self.0 {
+            reads.spawn(async move { user.final_read().await });
+        }
+        while let Some(read) = reads.join_next().await {
+            read.map_err(WorkloadError::from_join)?;
+        }
+        Ok(())
+    }
+}
+
 /// Runs the workload from `start`, with requests shaped by `contract`, until its duration has
 /// passed and every request already started has ended; `in_flight` counts its requests in flight.
+/// Returns what it did, and the users for their final reads.
 pub async fn run(
     spec: &Workload,
     contract: &HttpContract,
@@ -140,14 +166,15 @@ pub async fn run(
     recorder: &Recorder,
     in_flight: &InFlight,
     start: Instant,
-) -> Result<Outcome, WorkloadError> {
+) -> Result<(Outcome, Users), WorkloadError> {
     let users = users(spec, contract, base_urls, recorder, in_flight)?;
     let end = start + spec.duration;
     match spec.model {
         LoadModel::Open => {
             let arrivals =
                 Arrivals::new(spec.rate, spec.ramp_to.unwrap_or(spec.rate), spec.duration);
-            open::run(users, arrivals, start, end).await
+            let (outcome, users) = open::run(users, arrivals, start, end).await?;
+            Ok((outcome, Users(users)))
         }
         LoadModel::Closed => {
             let interval = Duration::from_secs_f64(f64::from(spec.users) / spec.rate);
@@ -160,13 +187,17 @@ pub async fn run(
                 })
                 .collect();
             let mut total = 0;
+            let mut done = Vec::new();
             for run in runs {
-                total += run.await.map_err(WorkloadError::from_join)?;
+                let (performed, user) = run.await.map_err(WorkloadError::from_join)?;
+                total += performed;
+                done.push(user);
             }
-            Ok(Outcome {
+            let outcome = Outcome {
                 operations: total,
                 not_started: 0,
-            })
+            };
+            Ok((outcome, Users(done)))
         }
     }
 }

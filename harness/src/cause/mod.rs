@@ -42,6 +42,8 @@ pub enum CauseKind {
     FaultOnMaster,
     /// Sent to an app instance that had crashed and was not back yet.
     AppDown,
+    /// The app refused the request itself (a 4xx), which no failover causes.
+    AppRefused,
     /// Read while a replica was cut off from the master and behind it.
     ReplicaBehind,
     /// Answered from a replica, which the app reads from, that did not hold it yet.
@@ -144,6 +146,7 @@ fn rules_for(class: Class) -> &'static [Rule] {
             Weighed(instances_disagree),
         ],
         Class::UserVisibleError | Class::RetriedError => &[
+            Plain(app_refused),
             Plain(app_down),
             Plain(old_master),
             Plain(fault_on_master),

@@ -407,7 +407,7 @@ impl ClusterView {
                         });
                     }
                 },
-                Record::Operation(_) => {}
+                Record::Operation(_) | Record::Phase(_) => {}
             }
         }
         view.tracks = tracks.into_values().collect();

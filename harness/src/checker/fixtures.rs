@@ -44,6 +44,7 @@ impl UserScript {
             ended_at: self.clock,
             attempts,
             outcome,
+            final_read: false,
         }));
         self.clock += 1_000;
         self.next_id

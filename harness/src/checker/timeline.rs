@@ -106,8 +106,12 @@ impl Timelines {
         }
     }
 
-    /// Takes one operation.
+    /// Takes one operation; final reads, made after the workload, are not recoveries from a
+    /// fault.
     pub fn observe(&mut self, op: &Operation) {
+        if op.final_read {
+            return;
+        }
         self.users.insert(op.user);
         for (t0, recovered) in &mut self.recovered {
             let first = op

@@ -79,14 +79,25 @@ impl UserErrorsChecker {
         let user = op.user;
         let failed = op.attempts.iter().filter(|a| !a.succeeded()).count() as u64;
         self.figures.failed_attempts += failed;
-        let state = self.users.entry(user).or_default();
-        let since = *state.since.get_or_insert(op.intended_at);
+        // A final read's errors count as any; the waits describe the workload, which had ended,
+        // so the final read neither ends nor stretches one.
+        let waited = if op.final_read {
+            None
+        } else {
+            let state = self.users.entry(user).or_default();
+            let since = *state.since.get_or_insert(op.intended_at);
+            if matches!(op.outcome, Outcome::Ok(_)) {
+                state.since = None;
+            }
+            Some(op.ended_at.saturating_sub(since))
+        };
         match &op.outcome {
             Outcome::Ok(_) => {
-                state.since = None;
                 self.figures.absorbed_attempts += failed;
                 self.figures.retried_operations += u64::from(failed > 0);
-                self.longer(op.ended_at.saturating_sub(since), user);
+                if let Some(waited) = waited {
+                    self.longer(waited, user);
+                }
                 let last = op.attempts.len().saturating_sub(1);
                 for (n, attempt) in op.attempts.iter().enumerate().take(last) {
                     let note = format!("attempt {} of {} failed", n + 1, op.attempts.len());
@@ -174,6 +185,33 @@ mod tests {
         // From the failed read's start (1 ms) through the pause and gaps to the next read's end.
         assert_eq!(r.longest_unavailable, 1_000 + 1_000 + 10_000 + 1_000);
         assert_eq!(r.never_recovered, 0);
+    }
+
+    #[test]
+    fn a_final_read_counts_its_errors_but_neither_ends_nor_stretches_a_wait() {
+        let mut stuck = UserScript::new(1);
+        stuck.login().read_failing(503).idle(50_000).read(&[], 0);
+        let mut history = history_of(&[&stuck]);
+        let last = history.records.len() - 1;
+        if let crate::history::Record::Operation(op) = &mut history.records[last] {
+            op.final_read = true;
+        }
+        let (r, _) = check(&history);
+        assert_eq!(r.never_recovered, 1, "the final read is not a recovery");
+        assert_eq!(
+            r.longest_unavailable, 1_000,
+            "the login's own millisecond, not the 50 ms to the final read"
+        );
+        let mut failing = UserScript::new(2);
+        failing.login().read(&[], 0).read_failing(503);
+        let mut history = history_of(&[&failing]);
+        let last = history.records.len() - 1;
+        if let crate::history::Record::Operation(op) = &mut history.records[last] {
+            op.final_read = true;
+        }
+        let (r, findings) = check(&history);
+        assert_eq!((r.visible, r.never_recovered), (1, 0));
+        assert_eq!(findings[0].class, Class::UserVisibleError);
     }
 
     #[test]

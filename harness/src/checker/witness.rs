@@ -16,6 +16,9 @@ pub struct Moment {
     /// The app instance it went to.
     #[serde(default)]
     pub instance: u32,
+    /// The HTTP status it was answered with; `None` for a timeout or a broken connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
 }
 
 impl Moment {
@@ -25,6 +28,10 @@ impl Moment {
             started_at: attempt.started_at,
             ended_at: attempt.ended_at,
             instance: attempt.instance,
+            status: match attempt.result {
+                AttemptResult::Ok { status } | AttemptResult::Status { status } => Some(status),
+                AttemptResult::Timeout | AttemptResult::Transport { .. } => None,
+            },
         }
     }
 
@@ -35,6 +42,7 @@ impl Moment {
                 started_at: op.intended_at,
                 ended_at: op.ended_at,
                 instance: 0,
+                status: None,
             },
             Self::of_attempt,
         )
@@ -53,7 +61,7 @@ impl Moment {
 pub struct WitnessOp {
     /// The operation's id in the history.
     pub id: u64,
-    /// What the user asked: `login`, `write user-3-7`, `read`.
+    /// What the user asked: `login`, `write user-3-7`, `read`, `final read`.
     pub request: String,
     /// When it was due.
     pub intended_at: Micros,
@@ -83,6 +91,7 @@ impl WitnessOp {
         let request = match &op.kind {
             OpKind::Login => "login".to_owned(),
             OpKind::Write { value } => format!("write {value}"),
+            OpKind::Read if op.final_read => "final read".to_owned(),
             OpKind::Read => "read".to_owned(),
         };
         let status = op

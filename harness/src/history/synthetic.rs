@@ -44,6 +44,7 @@ pub fn synthetic_history(users: u32, ops_per_user: u64) -> History {
                     instance: 0,
                 }],
                 outcome: Outcome::Ok(value),
+                final_read: false,
             }));
         }
     }

@@ -1,7 +1,10 @@
 //! One fault of a running schedule, the same loop for every kind: wait for its time, resolve its
 //! target, apply, record the start, wait its duration, heal, record the heal, wait until the
 //! healed nodes are back in their place and record that too; again at each repetition's time
-//! (moved by its jitter), never before the repetition before has settled.
+//! (moved by its jitter), never before the repetition before has settled. A node that does not
+//! come back in its place within the cluster's wait is recorded as never settled, and the
+//! fault's later repetitions are not run: the run goes on to its final reads and its verdict,
+//! which names it.
 //!
 //! It owns timing and recording; what a fault does is its kind's (see `fault`).
 
@@ -12,7 +15,8 @@ use rand::Rng;
 use super::fault::{Applied, Fault, Scene, Subject};
 use super::{targets, NemesisError};
 use crate::cluster::node::Node;
-use crate::history::{FaultEvent, FaultPhase, Micros, Record, Recorder};
+use crate::cluster::ClusterError;
+use crate::history::{FaultEvent, FaultPhase, Micros, PhaseMark, Record, Recorder, RunPhase};
 use crate::scenario::FaultSpec;
 
 /// One fault of a running schedule.
@@ -43,17 +47,25 @@ fn jittered(due: Duration, jitter: Option<Duration>) -> Duration {
 }
 
 impl ScheduledFault<'_> {
-    /// Waits for each repetition's time and runs it with `kind`, the spec's own action.
+    /// Waits for each repetition's time and runs it with `kind`, the spec's own action, until
+    /// one does not settle.
     pub(super) async fn run<K: Fault>(&self, kind: &K, start: Instant) -> Result<(), NemesisError> {
         for due in self.spec.starts() {
             // A repetition whose time has passed while the one before settled starts at once.
             tokio::time::sleep_until((start + jittered(due, self.spec.jitter)).into()).await;
-            self.once(kind).await?;
+            if self.once(kind).await? == Settled::Never {
+                (self.progress)(&format!(
+                    "fault {} ({}): its later repetitions are not run on a topology that did not settle",
+                    self.index,
+                    self.spec.kind()
+                ));
+                break;
+            }
         }
         Ok(())
     }
 
-    async fn once<K: Fault>(&self, kind: &K) -> Result<(), NemesisError> {
+    async fn once<K: Fault>(&self, kind: &K) -> Result<Settled, NemesisError> {
         let scene = self.scene;
         let nodes = targets::resolve(scene.cluster, self.index, self.spec).await?;
         let subjects = kind.subjects(scene, &nodes);
@@ -116,14 +128,45 @@ impl ScheduledFault<'_> {
     }
 
     /// Waits until the healed nodes are back in their place (an app instance is back once
-    /// healed).
-    async fn settle(&self, nodes: &[&Node], subjects: &[Subject]) -> Result<(), NemesisError> {
+    /// healed); a node that is not, within the cluster's wait, is recorded as never settled.
+    async fn settle(&self, nodes: &[&Node], subjects: &[Subject]) -> Result<Settled, NemesisError> {
         for node in nodes {
-            self.scene.cluster.wait_settled(node).await?;
+            match self.scene.cluster.wait_settled(node).await {
+                Ok(()) => {}
+                Err(ClusterError::NotReady {
+                    node,
+                    waited_ms,
+                    report,
+                }) => {
+                    (self.progress)(&format!(
+                        "fault {} did not settle: {node} was not back in its place after {waited_ms} ms ({report})",
+                        self.spec.kind()
+                    ));
+                    self.recorder.record(Record::Phase(PhaseMark {
+                        at: self.recorder.now(),
+                        phase: RunPhase::Unsettled {
+                            node,
+                            waited_ms: u64::try_from(waited_ms).unwrap_or(u64::MAX),
+                            report,
+                        },
+                    }));
+                    return Ok(Settled::Never);
+                }
+                Err(other) => return Err(other.into()),
+            }
         }
         self.record(subjects, FaultPhase::Rejoined, None);
-        Ok(())
+        Ok(Settled::Back)
     }
+}
+
+/// Whether a repetition's nodes came back in their place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settled {
+    /// Every one did.
+    Back,
+    /// One did not within the cluster's wait.
+    Never,
 }
 
 #[cfg(test)]

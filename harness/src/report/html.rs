@@ -106,6 +106,11 @@ pub(super) fn render(report: &RunReport, samples: &Samples) -> Result<String, Pl
         e.absorbed_attempts,
         e.longest_unavailable as f64 / 1e3
     );
+    let _ = write!(
+        page,
+        "<p id=\"final-reads\">Final reads: {}</p>",
+        escape(&report.final_reads.line())
+    );
     write_findings(&mut page, report);
     for (title, svg) in [
         ("latency", plots::latency_over_time(samples)?),

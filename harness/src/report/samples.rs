@@ -64,6 +64,10 @@ pub struct Samples {
 impl Samples {
     /// Takes one operation.
     pub fn observe(&mut self, op: &Operation) {
+        // Final reads check the sessions after the workload; they are not its load.
+        if op.final_read {
+            return;
+        }
         if op
             .attempts
             .first()

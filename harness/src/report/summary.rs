@@ -109,6 +109,7 @@ impl RunReport {
         for f in &self.failovers {
             self.write_failover(f, out)?;
         }
+        writeln!(out, "  final reads: {}", self.final_reads.line())?;
         self.write_errors(out)?;
         self.write_findings(out)?;
         self.write_latency(out)?;

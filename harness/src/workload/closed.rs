@@ -6,14 +6,15 @@ use std::time::{Duration, Instant};
 
 use super::user::VirtualUser;
 
-/// Runs one user from `start + offset` until the workload's end; returns its operation count.
+/// Runs one user from `start + offset` until the workload's end; returns its operation count
+/// and the user.
 pub(super) async fn run_user(
     mut user: VirtualUser,
     start: Instant,
     end: Instant,
     interval: Duration,
     offset: Duration,
-) -> u64 {
+) -> (u64, VirtualUser) {
     let mut intended = start + offset;
     let idle = user.idle_window(start);
     while intended < end {
@@ -29,5 +30,5 @@ pub(super) async fn run_user(
         // The next operation is due one interval after this one was, not after it ended.
         intended += interval;
     }
-    user.steps()
+    (user.steps(), user)
 }

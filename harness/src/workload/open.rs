@@ -22,40 +22,45 @@ struct Schedule {
     not_started: u64,
 }
 
-/// Runs `users` against `arrivals` from `start` until `end`; returns the operations performed
-/// and the requests that came due but had not started by `end`.
+/// Runs `users` against `arrivals` from `start` until `end`; returns the operations performed,
+/// the requests that came due but had not started by `end`, and the users.
 pub(super) async fn run(
     users: Vec<VirtualUser>,
     arrivals: Arrivals,
     start: Instant,
     end: Instant,
-) -> Result<Outcome, WorkloadError> {
+) -> Result<(Outcome, Vec<VirtualUser>), WorkloadError> {
     let schedule = std::sync::Arc::new(Mutex::new(Schedule {
         arrivals,
         not_started: 0,
     }));
-    let mut running: JoinSet<u64> = JoinSet::new();
+    let mut running: JoinSet<(u64, VirtualUser)> = JoinSet::new();
     for user in users {
         running.spawn(run_user(user, schedule.clone(), start, end));
     }
     let mut operations = 0;
+    let mut done_users = Vec::new();
     while let Some(done) = running.join_next().await {
-        operations += done.map_err(WorkloadError::from_join)?;
+        let (performed, user) = done.map_err(WorkloadError::from_join)?;
+        operations += performed;
+        done_users.push(user);
     }
     let not_started = schedule.lock().await.not_started;
-    Ok(Outcome {
+    let outcome = Outcome {
         operations,
         not_started,
-    })
+    };
+    Ok((outcome, done_users))
 }
 
-/// One user's turn after turn at the schedule until it runs out; returns the user's operations.
+/// One user's turn after turn at the schedule until it runs out; returns the user's operations
+/// and the user.
 async fn run_user(
     mut user: VirtualUser,
     schedule: std::sync::Arc<Mutex<Schedule>>,
     start: Instant,
     end: Instant,
-) -> u64 {
+) -> (u64, VirtualUser) {
     let idle = user.idle_window(start);
     let mut operations = 0;
     loop {
@@ -87,5 +92,5 @@ async fn run_user(
         user.operate_next(due).await;
         operations += 1;
     }
-    operations
+    (operations, user)
 }

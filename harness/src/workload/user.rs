@@ -234,7 +234,17 @@ impl VirtualUser {
             ended_at: self.recorder.now(),
             attempts,
             outcome,
+            final_read: false,
         }
+    }
+
+    /// Reads the session once more, now, with the client's retry budget, and records it as a
+    /// final read.
+    pub(super) async fn final_read(&mut self) {
+        let mut op = self.operate(OpKind::Read, Instant::now(), self.steps).await;
+        op.final_read = true;
+        self.recorder.record(Record::Operation(op));
+        self.steps += 1;
     }
 }
 

@@ -138,6 +138,7 @@ fn moment() -> impl Strategy<Value = Moment> {
         started_at,
         ended_at: started_at + took,
         instance,
+        status: None,
     })
 }
 
@@ -150,6 +151,7 @@ fn finding() -> impl Strategy<Value = Finding> {
                 started_at: at,
                 ended_at: at + took,
                 instance,
+                status: None,
             }),
             1 => moment(),
         ]),

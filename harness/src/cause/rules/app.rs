@@ -47,6 +47,29 @@ pub fn old_master(view: &ClusterView, f: &Finding) -> Option<Cause> {
     )
 }
 
+/// The app answered the request with a 4xx: it refused it itself, as it would with no fault at
+/// all (a path or a field the app does not know), so no fault is its cause. A 408 (timed out)
+/// and a 429 (too many requests) can come from a stalled store, and are left to the other rules.
+pub fn app_refused(_view: &ClusterView, f: &Finding) -> Option<Cause> {
+    let status = f
+        .answered
+        .status
+        .filter(|s| (400..500).contains(s) && ![401, 408, 429].contains(s))?;
+    let a = f.answered;
+    cause(
+        CauseKind::AppRefused,
+        format!(
+            "the app refused the request (HTTP {status}), which no failover causes: check the \
+             scenario's app.contract against the app's routes"
+        ),
+        format!(
+            "answered {status} at {} by {}",
+            at(a.ended_at),
+            app_instance(a.instance)
+        ),
+    )
+}
+
 /// The request went to an app instance a fault had taken down.
 pub fn app_down(view: &ClusterView, f: &Finding) -> Option<Cause> {
     let a = f.answered;

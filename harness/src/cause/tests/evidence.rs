@@ -295,3 +295,19 @@ fn instances_that_disagree_with_nothing_wrong_in_the_cluster_are_named() {
         CauseKind::InstancesDisagree
     );
 }
+
+#[test]
+fn a_4xx_is_the_app_refusing_the_request_whatever_fault_is_in_force() {
+    let t = killed_and_failed_over(|t| 1_000 + (t * 1_000.0) as i64);
+    let mut refused = finding(Class::UserVisibleError, None, (7.0, 7.01));
+    refused.answered.status = Some(404);
+    let cause = explain(&t.view(), &refused);
+    assert_eq!(cause.kind, CauseKind::AppRefused, "{cause:?}");
+    assert!(cause.summary.contains("HTTP 404"), "{}", cause.summary);
+    refused.answered.status = Some(503);
+    assert_eq!(
+        explain(&t.view(), &refused).kind,
+        CauseKind::FaultOnMaster,
+        "a 503 during the kill is the kill's"
+    );
+}

@@ -129,6 +129,7 @@ fn moment(from: f64, to: f64) -> Moment {
         started_at: (from * 1e6) as Micros,
         ended_at: (to * 1e6) as Micros,
         instance: 0,
+        status: None,
     }
 }
 
