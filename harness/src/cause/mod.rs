@@ -52,6 +52,9 @@ pub enum CauseKind {
     ErrorAsLogout,
     /// Failed while a sentinel reconfigured a node the app used, closing its clients.
     NodeReconfigured,
+    /// Failed after the app lost the node it used, with no node serving it anything since: it
+    /// did not reach Redis again.
+    AppCutFromStore,
     /// Told by one app instance and contradicted by another, with nothing wrong in the cluster.
     InstancesDisagree,
     /// A retried append applied twice.
@@ -151,6 +154,7 @@ fn rules_for(class: Class) -> &'static [Rule] {
             Plain(old_master),
             Plain(fault_on_master),
             Plain(node_reconfigured),
+            Weighed(app_cut_from_store),
         ],
         Class::DuplicateWrite => &[Plain(retried_append)],
         Class::ForeignSession => &[],

@@ -222,6 +222,41 @@ impl Track {
         })
     }
 
+    /// Whether the node served nothing from `from` to `until` that the harness could see: its
+    /// counters did not move between its first and last answers in the window (as one process),
+    /// or it did not answer at all in the window though it was sampled there. `None` when it was
+    /// not sampled in the window, restarted in it, or did not count what it served.
+    pub fn served_nothing_within(
+        &self,
+        from: Micros,
+        until: Micros,
+        as_master_too: bool,
+    ) -> Option<bool> {
+        let window = self.between(from, until);
+        if window.is_empty() {
+            return None;
+        }
+        let answered: Vec<&Sample> = window
+            .iter()
+            .filter(|s| s.role != Role::Unreachable)
+            .collect();
+        let (Some(first), Some(last)) = (answered.first(), answered.last()) else {
+            return Some(true);
+        };
+        if first.run != last.run {
+            return None;
+        }
+        let moved = |a: Option<u64>, b: Option<u64>| Some(b? > a?);
+        let reads = moved(first.served.reads, last.served.reads)?;
+        // A replica's writes are what it replicated; only a master's are the app's.
+        let writes = if as_master_too && answered.iter().all(|s| s.role == Role::Master) {
+            moved(first.served.writes, last.served.writes)?
+        } else {
+            false
+        };
+        Some(!reads && !writes)
+    }
+
     fn find_restarts(&self) -> Vec<Restart> {
         let mut restarts = Vec::new();
         let mut last: Option<&Sample> = None;

@@ -24,7 +24,7 @@ struct Caught {
 }
 
 /// Which scenario exposes each mutant, and how.
-const MATRIX: [Caught; 5] = [
+const MATRIX: [Caught; 7] = [
     // The dead master's connection is all it has: every request after the switch fails on it.
     Caught {
         mutant: Mutant::Pinned,
@@ -62,6 +62,22 @@ const MATRIX: [Caught; 5] = [
         scenario: "kill-master-cycles",
         class: Class::LostSession,
         cause: CauseKind::RestartedEmpty,
+    },
+    // A session load that fails while the master is down answers "no session": users are shown
+    // as logged out while the promoted replica, by its offsets, still holds their sessions.
+    Caught {
+        mutant: Mutant::ErrorAsLogout,
+        scenario: "kill-master",
+        class: Class::LostSession,
+        cause: CauseKind::ErrorAsLogout,
+    },
+    // Two app instances each serve and save back their own copy of a session: the other
+    // instance's writes go, with no fault in force.
+    Caught {
+        mutant: Mutant::InstanceCache,
+        scenario: "split-brain-wait",
+        class: Class::LostWrite,
+        cause: CauseKind::InstancesDisagree,
     },
 ];
 
@@ -204,4 +220,36 @@ async fn kills_with_requests_in_flight_catch_a_store_that_waits_on_the_dead_addr
         kills.windows(2).all(|w| w[0].node != w[1].node),
         "{kills:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_master_catches_a_store_that_shows_its_errors_as_logouts() {
+    let report = is_caught(5).await;
+    let largest = report
+        .findings
+        .of(Class::LostSession)
+        .next()
+        .expect("lost sessions");
+    let killed = &report.failovers[0].node;
+    assert!(
+        largest
+            .summary
+            .contains(&format!("while the master {killed} was killed")),
+        "{}",
+        largest.summary
+    );
+    assert!(
+        largest
+            .witness
+            .cause
+            .detail
+            .contains("had replicated to offset"),
+        "the promoted replica's offsets show it held the sessions: {}",
+        largest.witness.cause.detail
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_each_with_its_own_cache_disagree_with_nothing_wrong_in_the_cluster() {
+    is_caught(6).await;
 }

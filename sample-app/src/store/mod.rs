@@ -106,6 +106,8 @@ pub(crate) struct Inner {
     replica: tokio::sync::Mutex<Option<MultiplexedConnection>>,
     /// `lossy-ack`: saves taken so far.
     saves: AtomicU64,
+    /// `instance-cache`: every session this store loaded or saved, by key.
+    cached: Mutex<std::collections::HashMap<String, tower_sessions::session::Record>>,
 }
 
 /// A cheaply cloneable handle to the store; see the module documentation.
@@ -182,6 +184,7 @@ impl SentinelStore {
             events,
             replica: tokio::sync::Mutex::new(None),
             saves: AtomicU64::new(0),
+            cached: Mutex::default(),
         });
         let listeners = switch_listener::spawn(Arc::downgrade(&inner), &sentinels);
         Self {
@@ -203,6 +206,20 @@ impl SentinelStore {
     /// Runs `command` on the master, re-resolving and retrying on failover errors until the retry
     /// deadline.
     pub async fn run<T, F, Fut>(&self, command: F) -> Result<T, StoreError>
+    where
+        F: Fn(MultiplexedConnection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let retries = self.inner.config.mutant != Some(Mutant::NoRetry);
+        self.run_with(command, retries).await
+    }
+
+    /// [`SentinelStore::run`], giving up after the first failed attempt unless `retries`.
+    pub(crate) async fn run_with<T, F, Fut>(
+        &self,
+        command: F,
+        retries: bool,
+    ) -> Result<T, StoreError>
     where
         F: Fn(MultiplexedConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
@@ -273,7 +290,7 @@ impl SentinelStore {
                     err
                 }
             };
-            if inner.config.mutant == Some(Mutant::NoRetry) {
+            if !retries {
                 return Err(unavailable(error));
             }
             let delay = backoff.next_delay();

@@ -25,6 +25,16 @@ pub enum Mutant {
     /// is retrying serves it: redis-py's connection-level retry on a Sentinel-managed connection
     /// behaves this way. Only a request in flight at the wrong moment shows the bug.
     StaleReconnect,
+    /// A store error while loading a session is taken for "no session": the load is tried once,
+    /// and a failure answers as if the user had no session, as a session layer that catches every
+    /// store error does (Django's cache-backed sessions). During a failover users are shown as
+    /// logged out while their sessions are still in Redis.
+    ErrorAsLogout,
+    /// Each app instance keeps every session it loaded or saved in a cache of its own in front of
+    /// the store, and never asks the store again for a session it holds. With more than one
+    /// instance, an instance serves and saves back its own old copy of a session another instance
+    /// changed: the instances disagree, with nothing wrong in the cluster.
+    InstanceCache,
 }
 
 /// How long a `stale-reconnect` request keeps reconnecting to its last address before it asks
@@ -36,12 +46,14 @@ pub const LOSSY_ACK_DROP_EVERY: u64 = 10;
 
 impl Mutant {
     /// Every mutant, in the order they are documented.
-    pub const ALL: [Mutant; 5] = [
+    pub const ALL: [Mutant; 7] = [
         Mutant::Pinned,
         Mutant::NoRetry,
         Mutant::StaleRead,
         Mutant::LossyAck,
         Mutant::StaleReconnect,
+        Mutant::ErrorAsLogout,
+        Mutant::InstanceCache,
     ];
 
     /// Its name in flags and scenario files.
@@ -52,6 +64,8 @@ impl Mutant {
             Mutant::StaleRead => "stale-read",
             Mutant::LossyAck => "lossy-ack",
             Mutant::StaleReconnect => "stale-reconnect",
+            Mutant::ErrorAsLogout => "error-as-logout",
+            Mutant::InstanceCache => "instance-cache",
         }
     }
 }
@@ -64,10 +78,10 @@ impl fmt::Display for Mutant {
 
 /// A name that is no mutant's.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error(
-    "unknown store mutant '{0}': use one of pinned, no-retry, stale-read, lossy-ack, stale-reconnect"
-)]
-pub struct UnknownMutant(String);
+#[error("unknown store mutant '{name}': use one of {}", Mutant::ALL.map(Mutant::name).join(", "))]
+pub struct UnknownMutant {
+    name: String,
+}
 
 impl FromStr for Mutant {
     type Err = UnknownMutant;
@@ -76,7 +90,7 @@ impl FromStr for Mutant {
         Mutant::ALL
             .into_iter()
             .find(|m| m.name() == s)
-            .ok_or_else(|| UnknownMutant(s.to_owned()))
+            .ok_or_else(|| UnknownMutant { name: s.to_owned() })
     }
 }
 
@@ -91,5 +105,9 @@ mod tests {
         }
         let err = "pinnned".parse::<Mutant>().expect_err("a typo");
         assert!(err.to_string().contains("no-retry"), "{err}");
+        assert!(
+            err.to_string().ends_with("error-as-logout, instance-cache"),
+            "{err}"
+        );
     }
 }

@@ -27,6 +27,21 @@ impl SentinelStore {
         format!("{}{id}", self.inner.config.key_prefix)
     }
 
+    /// `instance-cache`: keeps `record` as this instance's copy of its session.
+    fn cache(&self, record: &Record) {
+        if self.inner.config.mutant == Some(Mutant::InstanceCache) {
+            super::lock(&self.inner.cached).insert(self.key(&record.id), record.clone());
+        }
+    }
+
+    /// `instance-cache`: this instance's copy of the session at `key`, if it holds one.
+    fn cached(&self, key: &str) -> Option<Record> {
+        if self.inner.config.mutant != Some(Mutant::InstanceCache) {
+            return None;
+        }
+        super::lock(&self.inner.cached).get(key).cloned()
+    }
+
     /// `SET key value PXAT expiry [NX]`; returns whether the value was written.
     async fn set_record(&self, record: &Record, only_new: bool) -> session_store::Result<bool> {
         let key = self.key(&record.id);
@@ -78,6 +93,7 @@ impl SessionStore for SentinelStore {
         while !self.set_record(record, true).await? {
             record.id = Id::default();
         }
+        self.cache(record);
         Ok(())
     }
 
@@ -94,35 +110,57 @@ impl SessionStore for SentinelStore {
             }
             return Ok(());
         }
-        self.set_record(record, false).await.map(|_| ())
+        self.set_record(record, false).await?;
+        self.cache(record);
+        Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let key = self.key(id);
+        if let Some(record) = self.cached(&key) {
+            return Ok(Some(record));
+        }
         let from_replica = match self.inner.config.mutant {
             Some(Mutant::StaleRead) if super::stale_read::in_read_only() => {
                 self.inner.read_from_replica(&key).await
             }
             _ => None,
         };
+        let error_as_logout = self.inner.config.mutant == Some(Mutant::ErrorAsLogout);
         let value: Option<String> = match from_replica {
             Some(value) => value,
-            None => self
-                .run(|mut conn| {
-                    let key = key.clone();
-                    async move { conn.get(key).await }
-                })
-                .await
-                .map_err(backend)?,
+            None => {
+                let loaded = self
+                    .run_with(
+                        |mut conn| {
+                            let key = key.clone();
+                            async move { conn.get(key).await }
+                        },
+                        !error_as_logout && self.inner.config.mutant != Some(Mutant::NoRetry),
+                    )
+                    .await;
+                match loaded {
+                    Ok(value) => value,
+                    Err(_) if error_as_logout => None,
+                    Err(e) => return Err(backend(e)),
+                }
+            }
         };
-        value
+        let record: Option<Record> = value
             .map(|v| serde_json::from_str(&v))
             .transpose()
-            .map_err(|e| session_store::Error::Decode(e.to_string()))
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        if let Some(record) = &record {
+            self.cache(record);
+        }
+        Ok(record)
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let key = self.key(id);
+        if self.inner.config.mutant == Some(Mutant::InstanceCache) {
+            super::lock(&self.inner.cached).remove(&key);
+        }
         self.run(|mut conn| {
             let key = key.clone();
             async move { conn.del::<_, ()>(key).await }

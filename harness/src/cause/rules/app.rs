@@ -7,7 +7,7 @@ use super::{app_used, at, cause, fits, teller, told, Ruling, BROKEN_BEFORE, USED
 use crate::cause::view::{ClusterView, Reconfiguration, Role, Switch};
 use crate::cause::{span, Cause, CauseKind};
 use crate::checker::{Class, Finding, Moment};
-use crate::history::Cut;
+use crate::history::{Cut, Micros};
 use crate::marks::app_instance;
 
 /// The in-process app answered from a master the sentinels had already replaced.
@@ -197,6 +197,69 @@ pub fn node_reconfigured(view: &ClusterView, f: &Finding) -> Option<Cause> {
             at(r.at),
             USED_WITHIN / 1_000_000,
             at(a.started_at),
+            at(a.ended_at)
+        ),
+    )
+}
+
+/// The request failed after the app lost the node it used, and no node served the app anything
+/// since: a fault on that node, or a sentinel's reconfiguration of it (which closes its clients),
+/// came before the request, and from then until the request no node's read count moved, nor a
+/// master's write count. The app did not reach Redis again; the records do not say why (a
+/// client that does not reconnect, or reconnects to the old address, say).
+pub fn app_cut_from_store(view: &ClusterView, f: &Finding) -> Ruling {
+    let a = f.answered;
+    let faults = view.faults().iter().filter_map(|s| {
+        let track = view.track(&s.node)?;
+        (s.from <= a.started_at)
+            .then(|| (s.from, track.addr.as_str(), format!("the {} of", s.kind)))
+    });
+    let reconfigurations = view
+        .reconfigurations()
+        .iter()
+        .filter(|r| r.at <= a.started_at)
+        .map(|r| (r.at, r.addr.as_str(), format!("{} of", r.channel())));
+    let mut losses: Vec<(Micros, &str, String)> = faults.chain(reconfigurations).collect();
+    losses.sort_by_key(|(at, _, _)| std::cmp::Reverse(*at));
+    let Some((since, addr, what)) = losses
+        .into_iter()
+        .find(|(at, addr, _)| app_used(view, addr, *at) == Some(true))
+    else {
+        return Ruling::NotThis;
+    };
+    let x = view.name(addr);
+    // From a moment after the loss, so what the app did just before it is not counted.
+    let from = since + BROKEN_BEFORE;
+    if from >= a.started_at {
+        return Ruling::NotThis;
+    }
+    let mut idle = Vec::new();
+    for track in view.tracks() {
+        match track.served_nothing_within(from, a.started_at, true) {
+            Some(true) => idle.push(track.node.as_str()),
+            Some(false) => return Ruling::NotThis,
+            None => {
+                return Ruling::Undecided(format!(
+                    "the app lost {x}, which it used, before the request, but what {} served \
+                     after was not counted",
+                    track.node
+                ))
+            }
+        }
+    }
+    fits(
+        CauseKind::AppCutFromStore,
+        format!(
+            "failed after the app lost {x}, which it used ({what} {x}), with no node serving it \
+             anything since: the app did not reach Redis again"
+        ),
+        format!(
+            "{what} {x} at {}; from {} to {}, when the request was sent, no node's reads moved, \
+             nor a master's writes ({}); failed at {}",
+            at(since),
+            at(from),
+            at(a.started_at),
+            idle.join(", "),
             at(a.ended_at)
         ),
     )

@@ -311,3 +311,52 @@ fn a_4xx_is_the_app_refusing_the_request_whatever_fault_is_in_force() {
         "a 503 during the kill is the kill's"
     );
 }
+
+#[test]
+fn an_app_that_never_reached_redis_again_after_losing_its_node_is_cut_from_the_store() {
+    // The app read and wrote through redis-1 until Sentinel demoted it at 10 s; from then on no
+    // node's counters moved.
+    let frozen_after = |t: f64| t.min(10.0);
+    let mut t = Timeline::default();
+    t.each("redis-1", 0.0, 10.0, |t| {
+        master_at("a", t, (t * 50.0) as u64)
+    })
+    .each("redis-1", 10.0, 20.0, |t| NodeState::Replica {
+        // The same process, demoted.
+        run_id: "a".into(),
+        offset: 20_000 + (t * 1_000.0) as i64,
+        keys: 20,
+        loaded_keys: None,
+        master: addr("redis-2"),
+        link_up: true,
+        served: Served {
+            reads: Some((frozen_after(t) * 50.0) as u64),
+            writes: Some(0),
+        },
+    })
+    .each("redis-2", 0.0, 20.0, |_| replica_at("redis-1", true, 0, 0))
+    .sentinel(
+        10.0,
+        "+convert-to-slave",
+        "slave 10.0.0.1:6379 10.0.0.1 6379 @ mymaster 10.0.0.2 6379",
+    );
+    let error = explain(
+        &t.view(),
+        &finding(Class::UserVisibleError, None, (15.0, 15.1)),
+    );
+    assert_eq!(error.kind, CauseKind::AppCutFromStore, "{error:?}");
+    assert!(
+        error.summary.contains("failed after the app lost redis-1"),
+        "{}",
+        error.summary
+    );
+    // Had redis-2 served reads after the demotion, the app would have reached Redis.
+    t.each("redis-2", 12.0, 20.0, |t| {
+        replica_at("redis-1", true, 0, (t * 10.0) as u64)
+    });
+    let served = explain(
+        &t.view(),
+        &finding(Class::UserVisibleError, None, (15.0, 15.1)),
+    );
+    assert_ne!(served.kind, CauseKind::AppCutFromStore, "{served:?}");
+}
