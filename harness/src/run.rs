@@ -243,7 +243,7 @@ async fn drive(
     let history_path = run_dir.join("history.jsonl");
     let (recorder, writer) = Recorder::create(&history_path).map_err(io_error(&history_path))?;
     // The sampler starts first, so the cluster's state before anything happens is on record.
-    let (sampler, pull) = NodeSampler::start(
+    let (mut sampler, pull) = NodeSampler::start(
         cluster.nodes(),
         cluster.master_name(),
         scenario.sampler.period,
@@ -351,7 +351,11 @@ async fn drive(
                 at: recorder.now(),
                 phase: RunPhase::FinalReads,
             }));
-            users.final_reads().await.map(|()| outcome)
+            let read = users.final_reads().await.map(|()| outcome);
+            // The nodes as the final reads left them: a cause placed on a final read needs a
+            // sample after it.
+            sampler.sample_once_more().await;
+            read
         }
         (ops, _) => ops.map(|(outcome, _)| outcome),
     };

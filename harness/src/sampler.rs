@@ -47,6 +47,9 @@ impl SampleTrigger {
 #[derive(Debug)]
 pub struct NodeSampler {
     tasks: Vec<JoinHandle<()>>,
+    /// Per task, the samples it has recorded so far.
+    recorded: Vec<watch::Receiver<u64>>,
+    trigger: SampleTrigger,
 }
 
 /// What one task samples.
@@ -69,7 +72,7 @@ impl NodeSampler {
     ) -> (Self, SampleTrigger) {
         let (pulls, _) = watch::channel(0u64);
         let pulls = Arc::new(pulls);
-        let tasks = nodes
+        let (tasks, recorded) = nodes
             .into_iter()
             .map(|node| {
                 let target = Target {
@@ -79,15 +82,37 @@ impl NodeSampler {
                     client: node.client(),
                     master_name: master_name.to_owned(),
                 };
-                tokio::spawn(sample_forever(
+                let (count, recorded) = watch::channel(0u64);
+                let task = tokio::spawn(sample_forever(
                     target,
                     period,
                     recorder.clone(),
                     pulls.subscribe(),
-                ))
+                    count,
+                ));
+                (task, recorded)
             })
-            .collect();
-        (Self { tasks }, SampleTrigger(pulls))
+            .unzip();
+        let trigger = SampleTrigger(pulls);
+        let sampler = Self {
+            tasks,
+            recorded,
+            trigger: trigger.clone(),
+        };
+        (sampler, trigger)
+    }
+
+    /// Samples every node once more and returns when each of those samples is recorded, so the
+    /// nodes' states after the last thing the run did (its final reads) are on record. A sample
+    /// already under way when this is called may have begun before; the one after it is waited
+    /// for. Each sample ends within its own timeouts, so this returns within about a second.
+    pub async fn sample_once_more(&mut self) {
+        let before: Vec<u64> = self.recorded.iter().map(|r| *r.borrow()).collect();
+        self.trigger.pull();
+        for (recorded, seen) in self.recorded.iter_mut().zip(before) {
+            // A task that has stopped has nothing more to record.
+            let _ = recorded.wait_for(|n| *n >= seen + 2).await;
+        }
     }
 }
 
@@ -104,6 +129,7 @@ async fn sample_forever(
     period: Duration,
     recorder: Recorder,
     mut pulls: watch::Receiver<u64>,
+    recorded: watch::Sender<u64>,
 ) {
     let mut ticks = tokio::time::interval(period);
     // A sample slower than the period (a frozen node) is followed by one at once, not a burst.
@@ -133,6 +159,7 @@ async fn sample_forever(
             addr: target.addr.clone(),
             state,
         }));
+        recorded.send_modify(|n| *n += 1);
     }
 }
 

@@ -4,7 +4,7 @@
 //! appends the client retried.
 
 use super::{app_used, at, cause, fits, teller, told, Ruling, BROKEN_BEFORE, USED_WITHIN};
-use crate::cause::view::{ClusterView, Reconfiguration, Role, Switch};
+use crate::cause::view::{ClusterView, Reconfiguration, Role, Sample, Switch};
 use crate::cause::{span, Cause, CauseKind};
 use crate::checker::{Class, Finding, Moment};
 use crate::history::{Cut, Micros};
@@ -376,9 +376,10 @@ fn kept(view: &ClusterView, told_at: Moment, a: Moment) -> Kept {
         let zn = view.name(&switch.new);
         if switch.old != holder {
             return Kept::Unknown(format!(
-                "the sentinels switched from {} rather than from {}",
-                view.name(&switch.old),
-                view.name(holder)
+                "it was written through {}, while the sentinels next switched away from {}, so \
+                 where it lived after cannot be told",
+                view.name(holder),
+                view.name(&switch.old)
             ));
         }
         let z_before = view.track_at(&switch.new).and_then(|tr| {
@@ -451,10 +452,16 @@ pub fn error_as_logout(view: &ClusterView, f: &Finding) -> Ruling {
     }
 }
 
-/// The user was told through one app instance and contradicted through another, and nothing was
-/// wrong in the cluster in between: no fault in force, no switch, no restart, and the master the
-/// sentinels named answered as master at every sample. The instances disagree about the session
-/// (a cache of their own, say); the failover is not to blame.
+/// The user was told through one app instance and contradicted through another, while the
+/// store held what the user was told, so the answer did not come from the store: the instances
+/// disagree about the session (a cache of their own, say); the failover is not to blame.
+///
+/// The store held it when one master, the one the sentinels named, answered as master at every
+/// sample from just before the telling to just after the answer (no switch, restart or
+/// demotion) and no fault kept the app from it (a partition that cuts it off from the cluster
+/// alone does not); or, across a switch, when the offsets show every promoted master had it.
+/// Either way no other node took writes as a master meanwhile, and the in-process app's
+/// instances, where they say, used the master that held it.
 pub fn instances_disagree(view: &ClusterView, f: &Finding) -> Ruling {
     let Some(told_at) = f.relied else {
         return Ruling::NotThis;
@@ -467,52 +474,86 @@ pub fn instances_disagree(view: &ClusterView, f: &Finding) -> Ruling {
         told_at.started_at.min(a.started_at),
         told_at.ended_at.max(a.ended_at),
     );
-    let faulted = view
-        .faults()
-        .iter()
-        .any(|s| s.from <= until && s.until.is_none_or(|u| u >= from));
-    let switched = view
-        .switches()
-        .iter()
-        .any(|s| s.at >= from && s.at <= until);
-    let restarted = view
-        .tracks()
-        .iter()
-        .any(|tr| tr.restarts.iter().any(|r| r.at >= from && r.at <= until));
-    if faulted || switched || restarted {
-        return Ruling::NotThis;
-    }
-    let Some(master) = view.named_master(from) else {
+    let Some(holder) = view.named_master(until) else {
         return Ruling::NotThis;
     };
-    let mn = view.name(master);
-    let samples = view
-        .track_at(master)
-        .map_or(&[][..], |tr| tr.between(from, until));
-    if samples.is_empty() {
-        return Ruling::Undecided(format!(
-            "{mn} was not sampled between the two answers, so whether the cluster was sound then \
-             cannot be told"
-        ));
-    }
-    if samples.iter().any(|s| s.role != Role::Master) {
+    let one_master = view.named_master(from) == Some(holder);
+    let (held, watched_from) = if one_master {
+        (one_master_held(view, holder, from, until), from)
+    } else {
+        (kept(view, told_at, a), a.started_at)
+    };
+    let evidence = match held {
+        Kept::Yes(evidence) => evidence,
+        Kept::No => return Ruling::NotThis,
+        Kept::Unknown(missing) => return Ruling::Undecided(missing),
+    };
+    let other_master_wrote = view.tracks().iter().any(|tr| {
+        tr.addr != holder
+            && tr.served_nothing_within(watched_from, until, true) == Some(false)
+            && tr
+                .between(watched_from, until)
+                .iter()
+                .any(|s| s.role == Role::Master)
+    });
+    let used_elsewhere = |m: &Moment| {
+        view.app_master(m.instance, m.ended_at)
+            .is_some_and(|used| used != holder)
+    };
+    if other_master_wrote || used_elsewhere(&a) || (one_master && used_elsewhere(&told_at)) {
         return Ruling::NotThis;
     }
     let verb = told(f.class);
     fits(
         CauseKind::InstancesDisagree,
         format!(
-            "{verb} through one app instance and contradicted through another, with no fault, no \
-             failover and no restart in between: the app's instances disagree"
+            "{verb} through one app instance and contradicted through another while the store \
+             held it: the app's instances disagree"
         ),
         format!(
-            "{verb} through {} at {}, answered through {} at {}; {mn} answered as master at each \
-             of its {} samples in between",
+            "{verb} through {} at {}, answered through {} at {}; {evidence}",
             app_instance(told_at.instance),
             at(told_at.ended_at),
             app_instance(a.instance),
             at(a.ended_at),
-            samples.len()
         ),
     )
+}
+
+/// Whether `master` held everything written to it from `from` to `until` as the one master: it
+/// answered as master, as one process, at every sample from its last answer before `from` to its
+/// first after `until`, and no fault kept the app from it.
+fn one_master_held(view: &ClusterView, master: &str, from: Micros, until: Micros) -> Kept {
+    let mn = view.name(master);
+    let Some(track) = view.track_at(master) else {
+        return Kept::Unknown(format!("{mn} was never sampled"));
+    };
+    let (Some(before), Some(after)) = (track.answered_at(from), track.answered_from(until)) else {
+        return Kept::Unknown(format!(
+            "{mn} was not sampled around the two answers, so whether it stayed the master \
+             cannot be told"
+        ));
+    };
+    let answers: Vec<&Sample> = track
+        .between(before.at, after.at)
+        .iter()
+        .filter(|s| s.role != Role::Unreachable)
+        .collect();
+    let sound = answers
+        .iter()
+        .all(|s| s.role == Role::Master && s.run == before.run);
+    let kept_from_app = view
+        .faults_on(&mn, from)
+        .chain(view.faults_on(&mn, until))
+        .any(|s| s.cut != Some(Cut::Cluster));
+    if !sound || kept_from_app {
+        return Kept::No;
+    }
+    Kept::Yes(format!(
+        "{mn}, the master the sentinels named, answered as master at each of its {} samples \
+         from {} to {}",
+        answers.len(),
+        at(before.at),
+        at(after.at)
+    ))
 }

@@ -8,7 +8,10 @@ use crate::cause::{span, Cause, CauseKind};
 use crate::checker::{Finding, Moment};
 use crate::history::Micros;
 
-fn split_brain(view: &ClusterView, m: Moment, verb: &str) -> Option<Cause> {
+/// `m` came from a master cut off from the sentinels, which promoted another in its place; with
+/// `replaced_first`, only once that other one was promoted (until then the cut-off master was
+/// the only one, holding everything).
+fn split_brain(view: &ClusterView, m: Moment, verb: &str, replaced_first: bool) -> Option<Cause> {
     let t = m.ended_at;
     let app = view.app_master(m.instance, t);
     view.faults()
@@ -23,7 +26,8 @@ fn split_brain(view: &ClusterView, m: Moment, verb: &str) -> Option<Cause> {
             let replaced = view
                 .switches()
                 .iter()
-                .find(|s| s.old == track.addr && s.at >= fault.from)?;
+                .find(|s| s.old == track.addr && s.at >= fault.from)
+                .filter(|s| !replaced_first || s.at <= t)?;
             let x = &track.node;
             cause(
                 CauseKind::SplitBrain,
@@ -40,14 +44,15 @@ fn split_brain(view: &ClusterView, m: Moment, verb: &str) -> Option<Cause> {
         })
 }
 
-/// What the user was told came from a master cut off from the sentinels, which promoted another.
+/// What the user was told came from a master cut off from the sentinels, which promoted another:
+/// its replicas, cut off too, never had it, whether the promotion came before or after.
 pub fn split_brain_when_told(view: &ClusterView, f: &Finding) -> Option<Cause> {
-    split_brain(view, f.relied?, told(f.class))
+    split_brain(view, f.relied?, told(f.class), false)
 }
 
-/// The answer came from a master cut off from the sentinels, which promoted another.
+/// The answer came from a master cut off from the sentinels after they had promoted another.
 pub fn split_brain_when_answered(view: &ClusterView, f: &Finding) -> Option<Cause> {
-    split_brain(view, f.answered, "answered")
+    split_brain(view, f.answered, "answered", true)
 }
 
 /// The answer came from a master that had restarted without its data (no persistence) and that

@@ -288,10 +288,38 @@ fn instances_that_disagree_with_nothing_wrong_in_the_cluster_are_named() {
         &finding(Class::LostWrite, Some((1.0, 1.01)), (2.0, 2.01)),
     );
     assert_eq!(alone.kind, CauseKind::Unknown, "{alone:?}");
-    // With a fault in force in between, the instances are not the only suspects.
+    // A partition that cuts the master off from the cluster alone leaves the app's path to it.
+    let mut cut = Timeline::default();
+    cut.each("redis-1", 0.0, 20.0, |t| {
+        master_at("a", t, (t * 50.0) as u64)
+    })
+    .fault(
+        1.5,
+        FaultKind::Partition,
+        FaultPhase::Start,
+        "redis-1",
+        Some(Cut::Cluster),
+    );
+    assert_eq!(
+        explain(&cut.view(), &across).kind,
+        CauseKind::InstancesDisagree
+    );
+    // A fault that keeps the app from the master makes the instances not the only suspects.
     t.fault(1.5, FaultKind::Pause, FaultPhase::Start, "redis-1", None);
     assert_ne!(
         explain(&t.view(), &across).kind,
+        CauseKind::InstancesDisagree
+    );
+    // Nor with another node taking writes as a master meanwhile (two masters).
+    let mut two = Timeline::default();
+    two.each("redis-1", 0.0, 20.0, |t| {
+        master_at("a", t, (t * 50.0) as u64)
+    })
+    .each("redis-2", 0.0, 20.0, |t| {
+        master_at("b", t, (t * 50.0) as u64)
+    });
+    assert_ne!(
+        explain(&two.view(), &across).kind,
         CauseKind::InstancesDisagree
     );
 }
@@ -359,4 +387,51 @@ fn an_app_that_never_reached_redis_again_after_losing_its_node_is_cut_from_the_s
         &finding(Class::UserVisibleError, None, (15.0, 15.1)),
     );
     assert_ne!(served.kind, CauseKind::AppCutFromStore, "{served:?}");
+}
+
+#[test]
+fn across_a_switch_the_offsets_show_the_store_held_what_another_instance_answered_without() {
+    let t = killed_and_failed_over(|t| 1_000 + (t * 1_000.0) as i64);
+    let mut across = finding(Class::StaleRead, Some((5.0, 5.01)), (8.5, 8.51));
+    across.relied = across.relied.map(|m| Moment { instance: 1, ..m });
+    let cause = explain(&t.view(), &across);
+    assert_eq!(cause.kind, CauseKind::InstancesDisagree, "{cause:?}");
+    assert!(
+        cause.detail.contains(
+            "redis-2, named master at 8.10 s, had replicated to offset 6900 by 8.00 s, past 6100"
+        ),
+        "{}",
+        cause.detail
+    );
+    // Behind: the promoted replica lacked it, so the instances are not to blame.
+    let behind = killed_and_failed_over(|t| (t * 1_000.0) as i64 - 1_000);
+    assert_ne!(
+        explain(&behind.view(), &across).kind,
+        CauseKind::InstancesDisagree
+    );
+}
+
+#[test]
+fn an_answer_from_the_cut_off_master_before_any_promotion_is_not_a_split_brain() {
+    let mut t = Timeline::default();
+    t.samples("redis-1", 0.0, 20.0, master("a", 20))
+        .samples("redis-2", 0.0, 20.0, replica("redis-1", true, 1_000))
+        .fault(
+            6.0,
+            FaultKind::Partition,
+            FaultPhase::Start,
+            "redis-1",
+            Some(Cut::Cluster),
+        )
+        .switch(9.0, "redis-1", "redis-2");
+    let before = explain(
+        &t.view(),
+        &finding(Class::StaleRead, Some((5.0, 5.01)), (6.5, 6.51)),
+    );
+    assert_ne!(before.kind, CauseKind::SplitBrain, "{before:?}");
+    let after = explain(
+        &t.view(),
+        &finding(Class::StaleRead, Some((5.0, 5.01)), (9.5, 9.51)),
+    );
+    assert_eq!(after.kind, CauseKind::SplitBrain, "{after:?}");
 }
