@@ -57,6 +57,8 @@ pub enum CauseKind {
     AppCutFromStore,
     /// Told by one app instance and contradicted by another, with nothing wrong in the cluster.
     InstancesDisagree,
+    /// Told and contradicted while the store was sound throughout: the app lost it itself.
+    LostByApp,
     /// A retried append applied twice.
     RetriedAppend,
     /// Nothing recorded explains it.
@@ -127,6 +129,7 @@ fn rules_for(class: Class) -> &'static [Rule] {
             Plain(old_master),
             Weighed(replica_read),
             Weighed(instances_disagree),
+            Weighed(lost_by_app),
         ],
         Class::LostSession => &[
             Plain(split_brain_when_told),
@@ -138,6 +141,7 @@ fn rules_for(class: Class) -> &'static [Rule] {
             Weighed(error_as_logout),
             Weighed(replica_read),
             Weighed(instances_disagree),
+            Weighed(lost_by_app),
         ],
         Class::StaleRead => &[
             Plain(split_brain_when_answered),
@@ -147,6 +151,7 @@ fn rules_for(class: Class) -> &'static [Rule] {
             Weighed(replica_read),
             Plain(old_master),
             Weighed(instances_disagree),
+            Weighed(lost_by_app),
         ],
         Class::UserVisibleError | Class::RetriedError => &[
             Plain(app_refused),

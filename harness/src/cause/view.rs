@@ -223,9 +223,11 @@ impl Track {
     }
 
     /// Whether the node served nothing from `from` to `until` that the harness could see: its
-    /// counters did not move between its first and last answers in the window (as one process),
-    /// or it did not answer at all in the window though it was sampled there. `None` when it was
-    /// not sampled in the window, restarted in it, or did not count what it served.
+    /// counters did not move from its last answer at or before `from` to its first at or after
+    /// `until` (as one process), or it was sampled in the window and never answered. `None` when
+    /// that cannot be told: no answer on one side, a restart, or counters it did not give.
+    /// Reads count always; writes only with `as_master_too` and only while it was master (a
+    /// replica's writes are what it replicated).
     pub fn served_nothing_within(
         &self,
         from: Micros,
@@ -233,24 +235,22 @@ impl Track {
         as_master_too: bool,
     ) -> Option<bool> {
         let window = self.between(from, until);
-        if window.is_empty() {
-            return None;
-        }
-        let answered: Vec<&Sample> = window
-            .iter()
-            .filter(|s| s.role != Role::Unreachable)
-            .collect();
-        let (Some(first), Some(last)) = (answered.first(), answered.last()) else {
+        if !window.is_empty() && window.iter().all(|s| s.role == Role::Unreachable) {
             return Some(true);
-        };
-        if first.run != last.run {
+        }
+        let before = self.answered_at(from)?;
+        let after = self.answered_from(until)?;
+        if before.run != after.run {
             return None;
         }
         let moved = |a: Option<u64>, b: Option<u64>| Some(b? > a?);
-        let reads = moved(first.served.reads, last.served.reads)?;
-        // A replica's writes are what it replicated; only a master's are the app's.
-        let writes = if as_master_too && answered.iter().all(|s| s.role == Role::Master) {
-            moved(first.served.writes, last.served.writes)?
+        let reads = moved(before.served.reads, after.served.reads)?;
+        let as_master = self
+            .between(before.at, after.at)
+            .iter()
+            .any(|s| s.role == Role::Master);
+        let writes = if as_master_too && as_master {
+            moved(before.served.writes, after.served.writes)?
         } else {
             false
         };

@@ -47,12 +47,13 @@ const MATRIX: [Caught; 7] = [
         class: Class::StaleRead,
         cause: CauseKind::ReplicaBehind,
     },
-    // Every tenth save is dropped after it was acknowledged; no node state explains that.
+    // Every tenth save is dropped after it was acknowledged: with the store sound throughout,
+    // the app lost them itself.
     Caught {
         mutant: Mutant::LossyAck,
         scenario: "reset-master-connections",
         class: Class::LostWrite,
-        cause: CauseKind::Unknown,
+        cause: CauseKind::LostByApp,
     },
     // A request in flight at a kill waits on the dead master's address until the node restarts
     // empty, and reads from it before Sentinel demotes it; the scenario kills with requests in

@@ -520,6 +520,79 @@ pub fn instances_disagree(view: &ClusterView, f: &Finding) -> Ruling {
     )
 }
 
+/// The user was told and contradicted through the same app instance while the store was sound
+/// throughout: one master, the one the sentinels named, answered as master at every sample from
+/// just before the telling to just after the answer, no fault kept the app from it, no other
+/// node took writes as a master, and no replica served a read (so the reads came from that
+/// master). What the user was told never reached the store, or the app overwrote it: the app
+/// lost it, not the cluster.
+pub fn lost_by_app(view: &ClusterView, f: &Finding) -> Ruling {
+    let Some(told_at) = f.relied else {
+        return Ruling::NotThis;
+    };
+    let a = f.answered;
+    let (from, until) = (
+        told_at.started_at.min(a.started_at),
+        told_at.ended_at.max(a.ended_at),
+    );
+    let Some(master) = view.named_master(from) else {
+        return Ruling::NotThis;
+    };
+    if view.named_master(until) != Some(master) {
+        return Ruling::NotThis;
+    }
+    let evidence = match one_master_held(view, master, from, until) {
+        Kept::Yes(evidence) => evidence,
+        Kept::No => return Ruling::NotThis,
+        Kept::Unknown(missing) => return Ruling::Undecided(missing),
+    };
+    let mut idle_others = Vec::new();
+    for track in view.tracks().iter().filter(|tr| tr.addr != master) {
+        // Replicas' writes are what they replicated; a node that served reads or took writes
+        // as a master served the app.
+        match track.served_nothing_within(from, until, true) {
+            Some(true) => idle_others.push(track.node.as_str()),
+            Some(false) => return Ruling::NotThis,
+            None => {
+                return Ruling::Undecided(format!(
+                    "whether {} served the app's reads then was not counted",
+                    track.node
+                ))
+            }
+        }
+    }
+    let app_elsewhere = [told_at, a].iter().any(|m| {
+        view.app_master(m.instance, m.ended_at)
+            .is_some_and(|used| used != master)
+    });
+    if app_elsewhere {
+        return Ruling::NotThis;
+    }
+    let verb = told(f.class);
+    let others = if idle_others.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} served no read and took no write",
+            idle_others.join(" and ")
+        )
+    };
+    fits(
+        CauseKind::LostByApp,
+        format!(
+            "{verb} and contradicted with the store sound throughout (one master, no fault keeping the app from it, \
+             no read from a replica): the app lost it, not the cluster"
+        ),
+        format!(
+            "{verb} through {} at {}, answered through {} at {}; {evidence}{others}",
+            app_instance(told_at.instance),
+            at(told_at.ended_at),
+            app_instance(a.instance),
+            at(a.ended_at),
+        ),
+    )
+}
+
 /// Whether `master` held everything written to it from `from` to `until` as the one master: it
 /// answered as master, as one process, at every sample from its last answer before `from` to its
 /// first after `until`, and no fault kept the app from it.

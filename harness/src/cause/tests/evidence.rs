@@ -282,12 +282,34 @@ fn instances_that_disagree_with_nothing_wrong_in_the_cluster_are_named() {
         "{}",
         cause.detail
     );
-    // One instance alone: nothing recorded says why.
+    // One instance alone, the store sound throughout: the app lost it itself.
     let alone = explain(
         &t.view(),
         &finding(Class::LostWrite, Some((1.0, 1.01)), (2.0, 2.01)),
     );
-    assert_eq!(alone.kind, CauseKind::Unknown, "{alone:?}");
+    assert_eq!(alone.kind, CauseKind::LostByApp, "{alone:?}");
+    // Unless a replica served reads meanwhile: it may have answered.
+    let mut replica_reads = Timeline::default();
+    replica_reads
+        .each("redis-1", 0.0, 20.0, |t| {
+            master_at("a", t, (t * 50.0) as u64)
+        })
+        .each("redis-2", 0.0, 20.0, |t| {
+            replica_at(
+                "redis-1",
+                true,
+                1_000 + (t * 1_000.0) as i64,
+                (t * 10.0) as u64,
+            )
+        });
+    assert_ne!(
+        explain(
+            &replica_reads.view(),
+            &finding(Class::LostWrite, Some((1.0, 1.01)), (2.0, 2.01))
+        )
+        .kind,
+        CauseKind::LostByApp
+    );
     // A partition that cuts the master off from the cluster alone leaves the app's path to it.
     let mut cut = Timeline::default();
     cut.each("redis-1", 0.0, 20.0, |t| {
@@ -379,8 +401,10 @@ fn an_app_that_never_reached_redis_again_after_losing_its_node_is_cut_from_the_s
         error.summary
     );
     // Had redis-2 served reads after the demotion, the app would have reached Redis.
-    t.each("redis-2", 12.0, 20.0, |t| {
-        replica_at("redis-1", true, 0, (t * 10.0) as u64)
+    t.records
+        .retain(|r| !matches!(r, Record::Node(s) if s.node == "redis-2"));
+    t.each("redis-2", 0.0, 20.0, |t| {
+        replica_at("redis-1", true, 0, (t.max(12.0) * 10.0) as u64)
     });
     let served = explain(
         &t.view(),
