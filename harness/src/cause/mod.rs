@@ -44,6 +44,8 @@ pub enum CauseKind {
     AppDown,
     /// The app refused the request itself (a 4xx), which no failover causes.
     AppRefused,
+    /// Answered 401: the session was gone; the lost session's own cause says why.
+    SessionGone,
     /// Read while a replica was cut off from the master and behind it.
     ReplicaBehind,
     /// Answered from a replica, which the app reads from, that did not hold it yet.
@@ -154,6 +156,7 @@ fn rules_for(class: Class) -> &'static [Rule] {
             Weighed(lost_by_app),
         ],
         Class::UserVisibleError | Class::RetriedError => &[
+            Plain(session_gone),
             Plain(app_refused),
             Plain(app_down),
             Plain(old_master),

@@ -47,6 +47,22 @@ pub fn old_master(view: &ClusterView, f: &Finding) -> Option<Cause> {
     )
 }
 
+/// The request was answered 401: the session was gone. The user's lost session is a finding of
+/// its own, whose cause says why; this error is that loss as the user saw it.
+pub fn session_gone(_view: &ClusterView, f: &Finding) -> Option<Cause> {
+    let a = f.answered;
+    (a.status == Some(401)).then(|| Cause {
+        kind: CauseKind::SessionGone,
+        summary: "answered 401: the session was gone (its lost session's cause says why)"
+            .to_owned(),
+        detail: format!(
+            "answered 401 at {} by {}",
+            at(a.ended_at),
+            app_instance(a.instance)
+        ),
+    })
+}
+
 /// The app answered the request with a 4xx: it refused it itself, as it would with no fault at
 /// all (a path or a field the app does not know), so no fault is its cause. A 408 (timed out)
 /// and a 429 (too many requests) can come from a stalled store, and are left to the other rules.
@@ -580,8 +596,8 @@ pub fn lost_by_app(view: &ClusterView, f: &Finding) -> Ruling {
     fits(
         CauseKind::LostByApp,
         format!(
-            "{verb} and contradicted with the store sound throughout (one master, no fault keeping the app from it, \
-             no read from a replica): the app lost it, not the cluster"
+            "{verb} and contradicted with the store sound throughout (one master, no fault \
+             keeping the app from it, no read from a replica): the app lost it, not the cluster"
         ),
         format!(
             "{verb} through {} at {}, answered through {} at {}; {evidence}{others}",

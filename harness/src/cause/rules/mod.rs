@@ -23,7 +23,7 @@ mod unknown;
 
 pub use app::{
     app_cut_from_store, app_down, app_refused, error_as_logout, fault_on_master,
-    instances_disagree, lost_by_app, node_reconfigured, old_master, retried_append,
+    instances_disagree, lost_by_app, node_reconfigured, old_master, retried_append, session_gone,
 };
 pub use masters::{
     restarted_empty, split_brain_when_answered, split_brain_when_told, stale_promotion,

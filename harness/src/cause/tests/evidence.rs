@@ -354,6 +354,8 @@ fn a_4xx_is_the_app_refusing_the_request_whatever_fault_is_in_force() {
     let cause = explain(&t.view(), &refused);
     assert_eq!(cause.kind, CauseKind::AppRefused, "{cause:?}");
     assert!(cause.summary.contains("HTTP 404"), "{}", cause.summary);
+    refused.answered.status = Some(401);
+    assert_eq!(explain(&t.view(), &refused).kind, CauseKind::SessionGone);
     refused.answered.status = Some(503);
     assert_eq!(
         explain(&t.view(), &refused).kind,
