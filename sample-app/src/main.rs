@@ -38,7 +38,8 @@ struct Args {
     #[arg(long, env = "SESSION_TTL_SECS", default_value_t = 3600)]
     session_ttl_secs: u64,
     /// TEST ONLY: give the store a known bug (pinned, no-retry, stale-read, lossy-ack,
-    /// stale-reconnect) to show that a failover drill catches it. Never set in a real deployment.
+    /// stale-reconnect, error-as-logout, instance-cache) to show that a failover drill catches it.
+    /// Never set in a real deployment.
     #[arg(long, env = "STORE_MUTANT")]
     mutant: Option<Mutant>,
 }
