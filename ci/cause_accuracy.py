@@ -148,11 +148,13 @@ ROWS = [
         "rolling-restart",
         ["--app-cmd", "FRED_CONFIG=reconnect exec target/debug/axum-fred"],
         {
-            "lost-session": ["restarted-empty"],
+            "lost-session": ["restarted-empty", "two-masters"],
             "user-visible-error": FAILED_IN_THE_FAILOVER,
             "retried-error": FAILED_IN_THE_FAILOVER,
         },
-        "a reconnect begun before the switch reaches the old master when it comes back empty",
+        "a reconnect begun before the switch reaches the old master when it comes back, empty and still "
+        "a master: sessions it answered from are gone (restarted empty), sessions logged in on it are "
+        "lost when it is demoted (two masters)",
     ),
     (
         "redis-rs sentinel, first attempt",
@@ -167,10 +169,14 @@ ROWS = [
         ["--app-cmd", "DJANGO_REDIS_SETUP=readme " + DJANGO],
         {
             "lost-session": ["error-as-logout", "replica-read"],
+            "stale-read": ["replica-read", "replica-behind"],
+            "lost-write": ["replica-read", "replica-behind"],
+            "rollback": ["replica-read", "replica-behind"],
             "user-visible-error": FAILED_IN_THE_FAILOVER,
             "retried-error": FAILED_IN_THE_FAILOVER,
         },
-        "sessions read from a replica, written to the primary; a failed load is 'no session'",
+        "sessions read from a replica, written to the primary: a read just after a write can miss it, "
+        "and the stale copy is written back whole; a failed load is 'no session'",
     ),
     (
         "Django, django-redis on the primary",

@@ -222,12 +222,30 @@ impl Track {
         })
     }
 
-    /// Whether the node served nothing from `from` to `until` that the harness could see: its
-    /// counters did not move from its last answer at or before `from` to its first at or after
-    /// `until` (as one process), or it was sampled in the window and never answered. `None` when
-    /// that cannot be told: no answer on one side, a restart, or counters it did not give.
-    /// Reads count always; writes only with `as_master_too` and only while it was master (a
-    /// replica's writes are what it replicated).
+    /// What the node served between its first answer at or after `from` and its last at or
+    /// before `until`, as one process: what it served inside the window, looking no further.
+    /// `None` when it answered fewer than twice in the window as one process, or did not count.
+    pub fn served_within(&self, from: Micros, until: Micros) -> Option<ServedSpan> {
+        let window = self.between(from, until);
+        let mut answers = window.iter().filter(|s| s.role != Role::Unreachable);
+        let first = answers.next()?;
+        let last = answers.rfind(|s| s.run == first.run)?;
+        let delta = |a: Option<u64>, b: Option<u64>| Some(b?.saturating_sub(a?));
+        Some(ServedSpan {
+            from: first.at,
+            until: last.at,
+            reads: delta(first.served.reads, last.served.reads),
+            writes: delta(first.served.writes, last.served.writes),
+        })
+    }
+
+    /// Whether the node served nothing from `from` to `until` that the harness could see: from
+    /// its last answer at or before `from` to its first at or after `until`, its counters did not
+    /// move while it was one process, and a process that started in between showed nothing
+    /// served at its first answer; or it was sampled in the window and never answered. `None`
+    /// when that cannot be told (no answer on one side, counters it did not give). Reads count
+    /// always; writes only with `as_master_too` and only while it was master (a replica's writes
+    /// are what it replicated).
     pub fn served_nothing_within(
         &self,
         from: Micros,
@@ -240,21 +258,28 @@ impl Track {
         }
         let before = self.answered_at(from)?;
         let after = self.answered_from(until)?;
-        if before.run != after.run {
-            return None;
-        }
-        let moved = |a: Option<u64>, b: Option<u64>| Some(b? > a?);
-        let reads = moved(before.served.reads, after.served.reads)?;
-        let as_master = self
+        let answers: Vec<&Sample> = self
             .between(before.at, after.at)
             .iter()
-            .any(|s| s.role == Role::Master);
-        let writes = if as_master_too && as_master {
-            moved(before.served.writes, after.served.writes)?
-        } else {
-            false
-        };
-        Some(!reads && !writes)
+            .filter(|s| s.role != Role::Unreachable)
+            .collect();
+        let writes_count = |s: &Sample| as_master_too && s.role == Role::Master;
+        for pair in answers.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let moved = if a.run == b.run {
+                let reads = b.served.reads? > a.served.reads?;
+                let writes =
+                    (writes_count(a) || writes_count(b)) && b.served.writes? > a.served.writes?;
+                reads || writes
+            } else {
+                // A new process counts from zero.
+                b.served.reads? > 0 || (writes_count(b) && b.served.writes? > 0)
+            };
+            if moved {
+                return Some(false);
+            }
+        }
+        Some(true)
     }
 
     fn find_restarts(&self) -> Vec<Restart> {

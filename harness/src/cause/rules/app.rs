@@ -490,33 +490,41 @@ pub fn instances_disagree(view: &ClusterView, f: &Finding) -> Ruling {
         told_at.started_at.min(a.started_at),
         told_at.ended_at.max(a.ended_at),
     );
-    let Some(holder) = view.named_master(until) else {
+    // The node the answer came from: the one the in-process app's answering instance used,
+    // else the one the sentinels named.
+    let reported = view.app_master(a.instance, a.ended_at);
+    let Some(holder) = reported.or_else(|| view.named_master(until)) else {
         return Ruling::NotThis;
     };
-    let one_master = view.named_master(from) == Some(holder);
+    let one_master = view.named_master(from) == Some(holder)
+        || view.app_master(told_at.instance, told_at.ended_at) == Some(holder);
     let (held, watched_from) = if one_master {
         (one_master_held(view, holder, from, until), from)
-    } else {
+    } else if view.named_master(until) == Some(holder) {
         (kept(view, told_at, a), a.started_at)
+    } else {
+        return Ruling::NotThis;
     };
     let evidence = match held {
         Kept::Yes(evidence) => evidence,
         Kept::No => return Ruling::NotThis,
         Kept::Unknown(missing) => return Ruling::Undecided(missing),
     };
-    let other_master_wrote = view.tracks().iter().any(|tr| {
-        tr.addr != holder
-            && tr.served_nothing_within(watched_from, until, true) == Some(false)
-            && tr
-                .between(watched_from, until)
-                .iter()
-                .any(|s| s.role == Role::Master)
-    });
-    let used_elsewhere = |m: &Moment| {
-        view.app_master(m.instance, m.ended_at)
-            .is_some_and(|used| used != holder)
-    };
-    if other_master_wrote || used_elsewhere(&a) || (one_master && used_elsewhere(&told_at)) {
+    // Without the app's word on where the answer came from, another master taking writes
+    // meanwhile could have been where it went.
+    let other_master_wrote = reported.is_none()
+        && view.tracks().iter().any(|tr| {
+            tr.addr != holder
+                && tr.served_nothing_within(watched_from, until, true) == Some(false)
+                && tr
+                    .between(watched_from, until)
+                    .iter()
+                    .any(|s| s.role == Role::Master)
+        });
+    let told_elsewhere = view
+        .app_master(told_at.instance, told_at.ended_at)
+        .is_some_and(|used| used != holder);
+    if other_master_wrote || (one_master && told_elsewhere) {
         return Ruling::NotThis;
     }
     let verb = told(f.class);
@@ -631,12 +639,20 @@ fn one_master_held(view: &ClusterView, master: &str, from: Micros, until: Micros
     let sound = answers
         .iter()
         .all(|s| s.role == Role::Master && s.run == before.run);
-    let kept_from_app = view
-        .faults_on(&mn, from)
-        .chain(view.faults_on(&mn, until))
-        .any(|s| s.cut != Some(Cut::Cluster));
-    if !sound || kept_from_app {
+    if !sound {
         return Kept::No;
+    }
+    let kept_from_app = view
+        .faults()
+        .iter()
+        .filter(|s| s.node == mn && s.cut != Some(Cut::Cluster))
+        .find(|s| s.from <= until && s.until.is_none_or(|u| u >= from));
+    if let Some(fault) = kept_from_app {
+        return Kept::Unknown(format!(
+            "the {} of {mn} was in force between the telling and the answer, so whether the \
+             store held it cannot be told from the nodes",
+            fault.kind
+        ));
     }
     Kept::Yes(format!(
         "{mn}, the master the sentinels named, answered as master at each of its {} samples \

@@ -2,7 +2,7 @@
 //! data, a promotion of a node that did not hold the data, two masters at once, and asynchronous
 //! replication that a failover exposed.
 
-use super::{at, cause, demotion, fits, teller, tellers, told, what_told, Ruling};
+use super::{at, cause, demotion, fits, promoted_had_it, teller, tellers, told, what_told, Ruling};
 use crate::cause::view::{ClusterView, Role, Sample, Track};
 use crate::cause::{span, Cause, CauseKind};
 use crate::checker::{Finding, Moment};
@@ -28,6 +28,11 @@ fn split_brain(view: &ClusterView, m: Moment, verb: &str, replaced_first: bool) 
                 .iter()
                 .find(|s| s.old == track.addr && s.at >= fault.from)
                 .filter(|s| !replaced_first || s.at <= t)?;
+            // Told before the promotion: the promoted replica's offset may show it had it
+            // (WAIT, or a write just before the cut), and then the split did not lose it.
+            if !replaced_first && promoted_had_it(view, &m, replaced) == Some(true) {
+                return None;
+            }
             let x = &track.node;
             cause(
                 CauseKind::SplitBrain,

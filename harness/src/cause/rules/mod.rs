@@ -32,7 +32,7 @@ pub use masters::{
 pub use replicas::{replica_behind, replica_read};
 pub use unknown::unknown;
 
-use super::view::{ClusterView, Role, Track};
+use super::view::{ClusterView, Role, Switch, Track};
 use super::{at, Cause, CauseKind, Ruling};
 use crate::checker::{Class, Moment};
 use crate::history::Micros;
@@ -85,7 +85,8 @@ fn demotion(view: &ClusterView, addr: &str, t: Micros) -> String {
 }
 
 /// The data nodes the user could have been told by at `m`: the in-process app's master, or else
-/// every node that said it was master then.
+/// every node that said it was master then and, where it counted them, took writes around the
+/// telling (two nodes can say master at once; only one may have been the app's).
 fn tellers<'v>(view: &'v ClusterView, m: &Moment) -> Vec<&'v Track> {
     let t = m.ended_at;
     match view.app_master(m.instance, t) {
@@ -94,8 +95,34 @@ fn tellers<'v>(view: &'v ClusterView, m: &Moment) -> Vec<&'v Track> {
             .tracks()
             .iter()
             .filter(|tr| tr.at(t).is_some_and(|s| s.role == Role::Master))
+            .filter(|tr| {
+                tr.served_between(m.started_at, m.ended_at)
+                    .and_then(|span| span.writes)
+                    .is_none_or(|writes| writes > 0)
+            })
             .collect(),
     }
+}
+
+/// Whether the replica promoted at `switch` had what its predecessor acknowledged at `told`, by
+/// the offsets: `Some(true)` when its last offset before the switch was at or past the
+/// predecessor's first offset after the telling, `Some(false)` when it was short of it, `None`
+/// when either was not sampled.
+fn promoted_had_it(view: &ClusterView, told: &Moment, switch: &Switch) -> Option<bool> {
+    let z_before = view
+        .track_at(&switch.new)?
+        .between(0, switch.at)
+        .iter()
+        .rev()
+        .filter(|s| s.role.is_replica())
+        .find_map(|s| s.offset)?;
+    let x_after = view
+        .track_at(&switch.old)?
+        .between(told.ended_at, switch.at)
+        .iter()
+        .filter(|s| s.role == Role::Master)
+        .find_map(|s| s.offset)?;
+    Some(z_before >= x_after)
 }
 
 /// The master that told the user at `m`: the in-process app's own, else the one the sentinels
@@ -119,7 +146,8 @@ const USED_WITHIN: Micros = 5_000_000;
 /// was not counted.
 fn app_used(view: &ClusterView, addr: &str, t: Micros) -> Option<bool> {
     let track = view.track_at(addr)?;
-    let span = track.served_between(t.saturating_sub(USED_WITHIN), t)?;
+    // Only its answers before `t`: a node killed at `t` answers next as a new process.
+    let span = track.served_within(t.saturating_sub(USED_WITHIN), t)?;
     let was_master = track.answered_at(t).is_some_and(|s| s.role == Role::Master);
     match (span.reads, span.writes) {
         (Some(r), _) if r > 0 => Some(true),

@@ -68,7 +68,35 @@ pub fn replica_behind(view: &ClusterView, f: &Finding) -> Option<Cause> {
                         ))
                     })
             };
-            cut.or_else(link_down).or_else(lagging).map(|why| (tr, why))
+            // Cut off from the master before the write was sent, and after the read still no
+            // further than before the cut: the master was at least there when the cut began, and
+            // the write came after.
+            let never_caught_up = || {
+                let cut = view.faults().iter().find(|s| {
+                    s.node == tr.node
+                        && s.cut.is_some_and(|c| c.isolates_from_cluster())
+                        && s.from <= told.started_at
+                })?;
+                let before_cut = tr
+                    .answered_at(cut.from)
+                    .filter(|s| s.role.is_replica())
+                    .and_then(|s| s.offset.map(|o| (o, s.at)))?;
+                let after = tr.answered_from(t).filter(|s| s.role.is_replica())?;
+                let offset = after.offset.filter(|o| *o <= before_cut.0)?;
+                Some(format!(
+                    "cut off from the master from {} until {}, its offset {offset} at {} no further \
+                     than its {} before the cut (at {})",
+                    at(cut.from),
+                    cut.until.map_or_else(|| "the end".to_owned(), at),
+                    at(after.at),
+                    before_cut.0,
+                    at(before_cut.1)
+                ))
+            };
+            cut.or_else(link_down)
+                .or_else(lagging)
+                .or_else(never_caught_up)
+                .map(|why| (tr, why))
         })
         .collect();
     if behind.is_empty() {
@@ -125,7 +153,14 @@ pub fn replica_read(view: &ClusterView, f: &Finding) -> Ruling {
     }
     let mn = view.name(master);
     let names: Vec<&str> = readers.iter().map(|(tr, _)| tr.node.as_str()).collect();
-    match reads_during(master_track, a) {
+    // A master that answered the harness at no sample around the answer served nothing.
+    let master_reads = reads_during(master_track, a).or_else(|| {
+        master_track
+            .served_nothing_within(a.started_at, a.ended_at, false)
+            .filter(|idle| *idle)
+            .map(|_| 0)
+    });
+    match master_reads {
         Some(0) => {}
         Some(_) => return Ruling::NotThis,
         None => {
@@ -137,39 +172,41 @@ pub fn replica_read(view: &ClusterView, f: &Finding) -> Ruling {
         }
     }
     let verb = told(f.class);
+    // The offsets show the replica short of it only when a sample falls between the write and
+    // the read; replication lag is milliseconds, the sampling period 100. They are quoted when
+    // they do, and otherwise the read counts alone say where the answer came from.
     let before_sent = master_track
         .answered_at(told_moment.started_at)
         .filter(|s| s.role == Role::Master)
         .and_then(|s| s.offset.map(|o| (o, s.at)));
     let lacking = before_sent.and_then(|(past, past_at)| {
-        readers.iter().find_map(|(tr, reads)| {
+        readers.iter().find_map(|(tr, _)| {
             let after = tr.answered_from(a.ended_at)?;
             let offset = after
                 .offset
                 .filter(|o| after.role.is_replica() && *o <= past)?;
             Some(format!(
-                "{} served {reads} reads around the answer and {mn} none; {}'s offset was {offset} \
-                 at {}, after the answer, not past {past}, where {mn} was before the request was \
-                 sent (at {})",
-                tr.node,
+                "; {}'s offset was {offset} at {}, after the answer, not past {past}, where {mn} \
+                 was before the request was sent (at {})",
                 tr.node,
                 at(after.at),
                 at(past_at)
             ))
         })
     });
-    let Some(evidence) = lacking else {
-        return Ruling::Undecided(format!(
-            "replicas ({}) served the reads around the answer and {mn} none, but no replica's \
-             sampled offset shows it lacked {}",
-            names.join(", "),
-            what_told(f.class)
-        ));
-    };
+    let reads: Vec<String> = readers
+        .iter()
+        .map(|(tr, reads)| format!("{} {reads}", tr.node))
+        .collect();
+    let evidence = format!(
+        "reads served around the answer: {}, {mn} none{}",
+        reads.join(", "),
+        lacking.unwrap_or_default()
+    );
     fits(
         CauseKind::ReplicaRead,
         format!(
-            "answered from a replica, which the app reads from, before it had {} (replication is \
+            "answered from a replica, which the app reads from, without {} (replication is \
              asynchronous)",
             what_told(f.class)
         ),

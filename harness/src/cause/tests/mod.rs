@@ -148,24 +148,44 @@ fn finding(class: Class, told: Option<(f64, f64)>, answered: (f64, f64)) -> Find
 
 #[test]
 fn a_write_acknowledged_by_an_isolated_master_is_a_split_brain() {
+    // redis-1's offset grows 1000 a second; redis-2 follows it until the partition at 6 s.
     let mut t = Timeline::default();
-    t.samples("redis-1", 0.0, 20.0, master("a", 20))
-        .samples("redis-2", 0.0, 20.0, replica("redis-1", true, 1_000))
-        .fault(
-            6.0,
-            FaultKind::Partition,
-            FaultPhase::Start,
+    for tenth in 0..200 {
+        let at = f64::from(tenth) / 10.0;
+        let offset = 1_000 + (at * 1_000.0) as i64;
+        t.sample(
+            (at * 1e6) as Micros,
             "redis-1",
-            Some(Cut::Cluster),
+            NodeState::Master {
+                run_id: "a".into(),
+                offset,
+                keys: 20,
+                loaded_keys: Some(0),
+                replicas: 2,
+                served: Default::default(),
+            },
         )
-        .switch(8.0, "redis-1", "redis-2")
-        .fault(
-            14.0,
-            FaultKind::Partition,
-            FaultPhase::Heal,
-            "redis-1",
-            None,
+        .sample(
+            (at * 1e6) as Micros,
+            "redis-2",
+            replica("redis-1", at < 6.0, offset.min(7_000)),
         );
+    }
+    t.fault(
+        6.0,
+        FaultKind::Partition,
+        FaultPhase::Start,
+        "redis-1",
+        Some(Cut::Cluster),
+    )
+    .switch(8.0, "redis-1", "redis-2")
+    .fault(
+        14.0,
+        FaultKind::Partition,
+        FaultPhase::Heal,
+        "redis-1",
+        None,
+    );
     let cause = explain(
         &t.view(),
         &finding(Class::LostWrite, Some((7.0, 7.01)), (9.0, 9.01)),
