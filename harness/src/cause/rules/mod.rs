@@ -11,19 +11,21 @@
 //! - `masters`: the data went with a master: split brain, a restart without data, a stale
 //!   promotion, two masters, asynchronous replication.
 //! - `replicas`: reads served by replicas.
-//! - `app`: what the app did: kept an old master, was down, showed a store error as a logout,
-//!   disagreed with itself across instances; errors while a fault or a reconfiguration held a
-//!   node; retried appends.
+//! - `app`: what the app did with what the store held: kept an old master, showed a store error
+//!   as a logout, disagreed with itself across instances, lost what it was told; retried appends.
+//! - `errors`: errors a user saw, while a fault, a switch or a reconfiguration held a node the
+//!   app used, or after it reached Redis no more.
 //! - `unknown`: the cause when none fits.
 
 mod app;
+mod errors;
 mod masters;
 mod replicas;
 mod unknown;
 
-pub use app::{
-    app_cut_from_store, app_down, app_refused, error_as_logout, fault_on_master,
-    instances_disagree, lost_by_app, node_reconfigured, old_master, retried_append, session_gone,
+pub use app::{error_as_logout, instances_disagree, lost_by_app, old_master, retried_append};
+pub use errors::{
+    app_cut_from_store, app_down, app_refused, fault_on_master, node_reconfigured, session_gone,
 };
 pub use masters::{
     restarted_empty, split_brain_when_answered, split_brain_when_told, stale_promotion,
