@@ -3,7 +3,7 @@
 //! replication that a failover exposed.
 
 use super::{at, cause, demotion, fits, promoted_had_it, teller, tellers, told, what_told, Ruling};
-use crate::cause::view::{ClusterView, Role, Sample, Track};
+use crate::cause::view::{ClusterView, Role, Sample, Switch, Track};
 use crate::cause::{span, Cause, CauseKind};
 use crate::checker::{Finding, Moment};
 use crate::history::Micros;
@@ -368,7 +368,11 @@ pub fn unreplicated(view: &ClusterView, f: &Finding) -> Ruling {
     });
     let (oz, z_at) = (z_before.offset.unwrap_or(0), at(z_before.at));
     let offsets = match x_after {
-        Some(x) if z_before.offset >= x.offset => return Ruling::NotThis,
+        Some(x) if z_before.offset >= x.offset => {
+            // The first promoted replica had it; a later promotion may not have.
+            let threshold = (x.offset.unwrap_or(0), x.at);
+            return later_promotion_short(view, f, switch, threshold);
+        }
         Some(x) => format!(
             "; {zn}'s last offset before the switch was {oz} (at {z_at}), short of {}, where \
              {xn} was after it (at {})",
@@ -424,4 +428,71 @@ pub fn unreplicated(view: &ClusterView, f: &Finding) -> Ruling {
             at(a.ended_at),
         ),
     )
+}
+
+/// After `first`, whose promoted replica had what the user was told, the switches up to the
+/// answer, each from the master the one before named: the first whose promoted replica's last
+/// offset before its promotion was short of `threshold` (the teller's first offset after the
+/// telling, and when it was sampled) lost it. A flapping cluster promotes back a node that had
+/// stopped replicating. When every one had it, the offsets contradict the answer, and that is
+/// what an unknown cause says.
+fn later_promotion_short(
+    view: &ClusterView,
+    f: &Finding,
+    first: &Switch,
+    (past, past_at): (u64, Micros),
+) -> Ruling {
+    let a = f.answered;
+    let mut holder = first.new.as_str();
+    for switch in view
+        .switches()
+        .iter()
+        .filter(|s| s.at > first.at && s.at <= a.ended_at)
+    {
+        if switch.old != holder {
+            return Ruling::NotThis;
+        }
+        let zn = view.name(&switch.new);
+        let z_before = view.track_at(&switch.new).and_then(|tr| {
+            tr.between(0, switch.at)
+                .iter()
+                .rev()
+                .filter(|s| s.role.is_replica())
+                .find_map(|s| s.offset.map(|o| (o, s.at)))
+        });
+        let Some((oz, oz_at)) = z_before else {
+            return Ruling::Undecided(format!(
+                "{zn}'s replication offset before it was promoted was not sampled, so whether it \
+                 held {} cannot be told",
+                what_told(f.class)
+            ));
+        };
+        if oz < past {
+            let (first_n, tn) = (view.name(&first.new), view.name(&first.old));
+            return fits(
+                CauseKind::StalePromotion,
+                format!(
+                    "{zn} was promoted without {} it had not replicated, though {first_n} had it \
+                     when it took over from {tn}",
+                    what_told(f.class)
+                ),
+                format!(
+                    "{} at {}; {tn} was at offset {past} after it (at {}); {zn} was promoted at \
+                     {} with its last offset {oz} (at {}), short of it; answered at {}",
+                    told(f.class),
+                    at(f.relied.map_or(0, |m| m.ended_at)),
+                    at(past_at),
+                    at(switch.at),
+                    at(oz_at),
+                    at(a.ended_at)
+                ),
+            );
+        }
+        holder = &switch.new;
+    }
+    Ruling::Undecided(format!(
+        "by the offsets, every replica promoted after the user was told had replicated past {}, \
+         yet the answer lacked it",
+        what_told(f.class)
+    ))
 }

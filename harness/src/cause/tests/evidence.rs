@@ -606,3 +606,64 @@ fn of_two_nodes_saying_master_only_one_that_took_writes_can_have_told_the_user()
     );
     assert_ne!(lost.kind, CauseKind::TwoMasters, "{lost:?}");
 }
+
+#[test]
+fn a_flapping_cluster_that_promotes_back_a_node_short_of_the_data_is_a_stale_promotion() {
+    // redis-1 → redis-2 at 5.26 s → redis-3 at 10.28 s → redis-1 again at 14.46 s. redis-1 was
+    // still answering as master just after the first switch, then stopped replicating at 6300.
+    let node = |run: &'static str, master_of: Option<&'static str>, offset: i64| match master_of {
+        None => NodeState::Master {
+            run_id: run.into(),
+            offset,
+            keys: 20,
+            loaded_keys: None,
+            replicas: 2,
+            served: Served::default(),
+        },
+        Some(of) => NodeState::Replica {
+            run_id: run.into(),
+            offset,
+            keys: 20,
+            loaded_keys: None,
+            master: addr(of),
+            link_up: offset != 6_300,
+            served: Served::default(),
+        },
+    };
+    let grow = |t: f64| 1_000 + (t * 1_000.0) as i64;
+    let mut t = Timeline::default();
+    t.each("redis-1", 0.0, 5.4, |t| node("a", None, grow(t)))
+        .each("redis-1", 5.4, 14.5, |_| node("a", Some("redis-2"), 6_300))
+        .each("redis-1", 14.5, 20.0, |t| node("a", None, grow(t)))
+        .each("redis-2", 0.0, 5.3, |t| node("b", Some("redis-1"), grow(t)))
+        .each("redis-2", 5.3, 10.3, |t| node("b", None, grow(t)))
+        .each("redis-2", 10.3, 20.0, |t| {
+            node("b", Some("redis-3"), grow(t))
+        })
+        .each("redis-3", 0.0, 10.3, |t| {
+            node("c", Some("redis-2"), grow(t))
+        })
+        .each("redis-3", 10.3, 14.5, |t| node("c", None, grow(t)))
+        .each("redis-3", 14.5, 20.0, |t| {
+            node("c", Some("redis-1"), grow(t))
+        })
+        .switch(5.26, "redis-1", "redis-2")
+        .switch(10.28, "redis-2", "redis-3")
+        .switch(14.46, "redis-3", "redis-1")
+        // The in-process app followed each switch at once.
+        .store(5.27, StoreChange::MasterResolved, "redis-2")
+        .store(10.29, StoreChange::MasterResolved, "redis-3")
+        .store(14.47, StoreChange::MasterResolved, "redis-1");
+    let rollback = explain(
+        &t.view(),
+        &finding(Class::Rollback, Some((5.37, 5.375)), (14.57, 14.58)),
+    );
+    assert_eq!(rollback.kind, CauseKind::StalePromotion, "{rollback:?}");
+    assert!(
+        rollback
+            .detail
+            .contains("redis-1 was promoted at 14.46 s with its last offset 6300"),
+        "{}",
+        rollback.detail
+    );
+}
