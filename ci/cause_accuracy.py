@@ -7,7 +7,7 @@ causes that bug or configuration produces (ROWS below, each with why): a finding
 expected, as another cause, or as unknown. Prints the Markdown table and, for every finding with
 another cause, its group, so a wrong cause can be looked at.
 
-Run from the repository's root, after `bash ci/prepare.sh`, `pip install django django-redis
+Run from the repository's root, after `bash ci/prepare.sh --tests`, `pip install django django-redis
 gunicorn` and a build of the harness and the Rust example apps:
 
     cargo build -p failover-drill

@@ -11,7 +11,7 @@
 # With arguments, this is plain `cargo test --workspace <arguments>`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash ci/prepare.sh
+bash ci/prepare.sh --tests
 # Every platform's dependency sources, not only this one's: the lock file's rust-version check
 # (harness/tests/offline/dependency_pins.rs) reads their manifests through `cargo metadata`.
 cargo fetch --locked

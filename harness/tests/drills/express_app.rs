@@ -39,7 +39,7 @@ async fn drill(scenario: &Scenario) -> RunReport {
         progress: false,
     };
     let report = run(scenario, &options).await.expect(
-        "run completes (needs node with Debian's node-express and node-redis: `bash ci/prepare.sh`)",
+        "run completes (needs node with Debian's node-express and node-redis: `bash ci/prepare.sh --tests`)",
     );
     report
         .write_summary(&mut std::io::stdout())

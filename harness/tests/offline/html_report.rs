@@ -1,6 +1,6 @@
 //! The HTML report opens in a real browser with no network and its plots render: headless
-//! Chromium (Debian's `chromium`, which `ci/prepare.sh` installs) loads the page with a probe
-//! script added, and the probe reports what was laid out.
+//! Chromium (Debian's `chromium`, which `ci/prepare.sh --tests` installs) loads the page with a
+//! probe script added, and the probe reports what was laid out.
 
 use crate::common;
 
@@ -49,7 +49,7 @@ fn chromium() -> String {
             return candidate.to_owned();
         }
     }
-    panic!("headless Chromium is needed: install it with `apt-get install -y chromium` (ci/prepare.sh does)");
+    panic!("headless Chromium is needed: install it with `apt-get install -y chromium` (`bash ci/prepare.sh --tests` does)");
 }
 
 fn attribute(dom: &str, name: &str) -> Option<u32> {
