@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 bash ci/prepare.sh
 scenario="${1:-kill-master}"
 shift || true
-cargo run --quiet -p failover-drill -- run "$scenario" "$@"
+cargo run -p failover-drill -- run "$scenario" "$@"

@@ -32,6 +32,7 @@
 pub mod app;
 pub mod assess;
 pub mod cause;
+pub mod check;
 pub mod checker;
 mod child;
 pub mod cluster;

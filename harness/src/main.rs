@@ -109,6 +109,14 @@ enum Command {
         #[arg(long, value_name = "BACKEND")]
         backend: Option<failover_drill::scenario::BackendChoice>,
     },
+    /// Check scenario and matrix files (or scenario names) without starting anything, and
+    /// print what each would run: cells, nodes, app, workload, faults (with what they need) and
+    /// expectations. Exits 0 when every one is valid, 2 naming the file and field otherwise.
+    Check {
+        /// Scenario files, matrix files (a file with a `scenarios` list) or scenario names.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+    },
     /// List the named scenarios, one line each.
     List,
     /// Look at a Sentinel deployment the harness did not start, through its sentinels: the
@@ -204,6 +212,36 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let width = all.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
             for (name, description) in all {
                 println!("{name:width$}  {description}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { files } => {
+            use failover_drill::check::{printable, printable_lines};
+            let mut invalid = 0;
+            let mut out = std::io::stdout().lock();
+            for file in &files {
+                match failover_drill::check::check(file, &catalogue) {
+                    Ok(lines) => {
+                        let file = printable(file);
+                        writeln!(out, "{file}: valid").context("cannot print to stdout")?;
+                        for line in lines {
+                            writeln!(out, "  {line}").context("cannot print to stdout")?;
+                        }
+                    }
+                    Err(e) => {
+                        invalid += 1;
+                        let (file, e) = (printable(file), printable_lines(&e.to_string()));
+                        writeln!(out, "{file}: invalid: {e}").context("cannot print to stdout")?;
+                    }
+                }
+            }
+            if invalid > 0 {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{invalid} of {} files cannot be drilled",
+                    files.len()
+                );
+                return Ok(ExitCode::from(2));
             }
             Ok(ExitCode::SUCCESS)
         }

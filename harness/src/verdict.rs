@@ -141,7 +141,7 @@ fn judge_times(expectations: &Expectations, times: &Times) -> Vec<ExpectationRes
             .map(|(_, ms)| *ms);
         // A phase with no operation of the kind has no latency to break the bound.
         let result = match ms {
-            Some(ms) => within(&b.describe(), b.at_most, Some(ms)),
+            Some(ms) => within(&b.measure(), b.at_most, Some(ms)),
             None => ExpectationResult {
                 expectation: b.describe(),
                 actual: 0,
@@ -153,6 +153,26 @@ fn judge_times(expectations: &Expectations, times: &Times) -> Vec<ExpectationRes
         results.push(result);
     }
     results
+}
+
+/// The expectations in words, named as a run's verdict names them, before any run: `lost
+/// sessions <= 0`, `+switch-master after each fault on the master <= 5s`.
+pub fn expectations_in_words(expectations: &Expectations) -> Vec<String> {
+    // Judged against figures that name no fault in particular, so each bound is worded once,
+    // where `judge` words it.
+    let counts = Counts {
+        operations: 1,
+        times: Times {
+            recoveries: vec![("each fault".to_owned(), None)],
+            failovers: vec![("each fault on the master".to_owned(), None)],
+            ..Times::default()
+        },
+        ..Counts::default()
+    };
+    judge(expectations, &counts)
+        .into_iter()
+        .map(|result| result.expectation)
+        .collect()
 }
 
 /// Every expectation's result: a line per class of finding, then the failover. A run with no
@@ -325,6 +345,12 @@ mod tests {
                 "longest a user could not work <= 2s",
                 "recovery from fault 2 (kill) <= 5s"
             ]
+        );
+        assert!(
+            results
+                .iter()
+                .any(|r| r.expectation == "during operation latency p99 <= 3s" && r.passed),
+            "the bound is named once: {results:?}"
         );
         let shown: Vec<String> = results.iter().map(ExpectationResult::actual_text).collect();
         assert!(shown.contains(&"2.30 s".to_owned()) && shown.contains(&"never".to_owned()));

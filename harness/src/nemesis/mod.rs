@@ -55,7 +55,7 @@ pub use external::{check_external, plan};
 use fault::Fault;
 pub use fault::{InFlightCount, Scene};
 use needs::Needs;
-pub use needs::{check_app_reach, check_privileges, refusal};
+pub use needs::{check_app_reach, check_privileges, needs_in_words, refusal};
 use redis_commands::{ClientKill, ClientPause};
 use schedule::ScheduledFault;
 

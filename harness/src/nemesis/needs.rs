@@ -64,6 +64,21 @@ fn package_of(program: &str) -> &str {
     }
 }
 
+/// What a fault needs beyond a Docker engine or the process backend, in words, when it needs
+/// anything: `root and the nsenter and iptables commands; a network namespace per node, ...`.
+pub fn needs_in_words(fault: &FaultSpec) -> Option<String> {
+    let needs = super::needs_of(&fault.action);
+    let mut parts = Vec::new();
+    let machine = needs.summary();
+    if !machine.is_empty() {
+        parts.push(machine);
+    }
+    if needs.own_network_namespace.is_some() {
+        parts.push("a Docker engine (not the process backend)".to_owned());
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 /// Checks before anything starts that the machine can apply every fault of the schedule.
 pub fn check_privileges(faults: &[FaultSpec]) -> Result<(), NemesisError> {
     for (index, fault) in faults.iter().enumerate() {

@@ -262,6 +262,44 @@ impl FaultSpec {
         Ok(())
     }
 
+    /// The fault in words, its kind's own fields included: `kill on master at 6s for 8s`,
+    /// `partition on master at 6s for 8s (cut = "cluster"), 3 times every 20s, jitter 1s`.
+    pub fn describe(&self) -> String {
+        let kind = self.kind();
+        let mut text = format!("{kind} on {}", String::from(self.target()));
+        text.push_str(&format!(" at {}", humantime::format_duration(self.at)));
+        if kind.lasts() {
+            text.push_str(&format!(
+                " for {}",
+                humantime::format_duration(self.duration)
+            ));
+        }
+        // The kind's own fields, as the file writes them: the action serialises to them and its
+        // `kind`.
+        let own: Vec<String> = match toml::Table::try_from(&self.action) {
+            Ok(table) => table
+                .into_iter()
+                .filter(|(field, _)| field != "kind")
+                .map(|(field, value)| format!("{field} = {value}"))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        if !own.is_empty() {
+            text.push_str(&format!(" ({})", own.join(", ")));
+        }
+        if let (true, Some(every)) = (self.count > 1, self.every) {
+            text.push_str(&format!(
+                ", {} times every {}",
+                self.count,
+                humantime::format_duration(every)
+            ));
+        }
+        if let Some(jitter) = self.jitter {
+            text.push_str(&format!(", jitter {}", humantime::format_duration(jitter)));
+        }
+        text
+    }
+
     /// When each repetition is due, from the start of the workload, before jitter.
     pub fn starts(&self) -> impl Iterator<Item = Duration> + '_ {
         let every = self.every.unwrap_or_default();

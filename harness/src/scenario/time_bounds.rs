@@ -32,17 +32,21 @@ pub struct LatencyBound {
 }
 
 impl LatencyBound {
-    /// The bound in words: `during write p99 <= 3s`.
-    pub fn describe(&self) -> String {
+    /// What is bounded, in words: `during write operation latency p99`.
+    pub fn measure(&self) -> String {
         let kind = if self.kind == "all" {
             String::new()
         } else {
             format!(" {}", self.kind)
         };
+        format!("{}{kind} operation latency {}", self.phase, self.percentile)
+    }
+
+    /// The bound in words: `during write operation latency p99 <= 3s`.
+    pub fn describe(&self) -> String {
         format!(
-            "{}{kind} operation latency {} <= {}",
-            self.phase,
-            self.percentile,
+            "{} <= {}",
+            self.measure(),
             humantime::format_duration(self.at_most)
         )
     }

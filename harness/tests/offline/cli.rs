@@ -315,3 +315,70 @@ fn compare_names_what_it_could_not_read() {
     assert!(msg.contains("cannot read /nonexistent/run-a"), "{msg}");
     assert_eq!(msg.matches("No such file").count(), 1, "{msg}");
 }
+
+/// Every scenario and matrix file the repository ships is valid, and `check` says what each
+/// would run without starting anything; a broken file exits 2 naming it and its field.
+#[test]
+fn check_passes_every_shipped_file_and_names_what_is_wrong_in_a_broken_one() {
+    let root = common::scenarios_dir()
+        .parent()
+        .expect("the repository")
+        .to_owned();
+    let toml_files = |dir: &std::path::Path| -> Vec<std::path::PathBuf> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        entries
+            .map(|entry| entry.expect("entry").path())
+            .filter(|path| {
+                path.extension().is_some_and(|e| e == "toml")
+                    && path.file_name().is_some_and(|n| n != "Cargo.toml")
+            })
+            .collect()
+    };
+    let mut files = Vec::new();
+    for dir in ["scenarios", "docs/external", "examples"] {
+        files.extend(toml_files(&root.join(dir)));
+    }
+    for entry in std::fs::read_dir(root.join("examples")).expect("examples") {
+        files.extend(toml_files(&entry.expect("entry").path()));
+    }
+    assert!(files.len() > 25, "shipped files found: {files:?}");
+    let out_dir = std::env::temp_dir().join(format!("fd-check-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&out_dir).expect("a working directory");
+    let out = Command::new(env!("CARGO_BIN_EXE_failover-drill"))
+        .arg("check")
+        .args(&files)
+        .current_dir(&out_dir)
+        .output()
+        .expect("run the CLI");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
+    assert_eq!(
+        stdout.lines().filter(|l| l.ends_with(": valid")).count(),
+        files.len(),
+        "{stdout}"
+    );
+    assert!(stdout.contains("matrix stacks: "), "{stdout}");
+    assert!(
+        stdout.contains("fault 1: kill on master at 6s for 8s"),
+        "{stdout}"
+    );
+
+    let broken = out_dir.join("broken.toml");
+    std::fs::write(&broken, "name = \"b\"\n[workload]\nrate = -1.0\n").expect("write");
+    let out = drill(&["check", "kill-master", &broken.to_string_lossy()], &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("kill-master: valid"), "{stdout}");
+    assert!(
+        stdout.contains("broken.toml: invalid") && stdout.contains("workload.rate"),
+        "{stdout}"
+    );
+    let made: Vec<_> = std::fs::read_dir(&out_dir)
+        .expect("the working directory")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(made, ["broken.toml"], "check wrote nothing");
+    std::fs::remove_dir_all(&out_dir).expect("clean up");
+}
