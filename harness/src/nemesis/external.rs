@@ -49,28 +49,31 @@ pub(super) fn way<'a>(
     if let Some(template) = deployment.template(kind) {
         return Ok(Way::Command(template));
     }
-    match (kind, &spec.action) {
-        (FaultKind::ManualFailover | FaultKind::GracefulFailover | FaultKind::KillApp, _) => {
+    // Every kind is named, so a new one must say here how it acts without a template.
+    let cannot = |verb: &str| {
+        Err(format!(
+            "the harness did not start the deployment's nodes, so it cannot {verb} them itself; \
+             {configure}"
+        ))
+    };
+    match kind {
+        FaultKind::ManualFailover | FaultKind::GracefulFailover | FaultKind::KillApp => {
             Ok(Way::Own)
         }
-        (FaultKind::Pause, _) => Ok(Way::ClientPause),
-        (FaultKind::Reset, FaultAction::Reset(reset)) if reset.cut == Cut::All => {
-            Ok(Way::ClientKill)
+        FaultKind::Pause => Ok(Way::ClientPause),
+        FaultKind::Reset => match &spec.action {
+            FaultAction::Reset(reset) if reset.cut == Cut::All => Ok(Way::ClientKill),
+            _ => Err(format!(
+                "through Redis a reset is CLIENT KILL, which breaks every client's connections, \
+                 not only those cut names: set cut = \"all\", or {configure}"
+            )),
+        },
+        FaultKind::Kill => cannot("kill"),
+        FaultKind::Stop => cannot("stop"),
+        FaultKind::RestartSentinels => cannot("restart"),
+        FaultKind::Partition | FaultKind::Latency | FaultKind::PacketLoss => {
+            cannot("change the network of")
         }
-        (FaultKind::Reset, _) => Err(format!(
-            "through Redis a reset is CLIENT KILL, which breaks every client's connections, not \
-             only those cut names: set cut = \"all\", or {configure}"
-        )),
-        _ => Err(format!(
-            "the harness did not start the deployment's nodes, so it cannot {} them itself; \
-             {configure}",
-            match kind {
-                FaultKind::Kill => "kill",
-                FaultKind::Stop => "stop",
-                FaultKind::RestartSentinels => "restart",
-                _ => "change the network of",
-            }
-        )),
     }
 }
 

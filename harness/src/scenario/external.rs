@@ -122,21 +122,22 @@ fn unknown_placeholder(command: &str) -> Option<String> {
     None
 }
 
-/// The fault kind a `faults` key names.
+/// The fault kind a `faults` key names, when a command template can do it.
 fn kind_named(key: &str) -> Option<FaultKind> {
-    let kinds = [
-        FaultKind::Kill,
-        FaultKind::Stop,
-        FaultKind::Pause,
-        FaultKind::Partition,
-        FaultKind::Reset,
-        FaultKind::ManualFailover,
-        FaultKind::Latency,
-        FaultKind::GracefulFailover,
-        FaultKind::PacketLoss,
-        FaultKind::RestartSentinels,
-    ];
-    kinds.into_iter().find(|k| k.name() == key)
+    FaultKind::ALL
+        .iter()
+        .copied()
+        .find(|k| k.name() == key && k.takes_command_template())
+}
+
+/// The names `kind_named` knows, for the message that refuses another.
+fn template_kinds() -> String {
+    let names: Vec<&str> = FaultKind::ALL
+        .iter()
+        .filter(|k| k.takes_command_template())
+        .map(|k| k.name())
+        .collect();
+    names.join(", ")
 }
 
 impl ExternalTopology {
@@ -196,9 +197,8 @@ impl ExternalTopology {
                 return problem(
                     field(""),
                     format!(
-                        "'{key}' is not a fault kind a command can do; use one of kill, stop, \
-                         pause, partition, reset, latency, packet-loss, manual-failover, \
-                         graceful-failover, restart-sentinels"
+                        "'{key}' is not a fault kind a command can do; use one of {}",
+                        template_kinds()
                     ),
                 );
             };

@@ -9,51 +9,112 @@ use serde::{Deserialize, Serialize};
 
 use super::Target;
 
-/// What a fault does, by name: the `kind` of scenario files and of fault records in histories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FaultKind {
+/// The one list of fault kinds: each kind's variant, the struct of its own fields, and its name in
+/// scenario files and histories. `FaultKind` (with `ALL` and `name`), `FaultAction` (with `kind`)
+/// and `From<fields> for FaultAction` are made from it. Every other fact about a kind (whether it
+/// lasts, its only target, its words, whether a command template can do it, what it needs, how it
+/// acts on a deployment the harness did not start) is an exhaustive match on `FaultKind` or
+/// `FaultAction`, so a kind added here and missed there does not compile.
+macro_rules! fault_kinds {
+    ($($(#[doc = $doc:literal])* $variant:ident($fields:ident) = $name:literal;)*) => {
+        /// What a fault does, by name: the `kind` of scenario files and of fault records in
+        /// histories.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum FaultKind {
+            $($(#[doc = $doc])* #[serde(rename = $name)] $variant,)*
+        }
+
+        impl FaultKind {
+            /// Every kind, in the order of the table.
+            pub const ALL: &'static [FaultKind] = &[$(FaultKind::$variant),*];
+
+            /// The name used in scenario files and histories.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                }
+            }
+        }
+
+        /// What a fault does, with the fields of its kind and no others: a scenario's `kind` and
+        /// the fields that go with it.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "kind")]
+        pub enum FaultAction {
+            $(
+                #[doc = concat!("See [`FaultKind::", stringify!($variant), "`].")]
+                #[serde(rename = $name)]
+                $variant($fields),
+            )*
+        }
+
+        impl FaultAction {
+            /// The action's kind.
+            pub fn kind(&self) -> FaultKind {
+                match self {
+                    $(Self::$variant(_) => FaultKind::$variant,)*
+                }
+            }
+        }
+
+        // Each kind's own fields make its action: `FaultSpec::new(at, Kill::default())`.
+        $(impl From<$fields> for FaultAction {
+            fn from(fields: $fields) -> Self {
+                Self::$variant(fields)
+            }
+        })*
+    };
+}
+
+fault_kinds! {
     /// SIGKILL, then start again at the same address after `duration`.
-    Kill,
+    Kill(Kill) = "kill";
     /// Graceful stop (SIGTERM: Redis runs `SHUTDOWN`), then start again after `duration`.
-    Stop,
+    Stop(Stop) = "stop";
     /// Freeze the processes (cgroup freezer), resume after `duration`: a stalled, not dead, node.
-    Pause,
+    Pause(Pause) = "pause";
     /// Drop every packet between the target and the peers `cut` names, for `duration`.
-    Partition,
+    Partition(Partition) = "partition";
     /// Answer every TCP packet the peers `cut` names send the target with a reset, for
     /// `duration`: open connections break at once and new ones are refused.
-    Reset,
+    Reset(Reset) = "reset";
     /// `SENTINEL FAILOVER`: a planned switch with no node down.
-    ManualFailover,
+    ManualFailover(ManualFailover) = "manual-failover";
     /// Delay every byte between the app (the host) and the target by `latency`, each way, for
     /// `duration`; the target's links to the other nodes stay fast.
-    Latency,
+    Latency(Latency) = "latency";
     /// The planned switch done right, as charts' pre-stop hooks do it: pause writes on the master
     /// (`CLIENT PAUSE WRITE`), wait until every replica has all it wrote, `SENTINEL FAILOVER`,
     /// demote the old master, then let the held writes go on.
-    GracefulFailover,
+    GracefulFailover(GracefulFailover) = "graceful-failover";
     /// Drop `loss_percent` of the packets between the target and the peers `cut` names, at
     /// random, both ways, for `duration`: a lossy link, not a cut one.
-    PacketLoss,
+    PacketLoss(PacketLoss) = "packet-loss";
     /// Restart every sentinel, one after another (SIGTERM, start again at the same address, wait
     /// until it knows the master), as an upgrade of the sentinels does. Watchers of the sentinels
     /// (the app, the harness) must subscribe again to each restarted one.
-    RestartSentinels,
+    RestartSentinels(RestartSentinels) = "restart-sentinels";
     /// SIGKILL one instance of the app under test (the in-process app drops its server, store and
     /// connections), and start it again at its address after `duration`: sessions must outlive
     /// an app crash.
-    KillApp,
+    KillApp(KillApp) = "kill-app";
 }
 
 impl FaultKind {
     /// Whether the fault lasts for a `duration` and then heals; a kind that does not ends by
     /// itself.
     pub fn lasts(self) -> bool {
-        !matches!(
-            self,
-            Self::ManualFailover | Self::GracefulFailover | Self::RestartSentinels
-        )
+        match self {
+            Self::Kill
+            | Self::Stop
+            | Self::Pause
+            | Self::Partition
+            | Self::Reset
+            | Self::Latency
+            | Self::PacketLoss
+            | Self::KillApp => true,
+            Self::ManualFailover | Self::GracefulFailover | Self::RestartSentinels => false,
+        }
     }
 
     /// The one target the kind can have, if it has one: a failover moves whichever node is the
@@ -63,24 +124,32 @@ impl FaultKind {
             Self::ManualFailover | Self::GracefulFailover => Some(Target::Master),
             Self::RestartSentinels => Some(Target::Sentinels),
             Self::KillApp => Some(Target::App),
-            _ => None,
+            Self::Kill
+            | Self::Stop
+            | Self::Pause
+            | Self::Partition
+            | Self::Reset
+            | Self::Latency
+            | Self::PacketLoss => None,
         }
     }
 
-    /// The name used in scenario files and histories.
-    pub fn name(self) -> &'static str {
+    /// Whether an operator's command template (`topology.external.faults.<kind>`) can do it on
+    /// a deployment the harness did not start: anything done to a node can; `kill-app` acts on
+    /// the app the harness itself runs.
+    pub fn takes_command_template(self) -> bool {
         match self {
-            Self::Kill => "kill",
-            Self::Stop => "stop",
-            Self::Pause => "pause",
-            Self::Partition => "partition",
-            Self::Reset => "reset",
-            Self::ManualFailover => "manual-failover",
-            Self::Latency => "latency",
-            Self::GracefulFailover => "graceful-failover",
-            Self::PacketLoss => "packet-loss",
-            Self::RestartSentinels => "restart-sentinels",
-            Self::KillApp => "kill-app",
+            Self::Kill
+            | Self::Stop
+            | Self::Pause
+            | Self::Partition
+            | Self::Reset
+            | Self::ManualFailover
+            | Self::Latency
+            | Self::GracefulFailover
+            | Self::PacketLoss
+            | Self::RestartSentinels => true,
+            Self::KillApp => false,
         }
     }
 
@@ -133,78 +202,7 @@ impl Cut {
     }
 }
 
-/// What a fault does, with the fields of its kind and no others: a scenario's `kind` and the
-/// fields that go with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum FaultAction {
-    /// See [`FaultKind::Kill`].
-    Kill(Kill),
-    /// See [`FaultKind::Stop`].
-    Stop(Stop),
-    /// See [`FaultKind::Pause`].
-    Pause(Pause),
-    /// See [`FaultKind::Partition`].
-    Partition(Partition),
-    /// See [`FaultKind::Reset`].
-    Reset(Reset),
-    /// See [`FaultKind::ManualFailover`].
-    ManualFailover(ManualFailover),
-    /// See [`FaultKind::Latency`].
-    Latency(Latency),
-    /// See [`FaultKind::GracefulFailover`].
-    GracefulFailover(GracefulFailover),
-    /// See [`FaultKind::PacketLoss`].
-    PacketLoss(PacketLoss),
-    /// See [`FaultKind::RestartSentinels`].
-    RestartSentinels(RestartSentinels),
-    /// See [`FaultKind::KillApp`].
-    KillApp(KillApp),
-}
-
-/// Each kind's own fields make its action: `FaultSpec::new(at, Kill::default())`.
-macro_rules! action_from_fields {
-    ($($variant:ident),* $(,)?) => {
-        $(impl From<$variant> for FaultAction {
-            fn from(fields: $variant) -> Self {
-                Self::$variant(fields)
-            }
-        })*
-    };
-}
-
-action_from_fields!(
-    Kill,
-    Stop,
-    Pause,
-    Partition,
-    Reset,
-    ManualFailover,
-    Latency,
-    GracefulFailover,
-    PacketLoss,
-    RestartSentinels,
-    KillApp,
-);
-
 impl FaultAction {
-    /// The action's kind.
-    pub fn kind(&self) -> FaultKind {
-        match self {
-            Self::Kill(_) => FaultKind::Kill,
-            Self::Stop(_) => FaultKind::Stop,
-            Self::Pause(_) => FaultKind::Pause,
-            Self::Partition(_) => FaultKind::Partition,
-            Self::Reset(_) => FaultKind::Reset,
-            Self::ManualFailover(_) => FaultKind::ManualFailover,
-            Self::Latency(_) => FaultKind::Latency,
-            Self::GracefulFailover(_) => FaultKind::GracefulFailover,
-            Self::PacketLoss(_) => FaultKind::PacketLoss,
-            Self::RestartSentinels(_) => FaultKind::RestartSentinels,
-            Self::KillApp(_) => FaultKind::KillApp,
-        }
-    }
-
     /// Whom the target is cut off from, for the kinds that cut.
     pub fn cut(&self) -> Option<Cut> {
         match self {
@@ -327,4 +325,51 @@ pub struct KillApp {
     /// Which instance of the app, from 0; default 0.
     #[serde(default)]
     pub instance: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kinds' names in files and in records are the table's: serde reads and writes them.
+    #[test]
+    fn every_kind_reads_and_writes_by_its_name() {
+        for kind in FaultKind::ALL {
+            let written = toml::Value::try_from(kind).expect("a kind serialises");
+            assert_eq!(written.as_str(), Some(kind.name()));
+            let read: FaultKind = toml::Value::String(kind.name().to_owned())
+                .try_into()
+                .expect("read back");
+            assert_eq!(read, *kind);
+        }
+        let names: std::collections::BTreeSet<&str> =
+            FaultKind::ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(
+            names.len(),
+            FaultKind::ALL.len(),
+            "no two kinds share a name"
+        );
+    }
+
+    /// docs/scenarios.md lists every kind in `faults[].kind` and gives each a row of what it
+    /// applies and how it heals.
+    #[test]
+    fn every_kind_has_its_rows_in_the_scenario_reference() {
+        let doc = include_str!("../../../../docs/scenarios.md");
+        let kinds_field = doc
+            .lines()
+            .find(|l| l.starts_with("| `faults[].kind` |"))
+            .expect("the faults[].kind row");
+        for kind in FaultKind::ALL {
+            let name = kind.name();
+            assert!(
+                kinds_field.contains(&format!("`{name}`")),
+                "docs/scenarios.md's faults[].kind row does not list {name}"
+            );
+            assert!(
+                doc.lines().any(|l| l.starts_with(&format!("| `{name}` |"))),
+                "docs/scenarios.md has no row for the {name} kind in its table of kinds"
+            );
+        }
+    }
 }
