@@ -224,7 +224,8 @@ fn redis_args(
             "--min-replicas-to-write".to_owned(),
             topology.min_replicas_to_write.to_string(),
             "--min-replicas-max-lag".to_owned(),
-            topology.min_replicas_max_lag.as_secs().max(1).to_string(),
+            // whole seconds of at least 1: `Topology::check` refuses anything else
+            topology.min_replicas_max_lag.as_secs().to_string(),
         ]);
     }
     if let Some(master) = replica_of {

@@ -82,6 +82,16 @@ fn impossible_values_name_the_field() {
         "name = \"x\"\n[[faults]]\nkind = \"kill\"\ntarget = \"redis-9\"\nat = \"1s\"\nduration = \"1s\"",
     );
     assert!(msg.contains("faults[0].target"), "{msg}");
+    for lag in ["1500ms", "0s"] {
+        let msg = error_of(&format!(
+            "name = \"x\"\n[topology]\nmin_replicas_max_lag = \"{lag}\""
+        ));
+        assert!(
+            msg.contains("topology.min_replicas_max_lag") && msg.contains("whole number"),
+            "{msg}"
+        );
+    }
+    assert!(parse("name = \"x\"\n[topology]\nmin_replicas_max_lag = \"2s\"").is_ok());
 }
 
 #[test]

@@ -184,6 +184,19 @@ impl Topology {
         if self.down_after < Duration::from_millis(100) {
             return problem("down_after", "must be at least 100ms".into());
         }
+        // Redis counts min-replicas-max-lag in whole seconds: a fraction would be cut off, and
+        // the drill would not run what the file says.
+        let lag = self.min_replicas_max_lag;
+        if lag.subsec_nanos() != 0 || lag.is_zero() {
+            return problem(
+                "min_replicas_max_lag",
+                format!(
+                    "{} is not a whole number of seconds of at least 1s: Redis's \
+                     min-replicas-max-lag counts seconds",
+                    humantime::format_duration(lag)
+                ),
+            );
+        }
         if self.min_replicas_to_write > self.replicas {
             return problem(
                 "min_replicas_to_write",
