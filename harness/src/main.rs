@@ -93,7 +93,7 @@ enum Command {
     /// (matrix.html, matrix.md, matrix.json, junit.xml). Exits 1 when a cell failed, 2 when a
     /// drill could not finish.
     Matrix {
-        /// The matrix file (see README, "Matrices").
+        /// The matrix file (see docs/matrices.md).
         file: PathBuf,
         /// Directory that receives the matrix's directory.
         #[arg(long, default_value = "drill-runs")]
