@@ -227,7 +227,7 @@ def main():
         else:
             command = [sys.executable, "ci/cause_accuracy.py", "--runs", "5", "--jobs", "4",
                        "--out", str(OUT / "cause-accuracy")]
-            print(provenance([" ".join(command[1:])], "5 runs a row"))
+            print(provenance(["python3 " + " ".join(command[1:])], "5 runs a row"))
             sys.stdout.flush()
             return subprocess.run(command).returncode
     except (Failed, OSError, KeyError, json.JSONDecodeError) as e:
