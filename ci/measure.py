@@ -185,14 +185,22 @@ def detection(args):
         runs = [run for _, run in runs_of(matrix)]
         errors = sum(1 for run in runs if run.get("error"))
         failed = sum(1 for run in runs if not run["passed"] and not run.get("error"))
+        # Per failed expectation: the runs it failed in, and the findings in all, or for a bound
+        # on time (which carries the measure in words) the least and largest measured.
         by_expectation = {}
         for run in runs:
             for f in run.get("failed", []):
-                seen = by_expectation.setdefault(f["expectation"], [0, 0])
-                seen[0] += 1
-                seen[1] += f["actual"]
-        what = "; ".join(f"{e} {n} of {len(runs)} ({total})"
-                         for e, (n, total) in sorted(by_expectation.items())) or "nothing"
+                seen = by_expectation.setdefault(f["expectation"], [])
+                seen.append((f["actual"], f.get("shown")))
+        parts = []
+        for expectation, seen in sorted(by_expectation.items()):
+            if all(shown for _, shown in seen):
+                seen.sort()
+                figure = f"{seen[0][1]} to {seen[-1][1]}"
+            else:
+                figure = str(sum(actual for actual, _ in seen))
+            parts.append(f"{expectation}: {len(seen)} of {len(runs)} ({figure})")
+        what = "; ".join(parts) or "nothing"
         store = f"`{mutant}`" if mutant else "correct store"
         verdict = f"{failed} of {len(runs)}"
         if errors:

@@ -119,12 +119,7 @@ fn describe_scenario(scenario: &Scenario, indent: &str) -> Vec<String> {
         lines.push(format!("{indent}  nodes: {}", backend_words(scenario)));
     }
     lines.push(format!("{indent}  app: {}", app_words(scenario)));
-    lines.push(format!(
-        "{indent}  workload: {} users at {} requests/s for {}",
-        w.users,
-        w.rate,
-        humantime::format_duration(w.duration)
-    ));
+    lines.push(format!("{indent}  workload: {}", w.describe()));
     if scenario.faults.is_empty() {
         lines.push(format!("{indent}  no fault"));
     }

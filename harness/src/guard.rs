@@ -51,12 +51,9 @@ pub fn plan(scenario: &Scenario, deployment: &ExternalTopology, cluster: &Cluste
         };
         lines.push(format!("  {what} {} at {}", node.name, node.addr));
     }
-    let w = &scenario.workload;
     lines.push(format!(
-        "  the app under test gets {} users at {} req/s for {}, its sessions in this deployment",
-        w.users,
-        w.rate,
-        humantime::format_duration(w.duration)
+        "  the app under test gets {}, its sessions in this deployment",
+        scenario.workload.describe()
     ));
     if scenario.faults.is_empty() {
         lines.push("  no fault".to_owned());

@@ -105,6 +105,16 @@ impl Default for ClientRetry {
 }
 
 impl Workload {
+    /// The load in words: `20 users at 200 req/s for 20s`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} users at {} req/s for {}",
+            self.users,
+            self.rate,
+            humantime::format_duration(self.duration)
+        )
+    }
+
     /// Checks the section; the field named is within it.
     pub(super) fn check(&self) -> Result<(), Problem> {
         let problem = |field: &str, message: String| Err((field.to_owned(), message));
