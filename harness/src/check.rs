@@ -10,6 +10,7 @@ use std::path::Path;
 use crate::matrix::{Matrix, MatrixError};
 use crate::nemesis;
 use crate::scenario::{BackendChoice, Catalogue, Scenario, ScenarioError};
+use crate::shown::printable;
 use crate::verdict;
 
 /// Why a file cannot be drilled.
@@ -42,30 +43,6 @@ fn is_matrix(path: &Path) -> bool {
         .ok()
         .and_then(|text| text.parse::<toml::Table>().ok())
         .is_some_and(|table| table.contains_key("scenarios"))
-}
-
-/// `text` with control characters escaped, so a file's value cannot move the cursor or forge a
-/// line on the terminal.
-pub fn printable(text: &str) -> String {
-    escaped(text, |c| c.is_control())
-}
-
-/// `text` with control characters but its line breaks escaped: for a parser's message, which
-/// quotes the file's line and points at it on the next.
-pub fn printable_lines(text: &str) -> String {
-    escaped(text, |c| c.is_control() && c != '\n')
-}
-
-fn escaped(text: &str, escape: impl Fn(char) -> bool) -> String {
-    text.chars()
-        .map(|c| {
-            if escape(c) {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 fn backend_words(scenario: &Scenario) -> String {
@@ -215,7 +192,6 @@ mod tests {
         let text = describe_scenario(&s, "").join("\n");
         assert!(!text.contains('\u{1b}'), "{text}");
         assert!(text.contains("node x.js\\u{1b}[2J\\nforged line"), "{text}");
-        assert_eq!(printable_lines("a\u{1b}b\nc"), "a\\u{1b}b\nc");
     }
 
     #[test]

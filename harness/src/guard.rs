@@ -10,7 +10,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use crate::cluster::node::NodeKind;
 use crate::cluster::Cluster;
 use crate::nemesis;
-use crate::scenario::{ExternalTopology, Scenario};
+use crate::scenario::{ExternalTopology, Scenario, Target};
+use crate::shown::printable;
+use sample_app::store::NodeAddr;
 
 /// Why an external run did not start.
 #[derive(Debug, thiserror::Error)]
@@ -59,15 +61,34 @@ pub fn plan(scenario: &Scenario, deployment: &ExternalTopology, cluster: &Cluste
         lines.push("  no fault".to_owned());
     }
     lines.extend(
-        nemesis::plan(&scenario.faults, deployment)
-            .into_iter()
-            .map(|line| format!("  {line}")),
+        nemesis::plan(&scenario.faults, deployment, &|target| {
+            node_now(cluster, target)
+        })
+        .into_iter()
+        .map(|line| format!("  {line}")),
     );
     lines.push(
         "  nothing there is created or removed; commands and their output go to commands.log"
             .to_owned(),
     );
-    lines
+    // The user confirms what these lines say: nothing in them may move the cursor or forge one.
+    lines.iter().map(|line| printable(line)).collect()
+}
+
+/// The node `target` names as the deployment stands now: the master is the first data node, a
+/// replica the next; a sentinel target the first sentinel; the app none (it is not a node).
+fn node_now(cluster: &Cluster, target: &Target) -> Option<(String, NodeAddr)> {
+    let node = match target {
+        Target::Master => cluster.nodes_of(NodeKind::Redis).next(),
+        Target::Replica | Target::Replicas => cluster.nodes_of(NodeKind::Redis).nth(1),
+        Target::Sentinel
+        | Target::SentinelsMinority
+        | Target::SentinelsMajority
+        | Target::Sentinels => cluster.nodes_of(NodeKind::Sentinel).next(),
+        Target::Node(name) => cluster.nodes().find(|node| node.name == *name),
+        Target::App => None,
+    }?;
+    Some((node.name.clone(), node.addr.clone()))
 }
 
 /// Goes on when `yes`, or when the deployment's name is typed back at a terminal.

@@ -53,5 +53,6 @@ pub mod report;
 pub mod run;
 pub mod sampler;
 pub mod scenario;
+pub mod shown;
 pub mod verdict;
 pub mod workload;

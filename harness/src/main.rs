@@ -216,7 +216,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { files } => {
-            use failover_drill::check::{printable, printable_lines};
+            use failover_drill::shown::{printable, printable_lines};
             let mut invalid = 0;
             let mut out = std::io::stdout().lock();
             for file in &files {
@@ -282,8 +282,10 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let deployment = external::inspect(&sentinels, &master_name, password.as_ref())
                 .await
                 .context("cannot inspect the deployment")?;
+            // What the sentinels and nodes said is data from the network: shown escaped.
+            use failover_drill::shown::printable;
             for line in deployment.describe() {
-                println!("{line}");
+                println!("{}", printable(&line));
             }
             let problems = deployment.problems();
             if problems.is_empty() {
@@ -291,7 +293,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             for problem in &problems {
-                println!("problem: {problem}");
+                println!("problem: {}", printable(problem));
             }
             Ok(ExitCode::from(1))
         }

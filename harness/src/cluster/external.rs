@@ -11,6 +11,7 @@ use sample_app::store::{NodeAddr, Password};
 
 use super::node::connect;
 use super::readiness::info_field;
+use crate::shown::printable;
 
 /// Why a deployment could not be looked at.
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +151,46 @@ fn pairs(fields: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Whether `host`, as a sentinel announced it, is a host: an IP address, or a DNS name (labels of
+/// letters, digits, `-` and `_`, at most 63 characters each and 253 in all, a final dot allowed).
+/// Announcements arrive in plaintext from any sentinel another one names; a value that is
+/// anything else could carry shell syntax into an operator's command template or control
+/// characters to the terminal, so the deployment is refused.
+pub fn is_host(host: &str) -> bool {
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+}
+
+/// Fails naming the first address in `answer` that is not a host, and what the sentinel called
+/// it, with the value escaped.
+fn check_announced(answer: &SentinelAnswer) -> Result<(), String> {
+    let announced = std::iter::once(("master", &answer.master))
+        .chain(answer.replicas.iter().map(|(addr, _)| ("replica", addr)))
+        .chain(answer.other_sentinels.iter().map(|addr| ("sentinel", addr)));
+    for (what, addr) in announced {
+        if !is_host(&addr.host) {
+            return Err(format!(
+                "it announces a {what} at '{}', which is not an IP address or a DNS name; a \
+                 deployment announcing it is not drilled",
+                printable(&addr.host)
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn addr_of(fields: &BTreeMap<String, String>) -> Option<NodeAddr> {
     let host = fields.get("ip")?;
     let port = fields.get("port")?.parse().ok()?;
@@ -169,28 +210,31 @@ async fn ask_sentinel(
         .await
         .map_err(|e| e.to_string())?;
     let master = pairs(&master);
-    let master_addr =
-        addr_of(&master).ok_or_else(|| format!("no address for '{master_name}': {master:?}"))?;
+    let master_addr = addr_of(&master)
+        .ok_or_else(|| printable(&format!("no address for '{master_name}': {master:?}")))?;
     let replicas = sentinel_list(&mut conn, "REPLICAS", master_name)
         .await?
         .iter()
-        .filter_map(|fields| Some((addr_of(fields)?, fields.get("flags")?.clone())))
+        .filter_map(|fields| Some((addr_of(fields)?, printable(fields.get("flags")?))))
         .collect();
     let other_sentinels = sentinel_list(&mut conn, "SENTINELS", master_name)
         .await?
         .iter()
         .filter_map(addr_of)
         .collect();
-    Ok(SentinelAnswer {
+    let answer = SentinelAnswer {
         master: master_addr,
-        master_flags: master.get("flags").cloned().unwrap_or_default(),
+        master_flags: printable(&master.get("flags").cloned().unwrap_or_default()),
         quorum: master
             .get("quorum")
             .and_then(|q| q.parse().ok())
             .unwrap_or(0),
         replicas,
         other_sentinels,
-    })
+    };
+    // Checked before anything it names is followed or shown.
+    check_announced(&answer)?;
+    Ok(answer)
 }
 
 async fn ask_node(addr: &NodeAddr, password: Option<&Password>) -> Result<NodeAnswer, String> {
@@ -401,6 +445,130 @@ mod tests {
                 (NodeAddr::new("10.0.0.2", 6379), node("slave", Some("up"))),
             ],
         }
+    }
+
+    #[test]
+    fn an_announced_host_must_be_an_ip_address_or_a_dns_name() {
+        for good in [
+            "10.0.0.7",
+            "::1",
+            "sessions-redis-node-2.sessions-redis-headless.prod.svc.cluster.local",
+            "redis_1.local.",
+        ] {
+            assert!(is_host(good), "{good}");
+        }
+        for bad in [
+            "evil\u{1b}[2J\nX$(touch /tmp/x)",
+            "a;rm -rf /",
+            "host name",
+            "'quoted'",
+            "-leading",
+            "",
+            "a..b",
+            "{port}",
+        ] {
+            assert!(!is_host(bad), "{bad:?}");
+        }
+        let mut hostile = answer("10.0.0.1:6379", "master", &[("10.0.0.2:6379", "slave")]);
+        hostile.replicas.push((
+            NodeAddr::new("evil\u{1b}[2J\nX$(touch y)", 6379),
+            "slave".into(),
+        ));
+        let refused = check_announced(&hostile).expect_err("refused");
+        assert!(
+            refused.contains("a replica at 'evil\\u{1b}[2J\\nX$(touch y)'"),
+            "{refused}"
+        );
+        assert!(
+            !refused.contains('\u{1b}') && !refused.contains('\n'),
+            "{refused}"
+        );
+        assert!(check_announced(&answer("10.0.0.1:6379", "master", &[])).is_ok());
+    }
+
+    /// A sentinel of our own on loopback that names a replica at `replica_host`: the fake
+    /// sentinel of a hostile network, in a few lines of RESP.
+    async fn fake_sentinel(replica_host: &'static str) -> NodeAddr {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        fn bulk(s: &str) -> String {
+            format!("${}\r\n{s}\r\n", s.len())
+        }
+        fn fields(pairs: &[(&str, &str)]) -> String {
+            let items: String = pairs.iter().map(|(k, v)| bulk(k) + &bulk(v)).collect();
+            format!("*{}\r\n{items}", pairs.len() * 2)
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let port = listener.local_addr().expect("its address").port();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut read = BufReader::new(read);
+                    loop {
+                        // A command: *N, then N bulk strings.
+                        let mut line = String::new();
+                        if read.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let count: usize = line.trim_start_matches('*').trim().parse().unwrap_or(0);
+                        let mut words = Vec::new();
+                        for _ in 0..count {
+                            let mut len = String::new();
+                            let _ = read.read_line(&mut len).await;
+                            let len: usize =
+                                len.trim_start_matches('$').trim().parse().unwrap_or(0);
+                            let mut word = vec![0; len + 2];
+                            let _ = read.read_exact(&mut word).await;
+                            words.push(String::from_utf8_lossy(&word[..len]).to_uppercase());
+                        }
+                        let answer = match words.get(1).map(String::as_str) {
+                            Some("MASTER") => fields(&[
+                                ("ip", "127.0.0.1"),
+                                ("port", "6399"),
+                                ("flags", "master"),
+                                ("quorum", "1"),
+                            ]),
+                            Some("REPLICAS") => format!(
+                                "*1\r\n{}",
+                                fields(&[
+                                    ("ip", replica_host),
+                                    ("port", "6379"),
+                                    ("flags", "slave")
+                                ])
+                            ),
+                            Some("SENTINELS") => "*0\r\n".to_owned(),
+                            _ => "+OK\r\n".to_owned(),
+                        };
+                        if write.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        NodeAddr::new("127.0.0.1", port)
+    }
+
+    #[tokio::test]
+    async fn a_sentinel_announcing_a_hostile_host_is_refused_with_the_value_escaped() {
+        let sentinel = fake_sentinel("evil\u{1b}[2J\nX$(touch /tmp/x)").await;
+        let err = inspect(&[sentinel], "mymaster", None)
+            .await
+            .expect_err("the only sentinel's answer is refused")
+            .to_string();
+        assert!(
+            err.contains("announces a replica at 'evil\\u{1b}[2J\\nX$(touch /tmp/x)'"),
+            "{err}"
+        );
+        assert!(!err.contains('\u{1b}') && !err.contains('\n'), "{err}");
+        // The same sentinel naming a DNS name is asked as any other.
+        let sentinel = fake_sentinel("localhost").await;
+        let deployment = inspect(&[sentinel], "mymaster", None)
+            .await
+            .expect("a sentinel answered");
+        assert_eq!(deployment.nodes.len(), 2, "{:?}", deployment.describe());
     }
 
     #[test]

@@ -8,7 +8,10 @@
 //! `redis_commands`.
 
 use super::NemesisError;
-use crate::scenario::{CommandTemplate, Cut, ExternalTopology, FaultAction, FaultKind, FaultSpec};
+use crate::scenario::{
+    CommandTemplate, Cut, ExternalTopology, FaultAction, FaultKind, FaultSpec, Target, TemplateNode,
+};
+use sample_app::store::NodeAddr;
 
 /// How one fault acts.
 #[derive(Debug, Clone, Copy)]
@@ -92,8 +95,14 @@ pub fn check_external(
     Ok(())
 }
 
-/// What each fault will do on `deployment`, one line each, for the run's plan.
-pub fn plan(faults: &[FaultSpec], deployment: &ExternalTopology) -> Vec<String> {
+/// The node a target names at the moment the plan is shown, by its name and address.
+pub(super) type NodeNow<'a> = &'a dyn Fn(&Target) -> Option<(String, NodeAddr)>;
+
+/// What each fault will do on `deployment`, one line each, for the run's plan. A fault done by the
+/// operator's commands also shows them filled in for the node its target names `now`: the
+/// commands that would run, not only the templates (the target is resolved again when the fault
+/// fires, so a `master` fault hits whichever node is master then).
+pub fn plan(faults: &[FaultSpec], deployment: &ExternalTopology, now: NodeNow<'_>) -> Vec<String> {
     faults
         .iter()
         .enumerate()
@@ -109,10 +118,28 @@ pub fn plan(faults: &[FaultSpec], deployment: &ExternalTopology) -> Vec<String> 
                     FaultKind::KillApp => "the app under test's instance is crashed".to_owned(),
                     _ => "through Sentinel and Redis commands (SENTINEL FAILOVER)".to_owned(),
                 },
-                Ok(Way::Command(template)) => match &template.heal {
-                    Some(heal) => format!("runs `{}`, then `{heal}`", template.apply),
-                    None => format!("runs `{}`", template.apply),
-                },
+                Ok(Way::Command(template)) => {
+                    let mut how = match &template.heal {
+                        Some(heal) => format!("runs `{}`, then `{heal}`", template.apply),
+                        None => format!("runs `{}`", template.apply),
+                    };
+                    if let Some((name, addr)) = now(&spec.target()) {
+                        let node = TemplateNode {
+                            name: &name,
+                            addr: &addr,
+                        };
+                        let fill = |command: &str| CommandTemplate::fill(command, node);
+                        how.push_str(&match &template.heal {
+                            Some(heal) => format!(
+                                "; on {name} now: `{}`, then `{}`",
+                                fill(&template.apply),
+                                fill(heal)
+                            ),
+                            None => format!("; on {name} now: `{}`", fill(&template.apply)),
+                        });
+                    }
+                    how
+                }
                 Ok(Way::ClientPause) => format!(
                     "CLIENT PAUSE {} ALL: the node answers no client for that long",
                     spec.duration.as_millis()
@@ -182,11 +209,27 @@ mod tests {
             .expect_err("no freezing")
             .contains("in_flight"));
         assert!(matches!(way(&partition, None), Ok(Way::Own)));
-        let plan = plan(&[kill, failover], &with_kill);
+        let unknown = plan(&[kill.clone(), failover.clone()], &with_kill, &|_| None);
         assert_eq!(
-            plan[0],
+            unknown[0],
             "faults[0] kill at 1s on master: runs `docker kill {container}`, then `docker start {container}`"
         );
-        assert!(plan[1].contains("SENTINEL FAILOVER"), "{plan:?}");
+        assert!(unknown[1].contains("SENTINEL FAILOVER"), "{unknown:?}");
+        // The plan the user confirms shows the commands that would run on the master now.
+        let now = |target: &Target| {
+            (*target == Target::Master).then(|| {
+                (
+                    "sessions-redis-1".to_owned(),
+                    NodeAddr::new("10.0.4.21", 6379),
+                )
+            })
+        };
+        let filled = plan(&[kill, failover], &with_kill, &now);
+        assert_eq!(
+            filled[0],
+            "faults[0] kill at 1s on master: runs `docker kill {container}`, then `docker start \
+             {container}`; on sessions-redis-1 now: `docker kill sessions-redis-1`, then `docker \
+             start sessions-redis-1`"
+        );
     }
 }

@@ -86,20 +86,36 @@ impl CommandTemplate {
         } else {
             host.split('.').next().unwrap_or(host)
         };
-        let values = [
-            ("name", node.name),
-            ("container", node.name),
-            ("pod", node.name),
-            ("host", host),
-            ("hostname", hostname),
-            ("port", port.as_str()),
-            ("addr", addr.as_str()),
-        ];
-        values
-            .iter()
-            .fold(command.to_owned(), |text, (placeholder, value)| {
-                text.replace(&format!("{{{placeholder}}}"), value)
-            })
+        let value_of = |placeholder: &str| match placeholder {
+            "name" | "container" | "pod" => Some(node.name),
+            "host" => Some(host),
+            "hostname" => Some(hostname),
+            "port" => Some(port.as_str()),
+            "addr" => Some(addr.as_str()),
+            _ => None,
+        };
+        // One pass: a value put in is never read again for placeholders.
+        let mut filled = String::with_capacity(command.len());
+        let mut rest = command;
+        while let Some(open) = rest.find('{') {
+            filled.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            match after
+                .find('}')
+                .and_then(|close| Some((close, value_of(&after[..close])?)))
+            {
+                Some((close, value)) => {
+                    filled.push_str(value);
+                    rest = &after[close + 1..];
+                }
+                None => {
+                    filled.push('{');
+                    rest = after;
+                }
+            }
+        }
+        filled.push_str(rest);
+        filled
     }
 }
 
@@ -183,6 +199,21 @@ impl ExternalTopology {
                 return problem(format!("names.\"{addr}\""), "must not be empty".into());
             }
         }
+        // A name goes into the operator's shell commands as it is: nothing a shell reads.
+        if let Some((addr, name)) = self.names.iter().find(|(_, name)| {
+            name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        }) {
+            return problem(
+                format!("names.\"{addr}\""),
+                format!(
+                    "{name:?} is not a name: use letters, digits, '-', '_' and '.', as container \
+                     and pod names do"
+                ),
+            );
+        }
         let mut names: Vec<&String> = self.names.values().collect();
         names.sort();
         if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
@@ -250,6 +281,36 @@ mod tests {
 
     fn section(text: &str) -> ExternalTopology {
         toml::from_str(text).expect("a section")
+    }
+
+    #[test]
+    fn a_template_is_filled_in_one_pass() {
+        let addr = NodeAddr::new("10.0.0.7", 6379);
+        let node = TemplateNode {
+            name: "x{port}",
+            addr: &addr,
+        };
+        assert_eq!(
+            CommandTemplate::fill("kill {name} {port} {unknown} {", node),
+            "kill x{port} 6379 {unknown} {"
+        );
+        for placeholder in PLACEHOLDERS {
+            let filled = CommandTemplate::fill(&format!("{{{placeholder}}}"), node);
+            assert!(
+                !filled.starts_with('{'),
+                "{placeholder} is filled: {filled}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_name_that_a_shell_would_read_is_refused() {
+        let bad = section(
+            "name = \"d\"\nsentinels = [\"10.0.0.1:26379\"]\n[names]\n\"10.0.0.2:6379\" = \"r; rm -rf /\"\n",
+        );
+        let (field, message) = bad.check().expect_err("refused");
+        assert!(field.starts_with("names."), "{field}");
+        assert!(message.contains("is not a name"), "{message}");
     }
 
     #[test]
