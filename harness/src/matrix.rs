@@ -231,6 +231,10 @@ impl Matrix {
             Some(name) if name.trim().is_empty() => {
                 return Err(invalid("name", &["name"], "must not be empty".into()))
             }
+            Some(name) if crate::scenario::path_safe(&name).is_err() => {
+                let message = crate::scenario::path_safe(&name).err().unwrap_or_default();
+                return Err(invalid("name", &["name"], message));
+            }
             Some(name) => name,
             None => path
                 .file_stem()

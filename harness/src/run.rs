@@ -75,12 +75,24 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
     }
 }
 
-/// A short id, unique enough to tell runs on one engine apart.
+/// A short id, unique enough to tell runs on one engine apart: the clock, the process and a
+/// count of the process's runs, mixed into 40 bits, so two runs started in the same clock tick
+/// (in one process or two) differ.
 pub(crate) fn new_run_id() -> String {
+    static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let mixed = (nanos as u64) ^ (u64::from(std::process::id()) << 40);
+    let count = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    run_id_of(nanos as u64, std::process::id(), count)
+}
+
+/// The id of the `count`th run a process `pid` started at `nanos`.
+fn run_id_of(nanos: u64, pid: u32, count: u64) -> String {
+    // Odd multipliers spread the pid and the count over every bit before the mask keeps 40.
+    let mixed = nanos
+        ^ u64::from(pid).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ count.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     format!("{:010x}", mixed & 0xff_ffff_ffff)
 }
 
@@ -369,4 +381,24 @@ async fn drive(
     let workload = workload?;
     progress("final reads done");
     Ok((app_metrics, workload))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_started_in_one_clock_tick_get_different_ids() {
+        let tick = 1_796_000_000_123_456_789;
+        let ids: std::collections::BTreeSet<String> = (1..=200)
+            .flat_map(|pid| (0..5).map(move |count| run_id_of(tick, pid, count)))
+            .collect();
+        assert_eq!(
+            ids.len(),
+            1000,
+            "two processes or two runs in one tick collided"
+        );
+        assert!(ids.iter().all(|id| id.len() == 10));
+        assert_ne!(new_run_id(), new_run_id());
+    }
 }

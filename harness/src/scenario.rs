@@ -115,6 +115,22 @@ pub struct Scenario {
     pub sampler: SamplerSpec,
 }
 
+/// Checks that `name` can name a directory under `--out` and nothing else: no `/` or `\\`, no
+/// leading `.` (so no `..`), no control character. Returns what is wrong.
+pub(crate) fn path_safe(name: &str) -> Result<(), String> {
+    if name.starts_with('.')
+        || name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control())
+    {
+        return Err(format!(
+            "{name:?} names a directory of the run: it may not start with '.' or hold '/', '\\' \
+             or a control character"
+        ));
+    }
+    Ok(())
+}
+
 impl Scenario {
     /// Parses and validates scenario text; `path` is used in messages only.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ScenarioError> {
@@ -152,6 +168,9 @@ impl Scenario {
         };
         if self.name.trim().is_empty() {
             return invalid("name", "must not be empty".into());
+        }
+        if let Err(message) = path_safe(&self.name) {
+            return invalid("name", message);
         }
         let t = &self.topology;
         let w = &self.workload;

@@ -289,16 +289,27 @@ fn starts_nothing(node: &str) -> ClusterError {
     }
 }
 
+/// A password from the environment, if a Redis config file holds it as written.
+fn checked_password(p: String) -> Result<Password, ClusterError> {
+    // Redis's config parser reads both quote characters as quotes: `pa'ss` fails to load and
+    // `a'b'` would become `ab`.
+    if p.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '\'')
+    {
+        return Err(ClusterError::Host {
+            action: format!("use the password in {PASSWORD_ENV}"),
+            detail: "it contains whitespace, a control character or a quote (' or \"), which \
+                     a Redis config file does not hold as written; choose another"
+                .to_owned(),
+        });
+    }
+    Ok(Password::new(p))
+}
+
 /// The run's password: the one in the environment, or 128 random bits in hex.
 fn run_password() -> Result<Password, ClusterError> {
     if let Some(p) = std::env::var(PASSWORD_ENV).ok().filter(|p| !p.is_empty()) {
-        if p.chars().any(|c| c.is_whitespace() || c == '"') {
-            return Err(ClusterError::Host {
-                action: format!("use the password in {PASSWORD_ENV}"),
-                detail: "it contains whitespace or a quote, which a Redis config file cannot hold; choose another".to_owned(),
-            });
-        }
-        return Ok(Password::new(p));
+        return checked_password(p);
     }
     let mut bytes = [0u8; 16];
     use std::io::Read;
@@ -639,6 +650,19 @@ impl Cluster {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_a_redis_config_file_would_misread_is_refused() {
+        for bad in ["pa'ss", "a'b'", "with space", "q\"uote", "tab\there"] {
+            let err = checked_password(bad.to_owned()).expect_err("refused");
+            assert!(err.to_string().contains(PASSWORD_ENV), "{err}");
+            assert!(
+                !err.to_string().contains(bad),
+                "the password is not shown: {err}"
+            );
+        }
+        assert!(checked_password("s3cret-Value_1".to_owned()).is_ok());
+    }
 
     #[test]
     fn sentinel_config_carries_the_topology() {

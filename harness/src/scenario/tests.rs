@@ -92,6 +92,20 @@ fn impossible_values_name_the_field() {
         );
     }
     assert!(parse("name = \"x\"\n[topology]\nmin_replicas_max_lag = \"2s\"").is_ok());
+    for name in ["../../etc", "a/b", ".hidden", "tab\\there"] {
+        let msg = error_of(&format!("name = \"{name}\""));
+        assert!(
+            msg.contains("field 'name'") && msg.contains("directory"),
+            "{msg}"
+        );
+    }
+    assert!(parse("name = \"my drill 2\"").is_ok());
+    for master in ["my master", "m\\nx", ""] {
+        let msg = error_of(&format!(
+            "name = \"x\"\n[topology]\nmaster_name = \"{master}\""
+        ));
+        assert!(msg.contains("topology.master_name"), "{msg}");
+    }
 }
 
 #[test]

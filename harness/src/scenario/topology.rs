@@ -153,6 +153,21 @@ impl Topology {
             }
             (None, _) => {}
         }
+        // The name goes into `sentinel monitor` lines of the config files the harness writes.
+        if self.master_name.is_empty()
+            || !self
+                .master_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return problem(
+                "master_name",
+                format!(
+                    "{:?} is not a master name: use letters, digits, '-', '_' and '.'",
+                    self.master_name
+                ),
+            );
+        }
         if self.replicas == 0 {
             return problem(
                 "replicas",
