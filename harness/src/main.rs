@@ -397,9 +397,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(signal.exit));
                 }
             };
-            report
-                .write_summary(&mut std::io::stdout().lock())
-                .context("cannot print the summary")?;
+            print_escaped(|out| report.write_summary(out))?;
             tell_ci(&report, junit.as_deref())?;
             Ok(if report.passed {
                 ExitCode::SUCCESS
@@ -482,9 +480,7 @@ async fn run_repeatedly(
             return Ok(ExitCode::from(signal.exit));
         }
     };
-    tally
-        .write_summary(&mut std::io::stdout().lock())
-        .context("cannot print the summary")?;
+    print_escaped(|out| tally.write_summary(out))?;
     Ok(if tally.passed {
         ExitCode::SUCCESS
     } else {
@@ -506,9 +502,7 @@ async fn run_matrix(matrix: &Matrix, options: &DrillsOptions) -> anyhow::Result<
             return Ok(ExitCode::from(signal.exit));
         }
     };
-    outcome
-        .write_summary(&mut std::io::stdout().lock())
-        .context("cannot print the summary")?;
+    print_escaped(|out| outcome.write_summary(out))?;
     Ok(if outcome.any_error() {
         ExitCode::from(2)
     } else if outcome.passed() {
@@ -516,6 +510,18 @@ async fn run_matrix(matrix: &Matrix, options: &DrillsOptions) -> anyhow::Result<
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Prints what `write` writes with its control characters, but not its line breaks, escaped: a
+/// summary quotes the app's answers and what the sentinels said, which are data from outside.
+fn print_escaped(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> anyhow::Result<()> {
+    let mut text = Vec::new();
+    write(&mut text).context("cannot write the summary")?;
+    let shown = failover_drill::shown::printable_lines(&String::from_utf8_lossy(&text));
+    std::io::stdout()
+        .lock()
+        .write_all(shown.as_bytes())
+        .context("cannot print the summary")
 }
 
 /// The error and its causes, each cause once: most messages already quote their cause.

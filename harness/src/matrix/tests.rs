@@ -191,6 +191,9 @@ fn a_list_of_one_value_sets_every_cell_without_a_row_of_its_own() {
 #[test]
 fn a_name_that_would_leave_the_output_directory_is_refused() {
     let msg = error("name = \"../elsewhere\"\nscenarios = [\"kill-master\"]\n");
-    assert!(msg.contains("field 'name'") && msg.contains("directory"), "{msg}");
+    assert!(
+        msg.contains("field 'name'") && msg.contains("directory"),
+        "{msg}"
+    );
     assert!(parse("name = \"durability 2\"\nscenarios = [\"kill-master\"]\n").is_ok());
 }
