@@ -204,6 +204,15 @@ impl Track {
         &self.samples[start..end.max(start)]
     }
 
+    /// The last sample in `[from, until]` in which the node was a replica and its offset was
+    /// sampled: what it held as a replica before then.
+    pub fn last_replica_offset(&self, from: Micros, until: Micros) -> Option<&Sample> {
+        self.between(from, until)
+            .iter()
+            .rev()
+            .find(|s| s.role.is_replica() && s.offset.is_some())
+    }
+
     /// What the node served between its last answer at or before `from` and its first answer at
     /// or after `until`, as one process: `None` when either answer is missing, the process
     /// restarted in between, or the node did not count what it served.

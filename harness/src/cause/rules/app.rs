@@ -165,13 +165,10 @@ fn kept(view: &ClusterView, told_at: Moment, a: Moment) -> Kept {
                 view.name(&switch.old)
             ));
         }
-        let z_before = view.track_at(&switch.new).and_then(|tr| {
-            tr.between(told_at.ended_at, switch.at)
-                .iter()
-                .rev()
-                .filter(|s| s.role.is_replica())
-                .find_map(|s| s.offset.map(|o| (o, s.at)))
-        });
+        let z_before = view
+            .track_at(&switch.new)
+            .and_then(|tr| tr.last_replica_offset(told_at.ended_at, switch.at))
+            .and_then(|s| Some((s.offset?, s.at)));
         let Some((oz, oz_at)) = z_before else {
             return Kept::Unknown(format!(
                 "{zn}'s offset before it was promoted was not sampled"

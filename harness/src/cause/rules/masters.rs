@@ -342,15 +342,10 @@ pub fn unreplicated(view: &ClusterView, f: &Finding) -> Ruling {
         return Ruling::NotThis;
     }
     let (xn, zn) = (view.name(&switch.old), view.name(&switch.new));
-    let with_offset = |s: &&Sample| s.offset.is_some();
-    let z_before = view.track_at(&switch.new).and_then(|tr| {
-        tr.between(0, switch.at)
-            .iter()
-            .rev()
-            .filter(|s| s.role.is_replica())
-            .find(with_offset)
-            .copied()
-    });
+    let z_before = view
+        .track_at(&switch.new)
+        .and_then(|tr| tr.last_replica_offset(0, switch.at))
+        .copied();
     let Some(z_before) = z_before else {
         return Ruling::Undecided(format!(
             "{zn}'s replication offset before it was promoted was not sampled, so whether it held \
@@ -362,8 +357,7 @@ pub fn unreplicated(view: &ClusterView, f: &Finding) -> Ruling {
     let x_after = x_track.and_then(|tr| {
         tr.between(m.ended_at, switch.at)
             .iter()
-            .filter(|s| s.role == Role::Master)
-            .find(with_offset)
+            .find(|s| s.role == Role::Master && s.offset.is_some())
             .copied()
     });
     let (oz, z_at) = (z_before.offset.unwrap_or(0), at(z_before.at));
@@ -453,13 +447,10 @@ fn later_promotion_short(
             return Ruling::NotThis;
         }
         let zn = view.name(&switch.new);
-        let z_before = view.track_at(&switch.new).and_then(|tr| {
-            tr.between(0, switch.at)
-                .iter()
-                .rev()
-                .filter(|s| s.role.is_replica())
-                .find_map(|s| s.offset.map(|o| (o, s.at)))
-        });
+        let z_before = view
+            .track_at(&switch.new)
+            .and_then(|tr| tr.last_replica_offset(0, switch.at))
+            .and_then(|s| Some((s.offset?, s.at)));
         let Some((oz, oz_at)) = z_before else {
             return Ruling::Undecided(format!(
                 "{zn}'s replication offset before it was promoted was not sampled, so whether it \

@@ -113,11 +113,8 @@ fn tellers<'v>(view: &'v ClusterView, m: &Moment) -> Vec<&'v Track> {
 fn promoted_had_it(view: &ClusterView, told: &Moment, switch: &Switch) -> Option<bool> {
     let z_before = view
         .track_at(&switch.new)?
-        .between(0, switch.at)
-        .iter()
-        .rev()
-        .filter(|s| s.role.is_replica())
-        .find_map(|s| s.offset)?;
+        .last_replica_offset(0, switch.at)?
+        .offset?;
     let x_after = view
         .track_at(&switch.old)?
         .between(told.ended_at, switch.at)
