@@ -24,25 +24,22 @@ pub enum CheckError {
     Matrix(#[from] MatrixError),
 }
 
-/// What `name_or_path` would run, in lines: a matrix file (one with a `scenarios` list), a
-/// scenario file, or a scenario's name in `catalogue`.
+/// What `name_or_path` would run, in lines: a matrix file (a TOML table with `scenarios`, a
+/// field no scenario has), a scenario file, or a scenario's name in `catalogue`. A file that is
+/// not TOML is left to the scenario's parser, whose message names the line.
 pub fn check(name_or_path: &str, catalogue: &Catalogue) -> Result<Vec<String>, CheckError> {
     let path = Path::new(name_or_path);
-    if path.is_file() && is_matrix(path) {
-        let matrix = Matrix::from_file(path, catalogue)?;
-        return Ok(describe_matrix(&matrix));
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let is_matrix = text
+            .parse::<toml::Table>()
+            .is_ok_and(|table| table.contains_key("scenarios"));
+        if is_matrix {
+            let matrix = Matrix::parse(&text, path, catalogue)?;
+            return Ok(describe_matrix(&matrix));
+        }
     }
     let scenario = catalogue.load(name_or_path)?;
     Ok(describe_scenario(&scenario, ""))
-}
-
-/// Whether the file reads as a matrix: a TOML table with `scenarios`, a field no scenario has.
-/// A file that is not TOML is left to the scenario's parser, whose message names the line.
-fn is_matrix(path: &Path) -> bool {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|text| text.parse::<toml::Table>().ok())
-        .is_some_and(|table| table.contains_key("scenarios"))
 }
 
 fn backend_words(scenario: &Scenario) -> String {

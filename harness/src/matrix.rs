@@ -231,11 +231,11 @@ impl Matrix {
             Some(name) if name.trim().is_empty() => {
                 return Err(invalid("name", &["name"], "must not be empty".into()))
             }
-            Some(name) if crate::scenario::path_safe(&name).is_err() => {
-                let message = crate::scenario::path_safe(&name).err().unwrap_or_default();
-                return Err(invalid("name", &["name"], message));
+            Some(name) => {
+                crate::scenario::path_safe(&name)
+                    .map_err(|message| invalid("name", &["name"], message))?;
+                name
             }
-            Some(name) => name,
             None => path
                 .file_stem()
                 .map_or_else(|| "matrix".to_owned(), |s| s.to_string_lossy().into_owned()),

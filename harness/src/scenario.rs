@@ -115,6 +115,15 @@ pub struct Scenario {
     pub sampler: SamplerSpec,
 }
 
+/// Whether `name` is letters, digits, `-`, `_` and `.` only, and not empty: what a shell and a
+/// Redis config file read as written (a node's or a master's name).
+pub(crate) fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 /// Checks that `name` can name a directory under `--out` and nothing else: no `/` or `\\`, no
 /// leading `.` (so no `..`), no control character. Returns what is wrong.
 pub(crate) fn path_safe(name: &str) -> Result<(), String> {

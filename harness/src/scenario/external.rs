@@ -200,12 +200,11 @@ impl ExternalTopology {
             }
         }
         // A name goes into the operator's shell commands as it is: nothing a shell reads.
-        if let Some((addr, name)) = self.names.iter().find(|(_, name)| {
-            name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        }) {
+        if let Some((addr, name)) = self
+            .names
+            .iter()
+            .find(|(_, name)| !super::is_plain_name(name))
+        {
             return problem(
                 format!("names.\"{addr}\""),
                 format!(

@@ -154,12 +154,7 @@ impl Topology {
             (None, _) => {}
         }
         // The name goes into `sentinel monitor` lines of the config files the harness writes.
-        if self.master_name.is_empty()
-            || !self
-                .master_name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
+        if !super::is_plain_name(&self.master_name) {
             return problem(
                 "master_name",
                 format!(
