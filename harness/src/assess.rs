@@ -222,6 +222,7 @@ fn assess_passes<E>(
     let mut user_errors = UserErrorsChecker::default();
     let mut findings = Findings::new();
     let mut explained = |finding: Finding| {
+        let finding = finding.escaped();
         let cause = cause::explain(&view, &finding);
         findings.add(finding, cause);
     };

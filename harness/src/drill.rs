@@ -107,6 +107,8 @@ impl Drill {
     /// Runs the drill and returns its report; `report.passed` says whether every expectation
     /// held. An error means no verdict could be reached (the cluster or the app did not start).
     pub async fn run(&self) -> Result<RunReport, RunError> {
-        run::run_app(&self.scenario, &self.options, self.router.as_ref()).await
+        let ran = run::run_app(&self.scenario, &self.options, self.router.as_ref()).await;
+        crate::owed::settled().await;
+        ran
     }
 }

@@ -18,6 +18,8 @@ mod sentinel_event;
 pub mod synthetic;
 use tokio::task::JoinHandle;
 
+use crate::secret::Redactor;
+
 pub use crate::scenario::{Cut, FaultKind};
 pub use node_state::{NodeSample, NodeState, NodeType, Served};
 pub use sentinel_event::{Instance, InstanceEvent, InstanceRole, Notice, SentinelEvent};
@@ -354,6 +356,15 @@ pub struct HistoryWriter {
 impl Recorder {
     /// Starts a writer streaming to `path`; the clock starts now.
     pub fn create(path: &Path) -> std::io::Result<(Self, HistoryWriter)> {
+        Self::create_redacting(path, Redactor::default())
+    }
+
+    /// Starts a writer streaming to `path` that writes `redactor`'s secret nowhere: an app's
+    /// answer or error that holds the password is recorded with it redacted.
+    pub fn create_redacting(
+        path: &Path,
+        redactor: Redactor,
+    ) -> std::io::Result<(Self, HistoryWriter)> {
         let file = std::fs::File::create(path)?;
         let (tx, mut rx) = mpsc::unbounded_channel::<Record>();
         let task = tokio::task::spawn_blocking(move || {
@@ -361,7 +372,7 @@ impl Recorder {
             let mut out = std::io::BufWriter::new(file);
             let mut written = 0;
             while let Some(record) = rx.blocking_recv() {
-                serde_json::to_writer(&mut out, &record)?;
+                out.write_all(redactor.json_line(&record)?.as_bytes())?;
                 out.write_all(b"\n")?;
                 written += 1;
             }

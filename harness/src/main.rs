@@ -548,11 +548,15 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    match execute(Cli::parse()).await {
+    let code = match execute(Cli::parse()).await {
         Ok(code) => code,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "error: {}", message(&e));
             ExitCode::from(2)
         }
-    }
+    };
+    // A run cut short (a signal, an error) may still owe a heal, a rule's removal or a paused
+    // master's release, each on a thread of its own: the process must not end before them.
+    failover_drill::owed::settled().await;
+    code
 }

@@ -97,9 +97,14 @@ fn run_id_of(nanos: u64, pid: u32, count: u64) -> String {
 }
 
 /// Runs `scenario` and returns its report; the report says whether expectations held. Every
-/// container and network it started is gone when this returns, and also when its future is dropped.
+/// container and network it started is gone when this returns, and also when its future is
+/// dropped; the cleanups that wait on a command (an operator's heal, a network rule) then run on
+/// threads of their own, which [`crate::owed::settle`] waits for: call it before the process ends.
 pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport, RunError> {
-    run_app(scenario, options, None).await
+    let ran = run_app(scenario, options, None).await;
+    // A fault that failed left its guard to clean up behind it.
+    crate::owed::settled().await;
+    ran
 }
 
 /// What the report and `scenario.toml` say of an app the scenario does not name.
@@ -174,6 +179,7 @@ pub(crate) async fn run_app(
     let driven = drive(scenario, router, ports, &cluster, &run_dir, &watcher).await;
     let image = cluster.runs_on.clone();
     let startup = cluster.startup;
+    let redactor = cluster.redactor();
     progress("removing the cluster");
     let removed = cluster.shutdown().await;
     let (app_metrics, workload) = driven?;
@@ -196,7 +202,8 @@ pub(crate) async fn run_app(
     let router_note = router.map(|_| ROUTER_APP);
     let assessed = tokio::task::spawn_blocking(move || -> Result<RunReport, RunError> {
         let mut assessment = assess_file(&scenario, &history_path, facts)?;
-        let settings = scenario.settings();
+        let mut settings = scenario.settings();
+        redactor.toml(&mut settings);
         let as_toml = assessment.report.run_dir.join("scenario.toml");
         let mut text = toml::to_string(&settings).unwrap_or_default();
         if let Some(note) = router_note {
@@ -207,6 +214,9 @@ pub(crate) async fn run_app(
         std::fs::write(&as_toml, text).map_err(io_error(&as_toml))?;
         assessment.report.settings = serde_json::to_value(&settings).ok();
         assessment.report.started_at = Some(started_at);
+        // A password written inline in app.command, or quoted by the app in an error, is in the
+        // report's strings: none of them reaches report.json, report.html or the summary.
+        assessment.report = redactor.redacted(assessment.report);
         assessment.write_files()?;
         Ok(assessment.report)
     })
@@ -231,8 +241,9 @@ async fn attach_confirmed(
 ) -> Result<Cluster, RunError> {
     let cluster = Cluster::attach(&scenario.topology, run_id, &|msg| watcher.line(msg)).await?;
     if let Some(deployment) = &scenario.topology.external {
+        let redactor = cluster.redactor();
         for line in guard::plan(scenario, deployment, &cluster) {
-            watcher.notice(&line);
+            watcher.notice(&redactor.text(&line));
         }
         guard::confirm(deployment, options.yes).await?;
     }
@@ -253,7 +264,8 @@ async fn drive(
 ) -> Result<Driven, RunError> {
     let progress = &|msg: &str| watcher.line(msg);
     let history_path = run_dir.join("history.jsonl");
-    let (recorder, writer) = Recorder::create(&history_path).map_err(io_error(&history_path))?;
+    let (recorder, writer) = Recorder::create_redacting(&history_path, cluster.redactor())
+        .map_err(io_error(&history_path))?;
     // The sampler starts first, so the cluster's state before anything happens is on record.
     let (mut sampler, pull) = NodeSampler::start(
         cluster.nodes(),
@@ -295,6 +307,7 @@ async fn drive(
     let start = Instant::now();
     watcher.start_workload(w.duration);
     let commands_log = run_dir.join("commands.log");
+    let redactor = cluster.redactor();
     let in_flight = workload::InFlight::default();
     let count_in_flight = || in_flight.now();
     let (ops, faults) = {
@@ -330,6 +343,7 @@ async fn drive(
                             .map(|deployment| Operator {
                                 deployment,
                                 log: &commands_log,
+                                redactor: &redactor,
                             }),
                     },
                     &recorder,

@@ -63,12 +63,15 @@ impl ExternalApp {
             .env(env::MASTER_NAME, &store.master_name)
             .env(env::INSTANCE, launch.instance.to_string())
             .env(env::RUN, launch.run_id);
+        let shown = crate::secret::Redactor::of(store.password.as_ref())
+            .text(launch.command)
+            .into_owned();
         let child = spawn_owned(&mut command, log).map_err(|source| AppError::Spawn {
-            command: launch.command.to_owned(),
+            command: shown.clone(),
             source,
         })?;
         let group = child.id().ok_or_else(|| AppError::Spawn {
-            command: launch.command.to_owned(),
+            command: shown,
             source: std::io::Error::other("the process exited at once"),
         })?;
         Ok(Self {

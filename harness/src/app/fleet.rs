@@ -78,7 +78,10 @@ impl AppFleet {
         };
         match (&fleet.spec.command, &fleet.spec.image) {
             (None, Some(image)) => progress(&format!("starting the app image {image}")),
-            (Some(command), _) => progress(&format!("starting the app: {command}")),
+            (Some(command), _) => {
+                let shown = crate::secret::Redactor::of(fleet.store.password.as_ref());
+                progress(&format!("starting the app: {}", shown.text(command)));
+            }
             (None, None) if fleet.router.is_some() => progress("starting the app's router"),
             (None, None) => {}
         }

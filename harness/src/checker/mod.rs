@@ -156,6 +156,19 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// The finding with every text in it made one printable line: a message and a witness quote
+    /// what the app answered (a user name, an error's words), and a line break or an escape
+    /// sequence there must not forge a line of the summary, a CI annotation or a log.
+    pub fn escaped(mut self) -> Self {
+        self.message = crate::shown::printable(&self.message);
+        for op in &mut self.witness {
+            op.request = crate::shown::printable(&op.request);
+            op.answer = crate::shown::printable(&op.answer);
+            op.note = op.note.as_deref().map(crate::shown::printable);
+        }
+        self
+    }
+
     /// The order findings are kept and shown in: by time, then user, then text, so the findings
     /// of a history do not depend on how its users' records interleave.
     pub fn sort_key(&self) -> (Micros, Option<u32>, &str) {
@@ -203,7 +216,8 @@ pub const MAX_FINDINGS: usize = 50;
 
 impl CheckResult {
     /// `findings` of `class`, the earliest [`MAX_FINDINGS`] kept.
-    pub fn from_findings(class: Class, mut findings: Vec<Finding>) -> Self {
+    pub fn from_findings(class: Class, findings: Vec<Finding>) -> Self {
+        let mut findings: Vec<Finding> = findings.into_iter().map(Finding::escaped).collect();
         let count = findings.len() as u64;
         let verdict = if findings.is_empty() {
             Verdict::Valid

@@ -41,7 +41,7 @@ pub fn check(history: &History) -> (UserErrors, Vec<Finding>) {
     let mut checker = UserErrorsChecker::default();
     let mut findings = Vec::new();
     for op in by_user(history).values().flatten() {
-        checker.observe(op, &mut |f| findings.push(f));
+        checker.observe(op, &mut |f| findings.push(f.escaped()));
     }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     (checker.finish(), findings)

@@ -608,6 +608,11 @@ impl Cluster {
         self.password.as_ref()
     }
 
+    /// What keeps the password out of everything the run writes.
+    pub fn redactor(&self) -> crate::secret::Redactor {
+        crate::secret::Redactor::of(self.password.as_ref())
+    }
+
     /// The master name the sentinels monitor.
     pub fn master_name(&self) -> &str {
         &self.master_name

@@ -66,9 +66,12 @@ impl NodeProcess {
             .open(&log_path)
             .map_err(fail)?;
         let mut command = Command::new(&self.binary);
+        // A node needs nothing of the harness's environment, its password least of all (that is
+        // in the node's config file): only the mark `clean` finds it by.
         command
             .args(&self.args)
             .current_dir(&self.dir)
+            .env_clear()
             .env(crate::marks::env::RUN, &self.run_id);
         spawn_owned(&mut command, log).map_err(fail)
     }

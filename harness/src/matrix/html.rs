@@ -23,6 +23,23 @@ const PASSED: RGBColor = RGBColor(42, 125, 42);
 const FAILED: RGBColor = RGBColor(192, 57, 43);
 const OTHER: RGBColor = RGBColor(120, 120, 120);
 
+/// Characters a URL path segment holds as they are (RFC 3986's unreserved); every other byte
+/// is percent-encoded.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A relative file path as a URL path: a scenario's name may hold a space, `#`, `?` or `%`, which
+/// a link must not read as its own syntax.
+fn url_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| percent_encoding::utf8_percent_encode(segment, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The page's HTML.
 pub(super) fn render(outcome: &MatrixOutcome) -> Result<String, PlotError> {
     let mut page = String::new();
@@ -156,7 +173,7 @@ fn cell_html(outcome: &MatrixOutcome, cell: &CellOutcome, page: &mut String) {
         .filter(|(_, run)| run.error.is_none())
         .map(|(i, run)| {
             let href = format!("{}/report.html", outcome.relative(&run.run_dir));
-            format!("<a href=\"{}\">{}</a>", escape(&href), i + 1)
+            format!("<a href=\"{}\">{}</a>", escape(&url_path(&href)), i + 1)
         })
         .collect();
     if !links.is_empty() {
@@ -268,7 +285,19 @@ fn label_lift(placed: &mut Vec<(i32, i32)>, at: (i32, i32)) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use super::label_lift;
+    use super::{label_lift, url_path};
+
+    #[test]
+    fn a_link_to_a_run_encodes_what_a_url_would_read() {
+        assert_eq!(
+            url_path("kill master #2?x=%/report.html"),
+            "kill%20master%20%232%3Fx%3D%25/report.html"
+        );
+        assert_eq!(
+            url_path("kill-master-ab12/report.html"),
+            "kill-master-ab12/report.html"
+        );
+    }
 
     #[test]
     fn labels_of_points_at_one_spot_stack_up_and_others_stay() {

@@ -3,6 +3,9 @@
 //! deployment's `command_timeout`, each command and its output appended to the run directory's
 //! `commands.log`.
 //!
+//! A command keeps the user's environment (kubectl needs `KUBECONFIG`, `PATH` and `HOME`) less the
+//! harness's own secrets, plus the node's values (`FAILOVER_DRILL_NODE_NAME`, ...).
+//!
 //! It owns running and logging; which command, on which node, is the caller's. A command still
 //! running when its timeout passes, or when the run is cut short, is killed.
 
@@ -13,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::NemesisError;
 use crate::scenario::ExternalTopology;
+use crate::secret::Redactor;
 
 /// The deployment's commands and where their log goes.
 #[derive(Debug, Clone, Copy)]
@@ -21,6 +25,8 @@ pub struct Operator<'a> {
     pub deployment: &'a ExternalTopology,
     /// The file every command and its output is appended to.
     pub log: &'a Path,
+    /// What keeps the nodes' password out of that file and the run's errors.
+    pub redactor: &'a Redactor,
 }
 
 /// One command to run, and what its log entry says it was for.
@@ -30,10 +36,14 @@ pub(super) struct OperatorCommand {
     pub(super) purpose: String,
     /// The filled-in command.
     pub(super) command: String,
+    /// The node's values, as environment variables.
+    pub(super) env: Vec<(String, String)>,
     /// Longest it may run.
     pub(super) timeout: Duration,
     /// The log file.
     pub(super) log: PathBuf,
+    /// What keeps the nodes' password out of the log and the error.
+    pub(super) redactor: Redactor,
 }
 
 /// How a command ended.
@@ -44,13 +54,22 @@ struct Ended {
 }
 
 impl OperatorCommand {
+    /// `sh -c` the command, with the environment it gets.
+    fn shell(&self) -> std::process::Command {
+        let mut shell = std::process::Command::new("sh");
+        shell
+            .arg("-c")
+            .arg(&self.command)
+            .env_remove(crate::marks::env::REDIS_PASSWORD)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        shell
+    }
+
     /// Runs the command; fails when it exits with an error, cannot start, or outlives its
     /// timeout (it is killed then).
     pub(super) async fn run(&self) -> Result<(), NemesisError> {
         let started = Instant::now();
-        let child = tokio::process::Command::new("sh")
-            .arg("-c")
-            .arg(&self.command)
+        let child = tokio::process::Command::from(self.shell())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -94,9 +113,8 @@ impl OperatorCommand {
     /// a run cut short, when nothing async is left to run it.
     pub(super) fn run_blocking(&self) -> Result<(), NemesisError> {
         let started = Instant::now();
-        let spawned = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(&self.command)
+        let spawned = self
+            .shell()
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -137,10 +155,16 @@ impl OperatorCommand {
     /// Logs how the command ended; an error unless it succeeded.
     fn finish(&self, started: Instant, ended: Ended) -> Result<(), NemesisError> {
         let took = started.elapsed();
+        let hide = |text: &str| self.redactor.text(text).into_owned();
+        let ended = Ended {
+            output: hide(&ended.output),
+            ..ended
+        };
+        let command = hide(&self.command);
         let entry = format!(
             "== {}\n$ {}\n{}-- {} after {:.3}s\n",
             self.purpose,
-            self.command,
+            command,
             ended.output,
             ended.status,
             took.as_secs_f64()
@@ -154,7 +178,7 @@ impl OperatorCommand {
         if ended.success {
             return logged.map_err(|e| NemesisError::Command {
                 purpose: self.purpose.clone(),
-                command: self.command.clone(),
+                command: command.clone(),
                 detail: format!(
                     "it succeeded, but {} could not be written: {e}",
                     self.log.display()
@@ -164,7 +188,7 @@ impl OperatorCommand {
         let output = ended.output.trim();
         Err(NemesisError::Command {
             purpose: self.purpose.clone(),
-            command: self.command.clone(),
+            command,
             detail: if output.is_empty() {
                 ended.status
             } else {
@@ -188,8 +212,10 @@ mod tests {
         OperatorCommand {
             purpose: "faults[0] kill apply on redis-1".into(),
             command: text.into(),
+            env: vec![("FAILOVER_DRILL_NODE_NAME".into(), "redis-1".into())],
             timeout,
             log: dir.join("commands.log"),
+            redactor: Redactor::of(Some(&sample_app::store::Password::new("pw-in-env"))),
         }
     }
 
@@ -199,6 +225,10 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("a directory");
         let second = Duration::from_secs(5);
         command(&dir, "echo killed it", second)
+            .run()
+            .await
+            .expect("succeeds");
+        command(&dir, "echo \"$FAILOVER_DRILL_NODE_NAME\" pw-in-env", second)
             .run()
             .await
             .expect("succeeds");
@@ -224,7 +254,11 @@ mod tests {
             log.contains("$ echo killed it\nkilled it\n-- exit status: 0"),
             "{log}"
         );
-        assert_eq!(log.matches("== faults[0] kill apply").count(), 4, "{log}");
+        assert_eq!(log.matches("== faults[0] kill apply").count(), 5, "{log}");
+        assert!(
+            log.contains("\nredis-1 (redacted)\n"),
+            "the node's values are in the environment, the password is not in the output: {log}"
+        );
         std::fs::remove_dir_all(&dir).expect("removed");
     }
 }

@@ -31,11 +31,17 @@ pub(super) struct OwedHeal {
 
 impl Drop for OwedHeal {
     fn drop(&mut self) {
-        for command in self.commands.drain(..) {
-            if let Err(e) = command.run_blocking() {
-                eprintln!("failover-drill: the heal owed by a run cut short failed: {e}");
-            }
+        let commands = std::mem::take(&mut self.commands);
+        if commands.is_empty() {
+            return;
         }
+        crate::owed::owe("an operator's heal command", move || {
+            for command in commands {
+                if let Err(e) = command.run_blocking() {
+                    eprintln!("failover-drill: the heal owed by a run cut short failed: {e}");
+                }
+            }
+        });
     }
 }
 
@@ -44,20 +50,22 @@ impl Templated<'_> {
     fn commands(&self, phase: &str, text: &str, nodes: &[&Node]) -> Vec<OperatorCommand> {
         nodes
             .iter()
-            .map(|node| OperatorCommand {
-                purpose: format!(
-                    "faults[{}] {} {phase} on {} ({})",
-                    self.index, self.kind, node.name, node.addr
-                ),
-                command: CommandTemplate::fill(
-                    text,
-                    TemplateNode {
-                        name: &node.name,
-                        addr: &node.addr,
-                    },
-                ),
-                timeout: self.operator.deployment.command_timeout,
-                log: self.operator.log.to_owned(),
+            .map(|node| {
+                let values = TemplateNode {
+                    name: &node.name,
+                    addr: &node.addr,
+                };
+                OperatorCommand {
+                    purpose: format!(
+                        "faults[{}] {} {phase} on {} ({})",
+                        self.index, self.kind, node.name, node.addr
+                    ),
+                    command: CommandTemplate::fill(text, values),
+                    env: values.env(),
+                    timeout: self.operator.deployment.command_timeout,
+                    log: self.operator.log.to_owned(),
+                    redactor: self.operator.redactor.clone(),
+                }
             })
             .collect()
     }
@@ -128,12 +136,15 @@ mod tests {
             commands: vec![OperatorCommand {
                 purpose: "faults[0] kill heal on redis-1".into(),
                 command: format!("touch {}", healed.display()),
+                env: Vec::new(),
                 timeout: Duration::from_secs(5),
                 log: dir.join("commands.log"),
+                redactor: crate::secret::Redactor::default(),
             }],
         };
         assert!(!healed.exists());
         drop(owed);
+        crate::owed::settle();
         assert!(healed.exists(), "the heal ran");
         let log = std::fs::read_to_string(dir.join("commands.log")).expect("logged");
         assert!(log.contains("== faults[0] kill heal on redis-1"), "{log}");

@@ -183,12 +183,15 @@ impl SlowLink {
 impl Drop for SlowLink {
     fn drop(&mut self) {
         if let Some(rule) = self.rule.take() {
-            let removed = std::process::Command::new("iptables")
-                .args(iptables("-D", &rule))
-                .output();
-            if !removed.is_ok_and(|o| o.status.success()) {
-                tracing::error!(node = %self.node, rule = %rule.join(" "), "could not remove a latency rule");
-            }
+            let node = self.node.clone();
+            crate::owed::owe("removing a latency rule", move || {
+                let removed = std::process::Command::new("iptables")
+                    .args(iptables("-D", &rule))
+                    .output();
+                if !removed.is_ok_and(|o| o.status.success()) {
+                    tracing::error!(node = %node, rule = %rule.join(" "), "could not remove a latency rule");
+                }
+            });
         }
     }
 }

@@ -163,13 +163,22 @@ impl NodeRules {
 
 impl Drop for NodeRules {
     fn drop(&mut self) {
-        for rule in self.rules.drain(..) {
-            let removed = std::process::Command::new("nsenter")
-                .args(iptables_args(&self.pid, "-D", &rule))
-                .output();
-            if !removed.is_ok_and(|o| o.status.success()) {
-                tracing::error!(node = %self.node, rule = %rule.join(" "), "could not remove a network-fault rule");
-            }
+        let rules = std::mem::take(&mut self.rules);
+        if rules.is_empty() {
+            return;
         }
+        let (node, pid) = (self.node.clone(), self.pid.clone());
+        crate::owed::owe("removing network-fault rules", move || {
+            for rule in rules {
+                let removed = std::process::Command::new("nsenter")
+                    .args(iptables_args(&pid, "-D", &rule))
+                    .output();
+                // A node already gone took its namespace, and the rules in it, along.
+                let namespace_gone = !std::path::Path::new(&format!("/proc/{pid}")).exists();
+                if !removed.is_ok_and(|o| o.status.success()) && !namespace_gone {
+                    tracing::error!(node = %node, rule = %rule.join(" "), "could not remove a network-fault rule");
+                }
+            }
+        });
     }
 }

@@ -21,6 +21,10 @@ pub(crate) fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            // An app's answer may hold an escape sequence: shown, not passed on.
+            c if c.is_control() && c != '\n' && c != '\t' => {
+                out.push_str(&c.escape_default().to_string());
+            }
             c => out.push(c),
         }
     }

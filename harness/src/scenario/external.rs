@@ -54,7 +54,8 @@ fn default_command_timeout() -> Duration {
 /// Shell commands that put a fault in force on one node and take it back. `{name}` (or
 /// `{container}`, `{pod}`), `{host}`, `{port}` and `{addr}` are replaced by the node's;
 /// `{hostname}` by its host up to the first dot (the pod's name, when a chart announces pods by
-/// their DNS names).
+/// their DNS names). Each value goes in quoted for `sh` where it needs quoting, and the same
+/// values are in the command's environment (`FAILOVER_DRILL_NODE_NAME`, ...), for a script.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct CommandTemplate {
@@ -75,25 +76,53 @@ pub struct TemplateNode<'a> {
     pub addr: &'a NodeAddr,
 }
 
+impl TemplateNode<'_> {
+    /// What each placeholder stands for, unquoted.
+    fn value_of(&self, placeholder: &str) -> Option<String> {
+        let host = self.addr.host.as_str();
+        Some(match placeholder {
+            "name" | "container" | "pod" => self.name.to_owned(),
+            "host" => host.to_owned(),
+            "hostname" if host.parse::<std::net::IpAddr>().is_ok() => host.to_owned(),
+            "hostname" => host.split('.').next().unwrap_or(host).to_owned(),
+            "port" => self.addr.port.to_string(),
+            "addr" => self.addr.to_string(),
+            _ => return None,
+        })
+    }
+
+    /// The node's values as environment variables for the command: `FAILOVER_DRILL_NODE_NAME`,
+    /// `_HOST`, `_HOSTNAME`, `_PORT` and `_ADDR`.
+    pub fn env(&self) -> Vec<(String, String)> {
+        ["name", "host", "hostname", "port", "addr"]
+            .into_iter()
+            .filter_map(|placeholder| {
+                let value = self.value_of(placeholder)?;
+                Some((
+                    format!("{NODE_ENV_PREFIX}{}", placeholder.to_ascii_uppercase()),
+                    value,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// What the node's environment variables start with.
+const NODE_ENV_PREFIX: &str = "FAILOVER_DRILL_NODE_";
+
+/// `value` as one word for `sh`: as it is when nothing in it is special to a shell, else in
+/// single quotes. Names and hosts were validated at discovery, so quoting is the second guard.
+fn sh_word(value: &str) -> String {
+    // A NUL cannot reach a process's arguments at all; without one, quoting cannot fail.
+    let value = value.replace('\0', "");
+    shlex::try_quote(&value)
+        .map(|quoted| quoted.into_owned())
+        .unwrap_or_default()
+}
+
 impl CommandTemplate {
-    /// `command` with every placeholder replaced by `node`'s value.
+    /// `command` with every placeholder replaced by `node`'s value, quoted for `sh`.
     pub fn fill(command: &str, node: TemplateNode<'_>) -> String {
-        let port = node.addr.port.to_string();
-        let addr = node.addr.to_string();
-        let host = node.addr.host.as_str();
-        let hostname = if host.parse::<std::net::IpAddr>().is_ok() {
-            host
-        } else {
-            host.split('.').next().unwrap_or(host)
-        };
-        let value_of = |placeholder: &str| match placeholder {
-            "name" | "container" | "pod" => Some(node.name),
-            "host" => Some(host),
-            "hostname" => Some(hostname),
-            "port" => Some(port.as_str()),
-            "addr" => Some(addr.as_str()),
-            _ => None,
-        };
         // One pass: a value put in is never read again for placeholders.
         let mut filled = String::with_capacity(command.len());
         let mut rest = command;
@@ -102,10 +131,10 @@ impl CommandTemplate {
             let after = &rest[open + 1..];
             match after
                 .find('}')
-                .and_then(|close| Some((close, value_of(&after[..close])?)))
+                .and_then(|close| Some((close, node.value_of(&after[..close])?)))
             {
                 Some((close, value)) => {
-                    filled.push_str(value);
+                    filled.push_str(&sh_word(&value));
                     rest = &after[close + 1..];
                 }
                 None => {
@@ -291,7 +320,7 @@ mod tests {
         };
         assert_eq!(
             CommandTemplate::fill("kill {name} {port} {unknown} {", node),
-            "kill x{port} 6379 {unknown} {"
+            "kill 'x{port}' 6379 {unknown} {"
         );
         for placeholder in PLACEHOLDERS {
             let filled = CommandTemplate::fill(&format!("{{{placeholder}}}"), node);
@@ -300,6 +329,31 @@ mod tests {
                 "{placeholder} is filled: {filled}"
             );
         }
+    }
+
+    #[test]
+    fn a_value_a_shell_would_read_goes_in_as_one_quoted_word() {
+        let addr = NodeAddr::new("a;b", 6379);
+        for name in ["$(touch /tmp/x)", "a'b", "a b\nc", "`id`"] {
+            let node = TemplateNode { name, addr: &addr };
+            let filled = CommandTemplate::fill("printf %s {name} {host}", node);
+            let out = std::process::Command::new("sh")
+                .args(["-c", &filled])
+                .output()
+                .expect("sh runs");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                format!("{name}a;b"),
+                "{filled}"
+            );
+        }
+        let node = TemplateNode {
+            name: "redis-1",
+            addr: &addr,
+        };
+        let env = node.env();
+        assert!(env.contains(&("FAILOVER_DRILL_NODE_NAME".into(), "redis-1".into())));
+        assert!(env.contains(&("FAILOVER_DRILL_NODE_ADDR".into(), "a;b:6379".into())));
     }
 
     #[test]

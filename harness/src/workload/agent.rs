@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{HeaderValue, CONTENT_TYPE, COOKIE, HOST, SET_COOKIE};
@@ -20,6 +20,10 @@ use super::cookie_jar::CookieJar;
 
 /// How long opening a connection to an instance may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Most of an answer's body read: a session's JSON is a few kilobytes, and an app that answers
+/// megabytes has that request recorded as failed rather than held in memory for every user.
+pub(super) const MAX_BODY: usize = 1 << 20;
 
 /// One app instance as the client reaches it.
 #[derive(Debug, Clone)]
@@ -160,13 +164,20 @@ impl Agent {
                 .map_err(|e| Failure::Transport(describe(&e)))?;
             let (parts, body) = response.into_parts();
             head = Some((parts.status, parts.headers));
-            Ok::<_, Failure>(body.collect().await.map(|c| c.to_bytes()))
+            let read = Limited::new(body, MAX_BODY).collect().await;
+            Ok::<_, Failure>(read.map(|c| c.to_bytes()).map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    format!("the answer's body is over {MAX_BODY} bytes")
+                } else {
+                    describe(&*e)
+                }
+            }))
         })
         .await;
         drop(counted);
         let body = match (exchanged, head.is_some()) {
             (Ok(Ok(Ok(bytes))), _) => Ok(bytes),
-            (Ok(Ok(Err(e))), _) => Err(describe(&e)),
+            (Ok(Ok(Err(e))), _) => Err(e),
             (Err(_), true) => Err("request timed out while reading the body".into()),
             (Ok(Err(failure)), _) => return Err(self.broken(instance, failure)),
             (Err(_), false) => return Err(self.broken(instance, Failure::Timeout)),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use failover_drill::cluster::external::{self, Deployment};
 use failover_drill::cluster::image;
-use sample_app::store::NodeAddr;
+use sample_app::store::{NodeAddr, Password};
 
 /// Sentinel's own periods for INFO to the nodes and hello messages, shortened while the
 /// deployment starts as the harness's own topology does (`cluster/startup.rs`).
@@ -25,6 +25,8 @@ pub(crate) struct HandMade {
     pub(crate) binary: PathBuf,
     /// `(name, address)` of every node: `master`, `replica-1`..., `sentinel-1`...
     pub(crate) nodes: Vec<(String, NodeAddr)>,
+    /// What every node and sentinel requires, if anything.
+    pub(crate) password: Option<Password>,
 }
 
 impl Drop for HandMade {
@@ -56,8 +58,11 @@ fn common_conf(dir: &Path, name: &str, port: u16) -> String {
 
 /// A connection to `addr`, waiting at most 10 s for it to listen: a daemonised `redis-server`
 /// returns before its child has bound the port.
-async fn connect(addr: &NodeAddr) -> redis::aio::MultiplexedConnection {
-    let client = addr.client(None).expect("a client");
+async fn connect(
+    addr: &NodeAddr,
+    password: Option<&Password>,
+) -> redis::aio::MultiplexedConnection {
+    let client = addr.client(password).expect("a client");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match client.get_multiplexed_async_connection().await {
@@ -81,6 +86,12 @@ impl HandMade {
     /// Starts a master, `replicas` replicas and three sentinels (quorum 2, 1 s
     /// down-after-milliseconds, as the harness's own topology has).
     pub(crate) fn start(tag: &str, replicas: usize) -> Self {
+        Self::start_with(tag, replicas, None)
+    }
+
+    /// As `start`, every node and sentinel requiring `password` when there is one.
+    pub(crate) fn start_with(tag: &str, replicas: usize, password: Option<&str>) -> Self {
+        let password = password.map(Password::new);
         let binary = image::find_binary().expect("redis-server");
         let dir = common::out_dir().join(format!("hand-made-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -93,7 +104,12 @@ impl HandMade {
         let nodes: Vec<(String, NodeAddr)> =
             names.zip(ports).map(|(n, p)| (n, loopback(p))).collect();
         let master = nodes[0].1.clone();
-        let made = Self { dir, binary, nodes };
+        let made = Self {
+            dir,
+            binary,
+            nodes,
+            password,
+        };
         for (name, addr) in &made.nodes {
             let mut conf = common_conf(&made.dir, name, addr.port);
             if name.starts_with("sentinel") {
@@ -109,6 +125,15 @@ impl HandMade {
                 if name != "master" {
                     conf.push_str(&format!("replicaof 127.0.0.1 {}\n", master.port));
                 }
+            }
+            if let Some(password) = &made.password {
+                let p = password.expose();
+                conf.push_str(&format!("requirepass {p}\n"));
+                conf.push_str(&if name.starts_with("sentinel") {
+                    format!("sentinel auth-pass mymaster {p}\n")
+                } else {
+                    format!("masterauth {p}\n")
+                });
             }
             std::fs::write(made.conf(name), conf).expect("a config file");
             let mut command = Command::new(&made.binary);
@@ -130,7 +155,8 @@ impl HandMade {
     ) -> Deployment {
         let deadline = Instant::now() + within;
         loop {
-            let seen = external::inspect(&self.sentinels()[..1], "mymaster", None).await;
+            let seen =
+                external::inspect(&self.sentinels()[..1], "mymaster", self.password.as_ref()).await;
             match seen {
                 Ok(deployment) if done(&deployment) || Instant::now() >= deadline => {
                     return deployment
@@ -146,7 +172,7 @@ impl HandMade {
     pub(crate) async fn ready(&self) -> Deployment {
         let mut originals = Vec::new();
         for sentinel in self.sentinels() {
-            let mut conn = connect(&sentinel).await;
+            let mut conn = connect(&sentinel, self.password.as_ref()).await;
             let listed: Vec<String> = redis::cmd("SENTINEL")
                 .arg("DEBUG")
                 .query_async(&mut conn)
@@ -186,7 +212,7 @@ impl HandMade {
                 restore.arg(period).arg(value);
             }
             let () = restore
-                .query_async(&mut connect(&sentinel).await)
+                .query_async(&mut connect(&sentinel, self.password.as_ref()).await)
                 .await
                 .expect("periods put back");
         }
@@ -194,7 +220,7 @@ impl HandMade {
             .arg("SET")
             .arg("repl-diskless-sync-delay")
             .arg(5)
-            .query_async(&mut connect(self.addr("master")).await)
+            .query_async(&mut connect(self.addr("master"), self.password.as_ref()).await)
             .await
             .expect("the sync delay put back");
         healthy

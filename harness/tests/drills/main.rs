@@ -13,6 +13,7 @@ mod external_deployment;
 mod external_drill;
 mod hand_made;
 mod kill_master;
+mod malformed_answers;
 mod mutants;
 mod password;
 mod process_backend;

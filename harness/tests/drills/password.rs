@@ -1,5 +1,7 @@
 //! Password-protected topologies: every node and sentinel requires the password, the app gets it
-//! only through its environment, an app without it fails, and no file of the run holds it.
+//! only through its environment, an app without it fails, and no file of the run holds it, not
+//! even where a user wrote it inline (the app's command, an operator's heal command), on each
+//! backend, the external one included.
 
 use crate::common;
 
@@ -8,6 +10,8 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use failover_drill::run::{run, RunOptions};
+
+use crate::hand_made::HandMade;
 
 /// A password the tests can look for; a real run makes one up.
 const PASSWORD: &str = "pw-Xq7-find-me-0151";
@@ -24,11 +28,19 @@ fn drill(args: &[&str]) -> Output {
         .expect("run the CLI")
 }
 
-fn sample_app_command(with_password: bool) -> String {
-    let password = if with_password {
-        "REDIS_PASSWORD=$FAILOVER_DRILL_REDIS_PASSWORD "
-    } else {
-        ""
+/// How the sample app's command gives it the password.
+#[derive(Clone, Copy)]
+enum Given {
+    /// Not at all.
+    No,
+    /// Written inline in the command, as a user might.
+    Inline,
+}
+
+fn sample_app_command(given: Given) -> String {
+    let password = match given {
+        Given::No => String::new(),
+        Given::Inline => format!("REDIS_PASSWORD={PASSWORD} "),
     };
     format!(
         "{password}exec {} --listen $FAILOVER_DRILL_LISTEN --sentinels $FAILOVER_DRILL_SENTINELS \
@@ -56,15 +68,13 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
     found
 }
 
-fn passes_with_password(extra: &[&str]) {
-    let mut args = vec!["run", "kill-master", "--require-password"];
-    args.extend_from_slice(extra);
-    let out = drill(&args);
+/// The run directory of a drill that passed, after checking that neither it nor what the CLI
+/// printed holds the password.
+fn passed_without_leaking(out: &Output) -> std::path::PathBuf {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}\n{stderr}");
-    assert_eq!(out.status.code(), Some(0), "kill-master failed");
-    assert!(stderr.contains("password required"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "the drill failed");
     let dir = common::run_dir_in_summary(&stdout);
     assert!(dir.join("history.jsonl").is_file(), "{}", dir.display());
     assert_eq!(
@@ -73,6 +83,18 @@ fn passes_with_password(extra: &[&str]) {
         "the password is in the run directory"
     );
     assert!(!stdout.contains(PASSWORD) && !stderr.contains(PASSWORD));
+    dir
+}
+
+fn passes_with_password(extra: &[&str]) -> std::path::PathBuf {
+    let mut args = vec!["run", "kill-master", "--require-password"];
+    args.extend_from_slice(extra);
+    let out = drill(&args);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("password required"),
+        "{out:?}"
+    );
+    passed_without_leaking(&out)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,9 +102,66 @@ async fn kill_master_passes_with_a_password_and_the_run_directory_never_holds_it
     let _serial = common::a_cluster_slot().await;
     // The in-process sample app on containers.
     passes_with_password(&["--backend", "docker"]);
-    // The sample app as a process, given the password through its environment, on processes.
-    let command = sample_app_command(true);
-    passes_with_password(&["--backend", "process", "--app-cmd", &command]);
+    // The sample app as a process, its command holding the password inline, on processes.
+    let command = sample_app_command(Given::Inline);
+    let dir = passes_with_password(&["--backend", "process", "--app-cmd", &command]);
+    let report = std::fs::read_to_string(dir.join("report.json")).expect("report.json");
+    assert!(
+        report.contains("REDIS_PASSWORD=(redacted) exec"),
+        "{report}"
+    );
+}
+
+/// A password-protected deployment started by hand, drilled as an external one: the operator's
+/// heal command restarts the killed node with the password on its command line, as `redis-server
+/// <conf> --requirepass ...` is often run, and the app's command holds it inline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_deployment_with_a_password_is_drilled_and_no_file_holds_it() {
+    let _slot = common::a_cluster_slot().await;
+    let made = HandMade::start_with("password", 1, Some(PASSWORD));
+    let healthy = made.ready().await;
+    assert_eq!(healthy.problems(), Vec::<String>::new(), "{healthy:#?}");
+    let dir = made.dir.display();
+    let scenario = format!(
+        "name = \"external-password\"\n\
+         [app]\ncommand = \"{app}\"\n\
+         [workload]\nusers = 5\nrate = 50.0\nduration = \"10s\"\n\
+         [[faults]]\nkind = \"kill\"\ntarget = \"master\"\nat = \"2s\"\nduration = \"3s\"\n\
+         [topology]\nbackend = \"external\"\n\
+         [topology.external]\nname = \"hand-made\"\nsentinels = [\"{sentinel}\"]\n\
+         command_timeout = \"10s\"\n\
+         [topology.external.names]\n\"{master}\" = \"master\"\n\"{replica}\" = \"replica-1\"\n\
+         [topology.external.faults.kill]\napply = \"kill -9 $(cat {dir}/{{name}}.pid)\"\n\
+         heal = \"{binary} {dir}/{{name}}.conf --requirepass {PASSWORD} --masterauth {PASSWORD}\"\n",
+        app = sample_app_command(Given::Inline),
+        sentinel = made.sentinels()[0],
+        master = made.addr("master"),
+        replica = made.addr("replica-1"),
+        binary = made.binary.display(),
+    );
+    let file = made.dir.join("drill.toml");
+    std::fs::write(&file, scenario).expect("the scenario file");
+    let out = Command::new(env!("CARGO_BIN_EXE_failover-drill"))
+        .arg("run")
+        .arg(&file)
+        .arg("--yes")
+        .arg("--out")
+        .arg(common::out_dir())
+        .env(failover_drill::cluster::PASSWORD_ENV, PASSWORD)
+        .output()
+        .expect("run the CLI");
+    let run = passed_without_leaking(&out);
+    let commands = std::fs::read_to_string(run.join("commands.log")).expect("commands.log");
+    assert_eq!(
+        commands.matches("-- exit status: 0").count(),
+        2,
+        "the kill and its heal ran: {commands}"
+    );
+    assert!(
+        commands.contains("--requirepass (redacted) --masterauth (redacted)"),
+        "{commands}"
+    );
+    assert!(made.all_running_but(""), "the heal started the node again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,7 +174,7 @@ async fn an_app_without_the_password_fails_the_drill() {
     scenario.workload.retry.attempts = 1;
     scenario.app.command = Some(format!(
         "STORE_RETRY_DEADLINE_MS=300 {}",
-        sample_app_command(false)
+        sample_app_command(Given::No)
     ));
     let options = RunOptions {
         yes: false,

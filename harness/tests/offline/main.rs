@@ -9,5 +9,6 @@ mod cause_properties;
 mod checker_properties;
 mod cli;
 mod dependency_pins;
+mod file_fuzz;
 mod html_report;
 mod matrix_files;
