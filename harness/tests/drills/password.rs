@@ -131,7 +131,8 @@ async fn an_external_deployment_with_a_password_is_drilled_and_no_file_holds_it(
          [topology.external]\nname = \"hand-made\"\nsentinels = [\"{sentinel}\"]\n\
          command_timeout = \"10s\"\n\
          [topology.external.names]\n\"{master}\" = \"master\"\n\"{replica}\" = \"replica-1\"\n\
-         [topology.external.faults.kill]\napply = \"kill -9 $(cat {dir}/{{name}}.pid)\"\n\
+         [topology.external.faults.kill]\napply = \"echo node $FAILOVER_DRILL_NODE_NAME, \
+         password variable ${{FAILOVER_DRILL_REDIS_PASSWORD:+set}}.; kill -9 $(cat {dir}/{{name}}.pid)\"\n\
          heal = \"{binary} {dir}/{{name}}.conf --requirepass {PASSWORD} --masterauth {PASSWORD}\"\n",
         app = sample_app_command(Given::Inline),
         sentinel = made.sentinels()[0],
@@ -160,6 +161,10 @@ async fn an_external_deployment_with_a_password_is_drilled_and_no_file_holds_it(
     assert!(
         commands.contains("--requirepass (redacted) --masterauth (redacted)"),
         "{commands}"
+    );
+    assert!(
+        commands.contains("\nnode master, password variable .\n"),
+        "an operator's command gets the node's values, not the password: {commands}"
     );
     assert!(made.all_running_but(""), "the heal started the node again");
 }
