@@ -16,7 +16,7 @@ use crate::checker::user_errors::{UserErrors, UserErrorsChecker};
 use crate::checker::{self, Finding};
 use crate::history::{FaultPhase, History, Notice, Record};
 use crate::report::{
-    by_phase, write_hgrm_files, FinalReads, Latency, Machine, PhaseBounds, PhaseLatency,
+    by_phase, write_hgrm_files, FinalReads, Latency, Logouts, Machine, PhaseBounds, PhaseLatency,
     ReportError, RunReport, Samples,
 };
 use crate::scenario::{LoadModel, Scenario, PERCENTILES};
@@ -187,6 +187,7 @@ fn assess_passes<E>(
     let mut context = Vec::new();
     let mut samples = Samples::default();
     let mut final_reads = FinalReads::default();
+    let mut logouts = Logouts::default();
     passes(&mut |record| match record {
         Record::Operation(_) => {}
         // Node samples go into the compact forms below, not into the context kept whole.
@@ -231,6 +232,13 @@ fn assess_passes<E>(
         if let Record::Operation(op) = record {
             operations += 1;
             attempts += op.attempts.len() as u64;
+            if op.kind.is_replay() {
+                for checker in checkers.iter_mut().filter(|c| c.reads_replays()) {
+                    checker.observe(op, &mut explained);
+                }
+                logouts.observe(op);
+                return;
+            }
             timelines.observe(op);
             for checker in &mut checkers {
                 checker.observe(op, &mut explained);
@@ -238,6 +246,7 @@ fn assess_passes<E>(
             user_errors.observe(op, &mut explained);
             samples.observe(op);
             final_reads.observe(op);
+            logouts.observe(op);
         }
     })?;
     for checker in &mut checkers {
@@ -279,6 +288,7 @@ fn assess_passes<E>(
         phase_latency,
         failovers,
         final_reads,
+        logouts,
         user_errors,
         findings,
         app_command: scenario.app.command.clone().or_else(|| {

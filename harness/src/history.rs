@@ -116,6 +116,22 @@ pub enum OpKind {
     },
     /// `GET /session`.
     Read,
+    /// `POST /logout`: the app must end the session on the server.
+    Logout,
+    /// `GET /session` sent with the cookies the user held before its logout `of` (an
+    /// operation's id): any 2xx answer is a session the logout did not end.
+    Replay {
+        /// The logout's operation id.
+        of: u64,
+    },
+}
+
+impl OpKind {
+    /// Whether this is the replay of a logged-out cookie, which only the resurrected-session
+    /// check reads: its answer is not the user's current session.
+    pub fn is_replay(&self) -> bool {
+        matches!(self, OpKind::Replay { .. })
+    }
 }
 
 /// One HTTP request.
@@ -192,6 +208,8 @@ pub enum Outcome {
 pub enum OkValue {
     /// A new session.
     LoggedIn,
+    /// An acknowledged logout.
+    LoggedOut,
     /// An acknowledged append.
     Written {
         /// The session's version after it.

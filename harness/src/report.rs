@@ -18,6 +18,7 @@ pub(crate) mod html;
 mod junit;
 pub mod lanes;
 pub(crate) mod latency;
+mod logouts;
 pub mod plots;
 mod samples;
 mod summary;
@@ -29,6 +30,7 @@ pub use latency::{
     by_phase, write_hgrm, write_hgrm_files, Latency, Phase, PhaseBounds, PhaseLatency,
     LATE_AFTER_MICROS,
 };
+pub use logouts::Logouts;
 pub use samples::Samples;
 
 use std::collections::BTreeMap;
@@ -122,6 +124,9 @@ pub struct RunReport {
     /// The final-read phase: how long the topology took to settle, what the reads found.
     #[serde(default)]
     pub final_reads: FinalReads,
+    /// The logout check: logouts acknowledged, replays of their cookies, or why it was not made.
+    #[serde(default)]
+    pub logouts: Logouts,
     /// Retry figures.
     pub user_errors: UserErrors,
     /// Every finding, by class and cause.

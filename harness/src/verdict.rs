@@ -76,6 +76,7 @@ pub fn bound_of(expectations: &Expectations, class: Class) -> Bound {
         Class::StaleRead => expectations.stale_reads,
         Class::DuplicateWrite => expectations.duplicate_writes,
         Class::ForeignSession => expectations.foreign_sessions,
+        Class::ResurrectedSession => expectations.resurrected_sessions,
         Class::UserVisibleError => expectations.user_visible_errors,
         Class::RetriedError => expectations.retried_errors,
     }

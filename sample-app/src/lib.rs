@@ -97,6 +97,7 @@ pub fn app(store: SentinelStore, session_ttl: std::time::Duration) -> Router {
         .route("/login", post(routes::login_create))
         .route("/session/items", post(routes::items_append))
         .route("/session", get(routes::session_show))
+        .route("/logout", post(routes::logout_delete))
         .layer(sessions)
         .layer(axum::middleware::from_fn(
             move |req: Request, next: Next| {

@@ -1,4 +1,5 @@
-//! HTTP handlers of the probe contract: log in, append a value to the session, read it back.
+//! HTTP handlers of the probe contract: log in, append a value to the session, read it back, log
+//! out.
 
 use std::sync::Arc;
 
@@ -127,6 +128,14 @@ pub async fn session_show(session: Session) -> Result<Json<SessionData>, AppErro
     Ok(Json(crate::store::read_only(load(&session)).await?))
 }
 
+/// `POST /logout`: deletes the session from the store before answering, so a 2xx means the
+/// master acknowledged the deletion, and the cookie is expired. A request with no session is
+/// answered 200 too: there is nothing left to end.
+pub async fn logout_delete(session: Session) -> Result<Json<serde_json::Value>, AppError> {
+    session.flush().await?;
+    Ok(Json(serde_json::json!({})))
+}
+
 /// `GET /healthz`: the process is up. It does not touch the store, so a failover never makes the
 /// app look dead to an orchestrator.
 pub async fn health_show() -> &'static str {
@@ -156,6 +165,7 @@ mod tests {
         Router::new()
             .route("/login", post(login_create))
             .route("/session", get(session_show))
+            .route("/logout", post(logout_delete))
             .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false))
     }
 
@@ -194,5 +204,22 @@ mod tests {
             .body(Body::empty())
             .expect("request");
         assert_eq!(send(&app, read_old).await.0, StatusCode::UNAUTHORIZED);
+    }
+
+    #[tokio::test]
+    async fn a_logout_ends_the_session_for_the_cookie_held_before_it() {
+        let app = routes();
+        let (_, cookie) = send(&app, login(None)).await;
+        let cookie = cookie.expect("a session cookie");
+        let logout = Request::post("/logout")
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .expect("request");
+        assert_eq!(send(&app, logout).await.0, StatusCode::OK);
+        let replay = Request::get("/session")
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .expect("request");
+        assert_eq!(send(&app, replay).await.0, StatusCode::UNAUTHORIZED);
     }
 }

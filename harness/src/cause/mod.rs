@@ -122,7 +122,8 @@ fn rules_for(class: Class) -> &'static [Rule] {
     use rules::*;
     use Rule::{Plain, Weighed};
     match class {
-        Class::LostWrite | Class::Rollback => &[
+        // A logout is a write (the session's deletion) the replay shows undone.
+        Class::LostWrite | Class::Rollback | Class::ResurrectedSession => &[
             Plain(split_brain_when_told),
             Plain(restarted_empty),
             Plain(stale_promotion),

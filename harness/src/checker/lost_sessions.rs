@@ -1,5 +1,6 @@
-//! Lost sessions: once logged in, a user keeps the session until the end. A 401 after a
-//! successful login, or a read that hands back a session with no user in it, is a lost session.
+//! Lost sessions: once logged in, a user keeps the session until the end or its own logout. A
+//! 401 after a successful login, or a read that hands back a session with no user in it, is a
+//! lost session.
 
 use std::collections::HashMap;
 
@@ -38,6 +39,11 @@ impl Checker for LostSessions {
                     last_success: None,
                 },
             );
+            return;
+        }
+        if let Outcome::Ok(OkValue::LoggedOut) = op.outcome {
+            // The user ended it: nothing is owed of it any more.
+            self.live.remove(&user);
             return;
         }
         let lost = match &op.outcome {

@@ -19,6 +19,7 @@
 //! - [`stale_reads`]: a read that missed a value a later read has again.
 //! - [`duplicate_writes`]: a value twice in one session.
 //! - [`foreign_sessions`]: a read that shows another user's session or values.
+//! - [`resurrected_sessions`]: a logged-out cookie that still opens the session.
 //! - [`user_errors`]: operations that failed after the client's retries, errors a retry got past,
 //!   and outage windows.
 //! - [`timeline`]: fault, sentinel, app and user milestones of each failover.
@@ -28,6 +29,7 @@ pub mod duplicate_writes;
 pub mod foreign_sessions;
 pub mod lost_sessions;
 pub mod lost_writes;
+pub mod resurrected_sessions;
 pub mod rollbacks;
 pub mod stale_reads;
 pub mod timeline;
@@ -72,6 +74,9 @@ pub enum Class {
     DuplicateWrite,
     /// A read showed another user's session or values.
     ForeignSession,
+    /// A logout the app acknowledged did not end the session: the cookie held before it still
+    /// opened it.
+    ResurrectedSession,
     /// An operation still failed after the client's retries.
     UserVisibleError,
     /// A failed attempt within an operation a client retry then completed: an error page the
@@ -81,25 +86,27 @@ pub enum Class {
 
 impl Class {
     /// Every class, in the order reports list them.
-    pub const ALL: [Class; 8] = [
+    pub const ALL: [Class; 9] = [
         Class::LostSession,
         Class::LostWrite,
         Class::Rollback,
         Class::StaleRead,
         Class::DuplicateWrite,
         Class::ForeignSession,
+        Class::ResurrectedSession,
         Class::UserVisibleError,
         Class::RetriedError,
     ];
 
     /// The anomaly classes: what happened to users' data and sessions, as opposed to errors.
-    pub const ANOMALIES: [Class; 6] = [
+    pub const ANOMALIES: [Class; 7] = [
         Class::LostSession,
         Class::LostWrite,
         Class::Rollback,
         Class::StaleRead,
         Class::DuplicateWrite,
         Class::ForeignSession,
+        Class::ResurrectedSession,
     ];
 
     /// Its name for people, singular: `lost write`.
@@ -111,6 +118,7 @@ impl Class {
             Class::StaleRead => "stale read",
             Class::DuplicateWrite => "duplicate write",
             Class::ForeignSession => "foreign session",
+            Class::ResurrectedSession => "resurrected session",
             Class::UserVisibleError => "user-visible error",
             Class::RetriedError => "error a client retry got past",
         }
@@ -125,6 +133,7 @@ impl Class {
             Class::StaleRead => "stale reads",
             Class::DuplicateWrite => "duplicate writes",
             Class::ForeignSession => "foreign sessions",
+            Class::ResurrectedSession => "resurrected sessions",
             Class::UserVisibleError => "user-visible errors",
             Class::RetriedError => "user-visible errors a client retry got past",
         }
@@ -183,6 +192,12 @@ pub trait Checker {
 
     /// Reports what only the end of the history settles (values still missing from a session).
     fn finish(&mut self, found: &mut dyn FnMut(Finding));
+
+    /// Whether it reads the replays of logged-out cookies. Only the resurrected-session check
+    /// does: a replay's answer is not the user's current session.
+    fn reads_replays(&self) -> bool {
+        false
+    }
 }
 
 /// A checker for every anomaly class (the error classes come from [`user_errors`], which also
@@ -195,6 +210,7 @@ pub fn anomaly_checkers() -> Vec<Box<dyn Checker + Send>> {
         Box::new(stale_reads::StaleReads::default()),
         Box::new(duplicate_writes::DuplicateWrites::default()),
         Box::new(foreign_sessions::ForeignSessions),
+        Box::new(resurrected_sessions::ResurrectedSessions::default()),
     ]
 }
 
@@ -244,8 +260,11 @@ pub fn check_with(class: Class, mut checker: impl Checker, history: &History) ->
             findings.push(f);
         }
     };
+    let replays = checker.reads_replays();
     for op in by_user(history).values().flatten() {
-        checker.observe(op, &mut keep);
+        if replays || !op.kind.is_replay() {
+            checker.observe(op, &mut keep);
+        }
     }
     checker.finish(&mut keep);
     CheckResult::from_findings(class, findings)

@@ -93,13 +93,16 @@ impl WitnessOp {
             OpKind::Write { value } => format!("write {value}"),
             OpKind::Read if op.final_read => "final read".to_owned(),
             OpKind::Read => "read".to_owned(),
+            OpKind::Logout => "logout".to_owned(),
+            OpKind::Replay { of } if op.final_read => format!("final replay of logout {of}"),
+            OpKind::Replay { of } => format!("replay of logout {of}"),
         };
         let status = op
             .attempts
             .last()
             .map_or_else(|| "no attempt".to_owned(), |a| result_text(&a.result));
         let answer = match &op.outcome {
-            Outcome::Ok(OkValue::LoggedIn) => status,
+            Outcome::Ok(OkValue::LoggedIn | OkValue::LoggedOut) => status,
             Outcome::Ok(OkValue::Written { version }) => format!("{status}, version {version}"),
             Outcome::Ok(OkValue::Read {
                 user,

@@ -112,8 +112,9 @@ pub(super) fn render(report: &RunReport, samples: &Samples) -> Result<String, Pl
     );
     let _ = write!(
         page,
-        "<p id=\"final-reads\">Final reads: {}</p>",
-        escape(&report.final_reads.line())
+        "<p id=\"final-reads\">Final reads: {}</p><p id=\"logouts\">Logouts: {}</p>",
+        escape(&report.final_reads.line()),
+        escape(&report.logouts.line())
     );
     write_findings(&mut page, report);
     for (title, svg) in [

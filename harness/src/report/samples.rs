@@ -37,8 +37,9 @@ impl AttemptSample {
 fn kind_index(kind: &OpKind) -> u8 {
     match kind {
         OpKind::Login => 0,
-        OpKind::Write { .. } => 1,
-        OpKind::Read => 2,
+        // A logout deletes the session: a write to the store.
+        OpKind::Write { .. } | OpKind::Logout => 1,
+        OpKind::Read | OpKind::Replay { .. } => 2,
     }
 }
 

@@ -110,6 +110,7 @@ impl RunReport {
             self.write_failover(f, out)?;
         }
         writeln!(out, "  final reads: {}", self.final_reads.line())?;
+        writeln!(out, "  logouts: {}", self.logouts.line())?;
         self.write_errors(out)?;
         self.write_findings(out)?;
         self.write_latency(out)?;

@@ -40,6 +40,10 @@ pub struct HttpContract {
     /// Reads the session back, with no body. Answer: a JSON object with the user, the items in
     /// the order appended, and optionally the version.
     pub read: Route,
+    /// Ends the session on the server, with no body; a 2xx answer is an acknowledged logout.
+    /// An app that answers 404 or 405 has none: the harness stops logging its users out and the
+    /// report says the logout check was not made.
+    pub logout: Route,
     /// Field naming the user, in the login body and the read answer.
     pub user_field: String,
     /// Field carrying the appended value.
@@ -57,6 +61,7 @@ impl Default for HttpContract {
             login: Route::new("POST", "/login"),
             append: Route::new("POST", "/session/items"),
             read: Route::new("GET", "/session"),
+            logout: Route::new("POST", "/logout"),
             user_field: "user".to_owned(),
             value_field: "value".to_owned(),
             items_field: "items".to_owned(),
@@ -72,6 +77,7 @@ impl HttpContract {
             ("login", &self.login, true),
             ("append", &self.append, true),
             ("read", &self.read, false),
+            ("logout", &self.logout, false),
         ];
         for (name, route, has_body) in routes {
             if !METHODS.contains(&route.method.as_str()) {

@@ -30,6 +30,9 @@ pub struct Expectations {
     pub duplicate_writes: Bound,
     /// Reads that showed another user's session or values.
     pub foreign_sessions: Bound,
+    /// Replays of a logged-out cookie the app answered with the session: logouts a failover
+    /// undid.
+    pub resurrected_sessions: Bound,
     /// Whether the run must, must not, or may fail over.
     pub failover: FailoverExpectation,
     /// Longest one user could not complete anything, and then did; unbounded by default.
@@ -59,6 +62,7 @@ impl Default for Expectations {
             stale_reads: Bound::Report,
             duplicate_writes: Bound::Report,
             foreign_sessions: Bound::AtMost(0),
+            resurrected_sessions: Bound::AtMost(0),
             failover: FailoverExpectation::Any,
             longest_unavailable: None,
             recovery: None,

@@ -39,6 +39,15 @@ pub struct Workload {
     /// Appends after which a user logs in again, starting a fresh session; 0 for never. Bounds
     /// session size, so long runs keep each read small.
     pub relogin_after: u32,
+    /// Appends after which a user that logs out (see `logout_share`) does so
+    /// (`app.contract.logout`), replays the cookie it held at once, and logs in again; 0 for
+    /// never. The old cookie is replayed once more in the final reads. A replay the app answers
+    /// 2xx is a resurrected session.
+    pub logout_every: u32,
+    /// The share of users that log out, the highest-numbered ones (at least one when above 0):
+    /// the others keep one session throughout, so that an acknowledged write lost in a failover
+    /// meets a later read of its session.
+    pub logout_share: f64,
     /// How long users keep working.
     #[serde(with = "humantime_serde")]
     pub duration: Duration,
@@ -67,6 +76,13 @@ pub struct Idle {
     pub until: Duration,
 }
 
+/// Appends between logouts when a scenario does not say: a user of the default workload logs
+/// out about every 2 s, so a failover of a few seconds meets several logouts.
+const DEFAULT_LOGOUT_EVERY: u32 = 10;
+
+/// The share of users that log out when a scenario does not say: 5 of the default 20.
+const DEFAULT_LOGOUT_SHARE: f64 = 0.25;
+
 impl Default for Workload {
     fn default() -> Self {
         Self {
@@ -76,6 +92,8 @@ impl Default for Workload {
             ramp_to: None,
             write_every: 2,
             relogin_after: 0,
+            logout_every: DEFAULT_LOGOUT_EVERY,
+            logout_share: DEFAULT_LOGOUT_SHARE,
             duration: Duration::from_secs(20),
             request_timeout: Duration::from_secs(10),
             retry: ClientRetry::default(),
@@ -174,6 +192,22 @@ impl Workload {
         if self.retry.attempts == 0 {
             return problem("retry.attempts", "must be at least 1".into());
         }
+        if !(0.0..=1.0).contains(&self.logout_share) {
+            return problem(
+                "logout_share",
+                format!("{} is not a share between 0 and 1", self.logout_share),
+            );
+        }
         Ok(())
+    }
+
+    /// Whether user `user` (1 to `users`) logs out now and then: the highest-numbered
+    /// `logout_share` of them, at least one when the share is above 0.
+    pub fn logs_out(&self, user: u32) -> bool {
+        if self.logout_every == 0 || self.logout_share <= 0.0 {
+            return false;
+        }
+        let count = (f64::from(self.users) * self.logout_share).ceil() as u32;
+        user > self.users.saturating_sub(count.max(1))
     }
 }

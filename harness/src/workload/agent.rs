@@ -196,6 +196,16 @@ impl Agent {
         Ok(Reply { status, body })
     }
 
+    /// The user's cookies as they are now, kept for a replay after a logout.
+    pub(super) fn cookies(&self) -> CookieJar {
+        self.cookies.clone()
+    }
+
+    /// Puts `jar` in place of the user's cookies; returns those it held.
+    pub(super) fn swap_cookies(&mut self, jar: CookieJar) -> CookieJar {
+        std::mem::replace(&mut self.cookies, jar)
+    }
+
     /// Forgets the connection to `instance` after `failure`: a connection with a request in an
     /// unknown state cannot carry another one.
     fn broken(&mut self, instance: usize, failure: Failure) -> Failure {

@@ -13,7 +13,7 @@ use url::Url;
 const ORIGIN: &str = "http://app.failover-drill.invalid";
 
 /// One user's cookies, with the `Cookie` header for each path built once per change.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct CookieJar {
     store: CookieStore,
     /// `Cookie` headers by request path since the last change; `None`: no cookie for it.

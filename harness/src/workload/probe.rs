@@ -43,6 +43,8 @@ pub(super) enum Step<'a> {
     Append(&'a str),
     /// Read the session.
     Read,
+    /// Log out.
+    Logout,
 }
 
 /// The contract, ready to build requests and read answers.
@@ -51,6 +53,7 @@ pub(super) struct Probe {
     login: Endpoint,
     append: Endpoint,
     read: Endpoint,
+    logout: Endpoint,
     contract: HttpContract,
 }
 
@@ -67,6 +70,7 @@ impl Probe {
             login: Endpoint::parse(&contract.login)?,
             append: Endpoint::parse(&contract.append)?,
             read: Endpoint::parse(&contract.read)?,
+            logout: Endpoint::parse(&contract.logout)?,
             contract: contract.clone(),
         })
     }
@@ -77,6 +81,7 @@ impl Probe {
             Step::Login(user) => self.login.call(body(&self.contract.user_field, user)),
             Step::Append(value) => self.append.call(body(&self.contract.value_field, value)),
             Step::Read => self.read.call(None),
+            Step::Logout => self.logout.call(None),
         }
     }
 
@@ -85,6 +90,7 @@ impl Probe {
         let c = &self.contract;
         match step {
             Step::Login(_) => Ok(OkValue::LoggedIn),
+            Step::Logout => Ok(OkValue::LoggedOut),
             Step::Append(_) => {
                 // The append's answer may be empty; a version in it is recorded when there is one.
                 let version = serde_json::from_slice::<Value>(body)

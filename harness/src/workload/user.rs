@@ -1,7 +1,8 @@
 //! One virtual user: its own cookie jar and one request in flight; logs in, then alternates
-//! appending a value to its session and reading the session back. Requests go round-robin over the
-//! app instances, and every attempt goes into the history, grouped under its operation, with the
-//! client's retry budget.
+//! appending a value to its session and reading the session back, and now and then logs out,
+//! replays the cookie it held at once (and again in its final reads), and logs in again. Requests
+//! go round-robin over the app instances, and every attempt goes into the history, grouped under
+//! its operation, with the client's retry budget.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::time::Instant;
 use hyper::StatusCode;
 
 use super::agent::{Agent, Failure};
+use super::cookie_jar::CookieJar;
 use super::probe::{Probe, Step};
 
 use crate::history::{
@@ -36,6 +38,11 @@ pub(super) struct VirtualUser {
     writes_in_session: u64,
     /// Operations done so far.
     steps: u64,
+    /// Whether the user logs out now and then (`workload.logout_share`); cleared when the app
+    /// answered a logout 404 or 405: it has no logout route.
+    logs_out: bool,
+    /// The last acknowledged logout, by operation id, with the cookies held before it.
+    logged_out: Option<(u64, CookieJar)>,
 }
 
 enum Answer {
@@ -60,6 +67,7 @@ impl VirtualUser {
         recorder: Recorder,
         op_ids: Arc<AtomicU64>,
     ) -> Self {
+        let logs_out = spec.logs_out(id);
         Self {
             id,
             agent,
@@ -72,6 +80,8 @@ impl VirtualUser {
             writes: 0,
             writes_in_session: 0,
             steps: 0,
+            logs_out,
+            logged_out: None,
         }
     }
 
@@ -89,11 +99,47 @@ impl VirtualUser {
         self.returning = true;
     }
 
-    /// Performs the user's next operation, due at `intended`, and records it.
+    /// Performs the user's next operation, due at `intended`, and records it. A logout the app
+    /// acknowledged is followed at once by a replay of the cookies held before it.
     pub(super) async fn operate_next(&mut self, intended: Instant) {
         let step = self.steps;
         let kind = self.next_kind(step);
+        let before = matches!(kind, OpKind::Logout).then(|| self.agent.cookies());
         let op = self.operate(kind, intended, step).await;
+        let acknowledged = matches!(op.outcome, Outcome::Ok(OkValue::LoggedOut));
+        let refused = matches!(
+            (&op.kind, op.attempts.last().map(|a| &a.result)),
+            (
+                OpKind::Logout,
+                Some(AttemptResult::Status { status: 404 | 405 })
+            )
+        );
+        let logout = op.id;
+        self.recorder.record(Record::Operation(op));
+        self.steps += 1;
+        if refused {
+            self.logs_out = false;
+        }
+        if let (true, Some(jar)) = (acknowledged, before) {
+            self.logged_out = Some((logout, jar));
+            self.replay(Instant::now(), false).await;
+        }
+    }
+
+    /// Sends a read with the cookies held before the last acknowledged logout, then puts the
+    /// user's own back; records it as a replay.
+    async fn replay(&mut self, intended: Instant, final_read: bool) {
+        let Some((of, jar)) = self.logged_out.clone() else {
+            return;
+        };
+        let own = self.agent.swap_cookies(jar);
+        let logged_in = self.logged_in;
+        let mut op = self
+            .operate(OpKind::Replay { of }, intended, self.steps)
+            .await;
+        self.agent.swap_cookies(own);
+        self.logged_in = logged_in;
+        op.final_read = final_read;
         self.recorder.record(Record::Operation(op));
         self.steps += 1;
     }
@@ -106,7 +152,12 @@ impl VirtualUser {
     fn next_kind(&mut self, step: u64) -> OpKind {
         let session_full = self.spec.relogin_after > 0
             && self.writes_in_session >= u64::from(self.spec.relogin_after);
-        if !self.logged_in || session_full {
+        let logout_due = self.logs_out
+            && self.spec.logout_every > 0
+            && self.writes_in_session >= u64::from(self.spec.logout_every);
+        if self.logged_in && logout_due {
+            OpKind::Logout
+        } else if !self.logged_in || session_full {
             OpKind::Login
         } else if std::mem::take(&mut self.returning) {
             OpKind::Read
@@ -126,7 +177,8 @@ impl VirtualUser {
         let step = match kind {
             OpKind::Login => Step::Login(&user),
             OpKind::Write { value } => Step::Append(value),
-            OpKind::Read => Step::Read,
+            OpKind::Read | OpKind::Replay { .. } => Step::Read,
+            OpKind::Logout => Step::Logout,
         };
         let call = self.probe.call(step);
         let reply = match self.agent.exchange(instance, call).await {
@@ -218,6 +270,10 @@ impl VirtualUser {
                 self.logged_in = true;
                 self.writes_in_session = 0;
             }
+            // Logged out or not, the user logs in again next; a logout the app has no route for
+            // leaves the session as it was.
+            (OpKind::Logout, Outcome::Ok(_)) => self.logged_in = false,
+            (OpKind::Logout, _) => self.writes_in_session = 0,
             (
                 _,
                 Outcome::Fail {
@@ -239,12 +295,16 @@ impl VirtualUser {
     }
 
     /// Reads the session once more, now, with the client's retry budget, and records it as a
-    /// final read.
+    /// final read; then replays the cookies of its last logout, if it had one.
     pub(super) async fn final_read(&mut self) {
-        let mut op = self.operate(OpKind::Read, Instant::now(), self.steps).await;
-        op.final_read = true;
-        self.recorder.record(Record::Operation(op));
-        self.steps += 1;
+        // A user whose last act was its logout has no session of its own to read.
+        if self.logged_in || self.logged_out.is_none() {
+            let mut op = self.operate(OpKind::Read, Instant::now(), self.steps).await;
+            op.final_read = true;
+            self.recorder.record(Record::Operation(op));
+            self.steps += 1;
+        }
+        self.replay(Instant::now(), true).await;
     }
 }
 

@@ -6,14 +6,13 @@ store is not what is drilled here, the harness's reading of answers is. Python's
 only."""
 
 import json
-import os
 import secrets
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from session_server import SessionHandler, serve, sessions
 
 FORGED = "\x1b[2J\x1b[31mproblem: forged line\n[ok  ] every expectation held"
 
-sessions = {}
 counter = {"reads": 0, "logins": 0}
 lock = threading.Lock()
 
@@ -24,31 +23,7 @@ def tick(name):
         return counter[name]
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def answer(self, status, body, headers=()):
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def session(self):
-        for part in self.headers.get("Cookie", "").split(";"):
-            name, _, value = part.strip().partition("=")
-            if name == "sid" and value in sessions:
-                return value
-        return None
-
-    def body(self):
-        length = int(self.headers.get("Content-Length", "0"))
-        return json.loads(self.rfile.read(length) or b"{}")
-
+class Handler(SessionHandler):
     def do_GET(self):
         if self.path == "/healthz":
             return self.answer(200, b"ok")
@@ -92,4 +67,4 @@ class Handler(BaseHTTPRequestHandler):
         return self.answer(404, b"")
 
 
-ThreadingHTTPServer(("127.0.0.1", int(os.environ["FAILOVER_DRILL_PORT"])), Handler).serve_forever()
+serve(Handler)

@@ -6,38 +6,16 @@
 
 use crate::common;
 
-use std::process::Command;
-
 /// The line the app tries to forge in the summary.
 const FORGED: &str = "[ok  ] every expectation held";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_answers_are_read_safely_and_shown_escaped() {
     let _slot = common::a_cluster_slot().await;
-    let app = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apps/malformed_app.py");
-    let out = common::out_dir().join(format!("malformed-{}", std::process::id()));
-    std::fs::create_dir_all(&out).expect("a directory");
-    let scenario = out.join("malformed.toml");
-    std::fs::write(
-        &scenario,
-        format!(
-            "name = \"malformed-answers\"\n[app]\ncommand = \"exec python3 {}\"\n\
-             [workload]\nusers = 4\nrate = 40.0\nduration = \"5s\"\n\
-             [topology]\nbackend = \"process\"\n",
-            app.display()
-        ),
-    )
-    .expect("the scenario");
-    let ran = Command::new(env!("CARGO_BIN_EXE_failover-drill"))
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run the CLI");
+    let ran =
+        crate::test_apps::drill_app("malformed_app.py", "malformed-answers", "duration = \"5s\"");
     let stdout = String::from_utf8_lossy(&ran.stdout);
     let stderr = String::from_utf8_lossy(&ran.stderr);
-    println!("{stdout}\n{stderr}");
     assert_eq!(
         ran.status.code(),
         Some(1),

@@ -43,6 +43,7 @@ use crate::history::Micros;
 fn told(class: Class) -> &'static str {
     match class {
         Class::LostSession => "logged in",
+        Class::ResurrectedSession => "logged out",
         Class::Rollback => "the newer session was read",
         Class::DuplicateWrite => "written",
         Class::UserVisibleError | Class::RetriedError => "failed",
@@ -54,6 +55,7 @@ fn told(class: Class) -> &'static str {
 fn what_told(class: Class) -> &'static str {
     match class {
         Class::LostSession => "the session",
+        Class::ResurrectedSession => "the logout",
         Class::Rollback => "the newer session",
         Class::LostWrite | Class::DuplicateWrite => "the write",
         Class::StaleRead | Class::ForeignSession => "the value",
