@@ -165,20 +165,7 @@ fn stop_master_fails_over_without_user_errors(report: &RunReport) {
     );
 }
 
-/// Where a scenario reports the errors users saw rather than bounding them, because sessions
-/// made on an old master in the window are lost with its writes: every such error is that 401,
-/// never an error the store should have retried away (`READONLY`, a broken connection).
-fn every_error_users_saw_is_a_lost_sessions_401(report: &RunReport) {
-    let other: Vec<_> = report
-        .findings
-        .of(Class::UserVisibleError)
-        .filter(|g| g.kind != CauseKind::SessionGone)
-        .collect();
-    assert!(other.is_empty(), "{other:#?}");
-}
-
 fn manual_failover_moves_the_master_with_no_node_down(report: &RunReport) {
-    every_error_users_saw_is_a_lost_sessions_401(report);
     let f = &report.failovers[0];
     assert!(f.switch_master_ms.is_some(), "{f:?}");
     assert_eq!(f.odown_ms, None, "no node was down: {f:?}");
@@ -261,7 +248,6 @@ fn history(report: &RunReport) -> History {
 }
 
 fn split_brain_loses_acknowledged_writes_and_the_harness_sees_it(report: &RunReport) {
-    every_error_users_saw_is_a_lost_sessions_401(report);
     let history = history(report);
     // The scenario's workload shape really happened: idle users were idle, both instances served.
     // History times count from the run's start, a little before the workload's: test a window
@@ -338,7 +324,6 @@ fn reset_connections_are_retried_away(report: &RunReport) {
 }
 
 fn flapping_masters_are_followed_every_time_and_the_loss_is_a_rollback(report: &RunReport) {
-    every_error_users_saw_is_a_lost_sessions_401(report);
     assert_eq!(report.failovers.len(), 3);
     for f in &report.failovers {
         assert!(f.switch_master_ms.is_some(), "{f:?}");
