@@ -265,6 +265,7 @@ fn assess_passes<E>(
             switch_master_messages,
             times: times_of(&view, &user_errors, &failovers, &phase_latency),
             settling: healed.then(|| final_reads.unsettled.clone()),
+            logouts_checked: logouts.acknowledged > 0,
         },
     );
     let report = RunReport {
