@@ -175,6 +175,21 @@ pub enum AttemptResult {
     },
 }
 
+impl Operation {
+    /// The status an app with no logout route answered this logout (404 or 405), if it did.
+    pub fn logout_without_route(&self) -> Option<u16> {
+        match (&self.kind, self.attempts.last().map(|a| &a.result)) {
+            (
+                OpKind::Logout,
+                Some(AttemptResult::Status {
+                    status: s @ (404 | 405),
+                }),
+            ) => Some(*s),
+            _ => None,
+        }
+    }
+}
+
 impl Attempt {
     /// Whether the app answered 2xx.
     pub fn succeeded(&self) -> bool {

@@ -51,7 +51,7 @@ impl Checker for ResurrectedSessions {
                     } else {
                         "a replay"
                     },
-                    relied_status(op),
+                    status_of(op),
                     items.len()
                 );
                 found(Finding {
@@ -79,8 +79,8 @@ impl Checker for ResurrectedSessions {
     }
 }
 
-/// The status the replay was answered with, as words.
-fn relied_status(op: &Operation) -> String {
+/// The status `op`'s last attempt was answered with, as words.
+fn status_of(op: &Operation) -> String {
     Moment::answer_of(op)
         .status
         .map_or_else(|| "2xx".to_owned(), |s| s.to_string())

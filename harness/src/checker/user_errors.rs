@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::{by_user, Class, Finding, Moment, WitnessOp};
-use crate::history::{AttemptResult, History, Micros, OpKind, Operation, Outcome};
+use crate::history::{History, Micros, Operation, Outcome};
 
 /// Retry figures of a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,15 +47,6 @@ pub fn check(history: &History) -> (UserErrors, Vec<Finding>) {
     (checker.finish(), findings)
 }
 
-/// Whether `op` is a logout the app answered 404 or 405: it has no logout route.
-fn has_no_logout_route(op: &Operation) -> bool {
-    op.kind == OpKind::Logout
-        && matches!(
-            op.attempts.last().map(|a| &a.result),
-            Some(AttemptResult::Status { status: 404 | 405 })
-        )
-}
-
 /// One user's wait for a success.
 #[derive(Debug, Default, Clone, Copy)]
 struct Waiting {
@@ -85,7 +76,7 @@ impl UserErrorsChecker {
 
     /// Takes the next operation of its user; reports its errors to `found`.
     pub fn observe(&mut self, op: &Operation, found: &mut dyn FnMut(Finding)) {
-        if op.kind.is_replay() || has_no_logout_route(op) {
+        if op.kind.is_replay() || op.logout_without_route().is_some() {
             // A replay is the harness's probe, not the user's request; a logout the app has no
             // route for is the check not made (the report says so), not an error.
             return;

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::history::{AttemptResult, OkValue, OpKind, Operation, Outcome};
+use crate::history::{OkValue, OpKind, Operation, Outcome};
 
 /// The logout check of a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,11 +32,8 @@ impl Logouts {
                 if matches!(outcome, Outcome::Ok(OkValue::LoggedOut)) {
                     self.acknowledged += 1;
                 }
-                if let Some(AttemptResult::Status {
-                    status: status @ (404 | 405),
-                }) = op.attempts.last().map(|a| &a.result)
-                {
-                    self.no_route.get_or_insert(*status);
+                if let Some(status) = op.logout_without_route() {
+                    self.no_route.get_or_insert(status);
                 }
             }
             (OpKind::Replay { .. }, outcome) => {

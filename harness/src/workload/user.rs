@@ -107,13 +107,7 @@ impl VirtualUser {
         let before = matches!(kind, OpKind::Logout).then(|| self.agent.cookies());
         let op = self.operate(kind, intended, step).await;
         let acknowledged = matches!(op.outcome, Outcome::Ok(OkValue::LoggedOut));
-        let refused = matches!(
-            (&op.kind, op.attempts.last().map(|a| &a.result)),
-            (
-                OpKind::Logout,
-                Some(AttemptResult::Status { status: 404 | 405 })
-            )
-        );
+        let refused = op.logout_without_route().is_some();
         let logout = op.id;
         self.recorder.record(Record::Operation(op));
         self.steps += 1;
