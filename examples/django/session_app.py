@@ -15,7 +15,7 @@ DJANGO_REDIS_SETUP chooses the configuration:
              both go to the primary. Not in the README as such; the same factory and pool.
 
 It answers failover-drill's default contract (POST /login, POST /session/items, GET /session,
-GET /healthz). Run with, from the repository's root (pip install django django-redis gunicorn):
+POST /logout, GET /healthz). Run with, from the repository's root (pip install django django-redis gunicorn):
 
     failover-drill run kill-master --app-cmd 'exec python3 -m gunicorn --chdir examples/django \
         --workers 1 --threads 16 --bind $FAILOVER_DRILL_LISTEN session_app:application'
@@ -107,6 +107,14 @@ def session_show(request):
     return JsonResponse({"user": request.session["user"], "items": items, "version": len(items)})
 
 
+@require_POST
+def logout(request):
+    # As django.contrib.auth's logout() does: flush() deletes the session from the cache and
+    # drops its id.
+    request.session.flush()
+    return JsonResponse({})
+
+
 def healthz(_request):
     return HttpResponse("ok")
 
@@ -115,6 +123,7 @@ urlpatterns = [
     path("login", login),
     path("session/items", items_append),
     path("session", session_show),
+    path("logout", logout),
     path("healthz", healthz),
 ]
 

@@ -19,6 +19,8 @@
 //   POST /login          {"user": "..."}   starts a session
 //   POST /session/items  {"value": "..."}  appends to it
 //   GET  /session                          {"user": "...", "items": [...]}
+//   POST /logout                           deletes the session from Redis (express-session's
+//                                          `req.session.destroy`)
 //   GET  /healthz
 
 'use strict';
@@ -181,6 +183,18 @@ app.get('/session', async (req, res, next) => {
     const session = await load(sessionId(req));
     if (!session) return res.status(401).json({ error: 'log in again' });
     res.json(session);
+  } catch (e) {
+    next(e);
+  }
+});
+
+app.post('/logout', async (req, res, next) => {
+  try {
+    const sid = sessionId(req);
+    // Ended on the server, as `req.session.destroy` does, not only by clearing the cookie: the
+    // old cookie must not open the session again.
+    if (sid) await store((c) => c.del(`sess:${sid}`));
+    res.clearCookie('sid', { path: '/' }).json({});
   } catch (e) {
     next(e);
   }

@@ -1,12 +1,13 @@
 """A Python web app whose sessions live in Redis behind Sentinel, drilled by failover-drill.
 
 Standard library HTTP server plus redis-py (`pip install redis`). It keeps a shopping cart in a
-session named by an `sid` cookie and answers three test-only routes in the shape its scenario's
+session named by an `sid` cookie and answers four test-only routes in the shape its scenario's
 `[app.contract]` declares (examples/python/python-kill-master.toml):
 
     POST /test/login  {"username": "..."}   starts a session
     POST /test/cart   {"sku": "..."}        appends to the cart
     GET  /test/cart                         {"username": "...", "cart": [...]}
+    POST /test/logout                       deletes the session from Redis
 
 What makes it survive a failover is `with_retry`: a store error is retried, with the master found
 again through Sentinel, until a deadline, instead of reaching the user.
@@ -68,7 +69,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        if cookie:
+        if cookie == "":
+            self.send_header("Set-Cookie", "sid=; Path=/; HttpOnly; Max-Age=0")
+        elif cookie:
             self.send_header("Set-Cookie", f"sid={cookie}; Path=/; HttpOnly")
         self.end_headers()
         self.wfile.write(data)
@@ -115,6 +118,13 @@ class Handler(BaseHTTPRequestHandler):
                 session["cart"].append(self.body()["sku"])
                 with_retry(lambda: master.set(f"sess:{sid}", json.dumps(session), ex=SESSION_TTL_S))
                 return self.reply(200, {"cart_size": len(session["cart"])})
+            if self.path == "/test/logout":
+                # The session ends on the server, not only in the browser: the old cookie must
+                # not open it again.
+                sid = self.session_id()
+                if sid:
+                    with_retry(lambda: master.delete(f"sess:{sid}"))
+                return self.reply(200, {}, cookie="")
             return self.reply(404, {"error": "no such route"})
         except redis.RedisError as e:
             return self.reply(503, {"error": f"session store unavailable: {e}"})

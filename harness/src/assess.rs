@@ -10,7 +10,7 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cause::{self, ClusterView, Findings};
+use crate::cause::{self, lost_logins::LostLogins, ClusterView, Findings};
 use crate::checker::timeline::{FailoverTimeline, Timelines};
 use crate::checker::user_errors::{UserErrors, UserErrorsChecker};
 use crate::checker::{self, Finding};
@@ -222,12 +222,15 @@ fn assess_passes<E>(
     let mut checkers = checker::anomaly_checkers();
     let mut user_errors = UserErrorsChecker::default();
     let mut findings = Findings::new();
+    let mut lost_logins = LostLogins::default();
     let mut explained = |finding: Finding| {
         let finding = finding.escaped();
         let cause = cause::explain(&view, &finding);
-        findings.add(finding, cause);
+        if let Some(finding) = lost_logins.sort(finding, &cause) {
+            findings.add(finding, cause);
+        }
     };
-    let (mut operations, mut attempts) = (0u64, 0u64);
+    let (mut operations, mut attempts, mut logins_checked) = (0u64, 0u64, 0u64);
     passes(&mut |record| {
         if let Record::Operation(op) = record {
             operations += 1;
@@ -239,6 +242,7 @@ fn assess_passes<E>(
                 logouts.observe(op);
                 return;
             }
+            logins_checked += u64::from(op.login_holding_cookies().is_some());
             timelines.observe(op);
             for checker in &mut checkers {
                 checker.observe(op, &mut explained);
@@ -254,7 +258,8 @@ fn assess_passes<E>(
     }
     let findings = findings.finish();
     let failovers = timelines.finish();
-    let user_errors = user_errors.finish();
+    let mut user_errors = user_errors.finish();
+    user_errors.visible = user_errors.visible.saturating_sub(lost_logins.absorbed());
     let phases = PhaseBounds::of(&failovers);
     let phase_latency = by_phase(&samples, &phases);
     let expectations = verdict::judge(
@@ -266,6 +271,7 @@ fn assess_passes<E>(
             times: times_of(&view, &user_errors, &failovers, &phase_latency),
             settling: healed.then(|| final_reads.unsettled.clone()),
             logouts_checked: logouts.acknowledged > 0,
+            logins_checked,
         },
     );
     let report = RunReport {

@@ -101,6 +101,29 @@ pub struct Operation {
     /// which describe the workload, leave it out.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub final_read: bool,
+    /// For a login made while the user held session cookies: which, and which of them the login
+    /// left as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_cookies: Option<LoginCookies>,
+}
+
+/// The session cookies a login was made holding (every cookie, or only
+/// `app.contract.session_cookie` when the scenario names one), by name. A login that cycles the
+/// session id changes the value of at least one of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginCookies {
+    /// The cookies held when the login was sent.
+    pub held: Vec<String>,
+    /// Those of them whose value was the same after the login's answer.
+    pub kept: Vec<String>,
+}
+
+impl LoginCookies {
+    /// Whether the login left every session cookie the user held as it was: its session id was
+    /// not cycled.
+    pub fn kept_the_id(&self) -> bool {
+        !self.held.is_empty() && self.kept.len() == self.held.len()
+    }
 }
 
 /// What an operation does.
@@ -176,6 +199,17 @@ pub enum AttemptResult {
 }
 
 impl Operation {
+    /// Whether this is a login that succeeded while the user held session cookies: one the
+    /// session-id check reads.
+    pub fn login_holding_cookies(&self) -> Option<&LoginCookies> {
+        match (&self.kind, &self.outcome) {
+            (OpKind::Login, Outcome::Ok(_)) => {
+                self.login_cookies.as_ref().filter(|c| !c.held.is_empty())
+            }
+            _ => None,
+        }
+    }
+
     /// The status an app with no logout route answered this logout (404 or 405), if it did.
     pub fn logout_without_route(&self) -> Option<u16> {
         match (&self.kind, self.attempts.last().map(|a| &a.result)) {

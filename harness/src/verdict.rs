@@ -53,6 +53,9 @@ pub struct Counts {
     /// Whether the logout check was made (some logout was acknowledged): without it the bound on
     /// resurrected sessions is not judged, rather than passed on a count of none.
     pub logouts_checked: bool,
+    /// Logins that succeeded while the user held a session cookie: those the session-id check
+    /// reads.
+    pub logins_checked: u64,
 }
 
 /// How long things took in a run.
@@ -74,12 +77,17 @@ pub struct Times {
 pub fn bound_of(expectations: &Expectations, class: Class) -> Bound {
     match class {
         Class::LostSession => expectations.lost_sessions,
+        Class::LostLogin => expectations.lost_logins(),
         Class::LostWrite => expectations.lost_writes,
         Class::Rollback => expectations.rollbacks,
         Class::StaleRead => expectations.stale_reads,
         Class::DuplicateWrite => expectations.duplicate_writes,
         Class::ForeignSession => expectations.foreign_sessions,
         Class::ResurrectedSession => expectations.resurrected_sessions,
+        // Judged only when the scenario asks for it (see `judge`): an app may keep a cookie that
+        // is no session id, which is none of the harness's business unless told otherwise.
+        Class::SessionIdKept if expectations.session_id_cycled => Bound::AtMost(0),
+        Class::SessionIdKept => Bound::Report,
         Class::UserVisibleError => expectations.user_visible_errors,
         Class::RetriedError => expectations.retried_errors,
     }
@@ -102,6 +110,28 @@ fn at_most(name: &str, bound: Bound, actual: u64) -> ExpectationResult {
             shown: None,
         },
     }
+}
+
+/// `expectations.session_id_cycled`: no login kept the id, and some login was made holding a
+/// session cookie, so that the check was made at all.
+fn judge_session_ids(counts: &Counts) -> [ExpectationResult; 2] {
+    let kept = counts
+        .findings
+        .get(&Class::SessionIdKept)
+        .copied()
+        .unwrap_or(0);
+    [
+        ExpectationResult {
+            expectation: "logins made holding a session cookie > 0 (workload.relogin_after \
+                          makes them)"
+                .to_owned(),
+            actual: counts.logins_checked,
+            passed: counts.logins_checked > 0,
+            reported_only: false,
+            shown: None,
+        },
+        at_most(Class::SessionIdKept.plural(), Bound::AtMost(0), kept),
+    ]
 }
 
 /// A bound on a time: `name <= bound`, held against `ms` (`None`: it never happened).
@@ -194,6 +224,12 @@ pub fn judge(expectations: &Expectations, counts: &Counts) -> Vec<ExpectationRes
         if class == Class::ResurrectedSession && !counts.logouts_checked {
             continue;
         }
+        if class == Class::SessionIdKept {
+            if expectations.session_id_cycled {
+                results.extend(judge_session_ids(counts));
+            }
+            continue;
+        }
         let actual = counts.findings.get(&class).copied().unwrap_or(0);
         results.push(at_most(
             class.plural(),
@@ -251,6 +287,7 @@ mod tests {
             times: Times::default(),
             settling: None,
             logouts_checked: true,
+            logins_checked: 0,
         }
     }
 
@@ -268,6 +305,29 @@ mod tests {
         );
         found.logouts_checked = false;
         assert!(!named(&found).iter().any(|e| e.contains("resurrected")));
+    }
+
+    #[test]
+    fn session_ids_are_judged_only_when_asked_for_and_fail_when_no_login_was_checked() {
+        let kept = counts(&[(Class::SessionIdKept, 3)], 1);
+        let asked = Expectations {
+            session_id_cycled: true,
+            ..Expectations::default()
+        };
+        assert!(judge(&Expectations::default(), &kept)
+            .iter()
+            .all(|r| !r.expectation.contains("session id")
+                && !r.expectation.contains("session cookie")));
+        assert_eq!(
+            failed(&judge(&asked, &kept)),
+            [
+                "logins made holding a session cookie > 0 (workload.relogin_after makes them)",
+                "session ids kept at login <= 0"
+            ]
+        );
+        let mut cycled = counts(&[], 1);
+        cycled.logins_checked = 40;
+        assert!(judge(&asked, &cycled).iter().all(|r| r.passed));
     }
 
     #[test]

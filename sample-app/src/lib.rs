@@ -88,16 +88,24 @@ pub fn app(store: SentinelStore, session_ttl: std::time::Duration) -> Router {
     let session_ttl = time::Duration::try_from(session_ttl).unwrap_or(time::Duration::MAX);
     let metrics = store.metrics().clone();
     let answers_500 = store.mutant() == Some(store::Mutant::NoRetry);
+    let login = match store.mutant() {
+        Some(store::Mutant::FixedId) => post(routes::login_keeping_id),
+        _ => post(routes::login_create),
+    };
+    let logout = match store.mutant() {
+        Some(store::Mutant::LogoutUnacked) => post(routes::logout_unacked),
+        _ => post(routes::logout_delete),
+    };
     let sessions = SessionManagerLayer::new(store)
         // The harness talks plain HTTP on loopback; a Secure cookie would never be sent back.
         .with_secure(false)
         .with_expiry(Expiry::OnInactivity(session_ttl));
     let for_mapping = metrics.clone();
     Router::new()
-        .route("/login", post(routes::login_create))
+        .route("/login", login)
         .route("/session/items", post(routes::items_append))
         .route("/session", get(routes::session_show))
-        .route("/logout", post(routes::logout_delete))
+        .route("/logout", logout)
         .layer(sessions)
         .layer(axum::middleware::from_fn(
             move |req: Request, next: Next| {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::metrics::Metrics;
+use crate::store::mutant::LOGOUT_UNACKED_DELAY;
 
 /// The session key holding [`SessionData`].
 const DATA_KEY: &str = "data";
@@ -107,6 +108,20 @@ pub async fn login_create(
     Ok(Json(VersionResponse { version: 0 }))
 }
 
+/// `POST /login` of the `fixed-id` mutant: fills the session in under the id its cookie already
+/// named, so a live session's id survives the login (session fixation).
+pub async fn login_keeping_id(
+    session: Session,
+    Json(req): Json<LoginRequest>,
+) -> Result<Json<VersionResponse>, AppError> {
+    let data = SessionData {
+        user: req.user,
+        ..SessionData::default()
+    };
+    session.insert(DATA_KEY, &data).await?;
+    Ok(Json(VersionResponse { version: 0 }))
+}
+
 /// `POST /session/items`: appends a value; the session layer saves it before the answer is sent,
 /// so a 2xx means the master acknowledged it.
 pub async fn items_append(
@@ -134,6 +149,17 @@ pub async fn session_show(session: Session) -> Result<Json<SessionData>, AppErro
 pub async fn logout_delete(session: Session) -> Result<Json<serde_json::Value>, AppError> {
     session.flush().await?;
     Ok(Json(serde_json::json!({})))
+}
+
+/// `POST /logout` of the `logout-unacked` mutant: answered at once, while the deletion waits in a
+/// queue; it is sent [`LOGOUT_UNACKED_DELAY`] later, once, and its error is ignored.
+pub async fn logout_unacked(session: Session) -> Json<serde_json::Value> {
+    tokio::spawn(async move {
+        tokio::time::sleep(LOGOUT_UNACKED_DELAY).await;
+        // The bug: nobody waits for this, so nobody learns it failed.
+        let _ignored = session.delete().await;
+    });
+    Json(serde_json::json!({}))
 }
 
 /// `GET /healthz`: the process is up. It does not touch the store, so a failover never makes the

@@ -87,11 +87,19 @@ async fn items_append(
     Ok(Json(serde_json::json!({ "items": items })))
 }
 
+/// Ends the session in the store (`Session::flush` deletes its record) before answering: the
+/// cookie held before must not open it again.
+async fn logout(session: Session) -> Result<Json<serde_json::Value>, RouteError> {
+    session.flush().await?;
+    Ok(Json(serde_json::json!({})))
+}
+
 async fn session_show(session: Session) -> Result<Json<SessionData>, RouteError> {
     Ok(Json(load(&session).await?))
 }
 
-/// The contract's routes (`POST /login`, `POST /session/items`, `GET /session`, `GET /healthz`)
+/// The contract's routes (`POST /login`, `POST /session/items`, `GET /session`, `POST /logout`,
+/// `GET /healthz`)
 /// over `store`, with the session in a cookie that plain HTTP may carry.
 pub fn router<S>(store: S) -> Router
 where
@@ -101,6 +109,7 @@ where
         .route("/login", post(login))
         .route("/session/items", post(items_append))
         .route("/session", get(session_show))
+        .route("/logout", post(logout))
         .layer(SessionManagerLayer::new(store).with_secure(false))
         .route("/healthz", get(|| async { "ok" }))
 }

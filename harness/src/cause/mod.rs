@@ -11,8 +11,10 @@
 //! - [`view`]: the cluster's state over time.
 //! - [`rules`]: one function per kind of cause.
 //! - [`groups`]: findings counted per class and cause, each group with one witness.
+//! - [`lost_logins`]: the lost sessions whose cause shows the login itself was lost.
 
 pub mod groups;
+pub mod lost_logins;
 pub mod rules;
 pub mod view;
 
@@ -63,6 +65,8 @@ pub enum CauseKind {
     LostByApp,
     /// A retried append applied twice.
     RetriedAppend,
+    /// The app's login kept the session id the user held before it.
+    LoginKeptId,
     /// Nothing recorded explains it.
     Unknown,
 }
@@ -134,7 +138,8 @@ fn rules_for(class: Class) -> &'static [Rule] {
             Weighed(instances_disagree),
             Weighed(lost_by_app),
         ],
-        Class::LostSession => &[
+        // A lost login is a lost session whose cause showed its login lost (see `lost_logins`).
+        Class::LostSession | Class::LostLogin => &[
             Plain(split_brain_when_told),
             Plain(restarted_empty),
             Plain(stale_promotion),
@@ -166,6 +171,7 @@ fn rules_for(class: Class) -> &'static [Rule] {
             Weighed(app_cut_from_store),
         ],
         Class::DuplicateWrite => &[Plain(retried_append)],
+        Class::SessionIdKept => &[Plain(login_kept_id)],
         Class::ForeignSession => &[],
     }
 }

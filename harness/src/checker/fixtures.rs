@@ -45,6 +45,7 @@ impl UserScript {
             attempts,
             outcome,
             final_read: false,
+            login_cookies: None,
         }));
         self.clock += 1_000;
         self.next_id
@@ -56,6 +57,18 @@ impl UserScript {
             vec![AttemptResult::Ok { status: 200 }],
             Outcome::Ok(OkValue::LoggedIn),
         );
+        self
+    }
+
+    /// A login made holding the cookies `held`, of which it left `kept` as they were.
+    pub(crate) fn login_holding(&mut self, held: &[&str], kept: &[&str]) -> &mut Self {
+        self.login();
+        if let Some(Record::Operation(op)) = self.records.last_mut() {
+            op.login_cookies = Some(crate::history::LoginCookies {
+                held: held.iter().map(|c| (*c).to_owned()).collect(),
+                kept: kept.iter().map(|c| (*c).to_owned()).collect(),
+            });
+        }
         self
     }
 

@@ -31,6 +31,7 @@ pub mod lost_sessions;
 pub mod lost_writes;
 pub mod resurrected_sessions;
 pub mod rollbacks;
+pub mod session_ids;
 pub mod stale_reads;
 pub mod timeline;
 pub mod user_errors;
@@ -64,6 +65,11 @@ pub enum Verdict {
 pub enum Class {
     /// A user who had logged in was answered 401, or handed back an empty session.
     LostSession,
+    /// A lost session whose login itself the cluster lost, as it loses an acknowledged write: told
+    /// by a master whose writes from then on were discarded (split brain, two masters, a failover
+    /// before it replicated, a stale node promoted). Its 401 is counted here, not as a
+    /// user-visible error.
+    LostLogin,
     /// A value acknowledged 2xx and absent from every later successful read.
     LostWrite,
     /// A read showed an older session than an earlier read did.
@@ -77,6 +83,10 @@ pub enum Class {
     /// A logout the app acknowledged did not end the session: the cookie held before it still
     /// opened it.
     ResurrectedSession,
+    /// A login made while the user held a session left its session cookies as they were: the
+    /// session id was not cycled, so whoever knew it before the login holds the logged-in
+    /// session (session fixation).
+    SessionIdKept,
     /// An operation still failed after the client's retries.
     UserVisibleError,
     /// A failed attempt within an operation a client retry then completed: an error page the
@@ -86,39 +96,45 @@ pub enum Class {
 
 impl Class {
     /// Every class, in the order reports list them.
-    pub const ALL: [Class; 9] = [
+    pub const ALL: [Class; 11] = [
         Class::LostSession,
+        Class::LostLogin,
         Class::LostWrite,
         Class::Rollback,
         Class::StaleRead,
         Class::DuplicateWrite,
         Class::ForeignSession,
         Class::ResurrectedSession,
+        Class::SessionIdKept,
         Class::UserVisibleError,
         Class::RetriedError,
     ];
 
     /// The anomaly classes: what happened to users' data and sessions, as opposed to errors.
-    pub const ANOMALIES: [Class; 7] = [
+    pub const ANOMALIES: [Class; 9] = [
         Class::LostSession,
+        Class::LostLogin,
         Class::LostWrite,
         Class::Rollback,
         Class::StaleRead,
         Class::DuplicateWrite,
         Class::ForeignSession,
         Class::ResurrectedSession,
+        Class::SessionIdKept,
     ];
 
     /// Its name for people, singular: `lost write`.
     pub fn name(self) -> &'static str {
         match self {
             Class::LostSession => "lost session",
+            Class::LostLogin => "lost login",
             Class::LostWrite => "lost write",
             Class::Rollback => "rollback",
             Class::StaleRead => "stale read",
             Class::DuplicateWrite => "duplicate write",
             Class::ForeignSession => "foreign session",
             Class::ResurrectedSession => "resurrected session",
+            Class::SessionIdKept => "session id kept at login",
             Class::UserVisibleError => "user-visible error",
             Class::RetriedError => "error a client retry got past",
         }
@@ -128,12 +144,14 @@ impl Class {
     pub fn plural(self) -> &'static str {
         match self {
             Class::LostSession => "lost sessions",
+            Class::LostLogin => "lost logins",
             Class::LostWrite => "lost writes",
             Class::Rollback => "rollbacks",
             Class::StaleRead => "stale reads",
             Class::DuplicateWrite => "duplicate writes",
             Class::ForeignSession => "foreign sessions",
             Class::ResurrectedSession => "resurrected sessions",
+            Class::SessionIdKept => "session ids kept at login",
             Class::UserVisibleError => "user-visible errors",
             Class::RetriedError => "user-visible errors a client retry got past",
         }
@@ -211,6 +229,7 @@ pub fn anomaly_checkers() -> Vec<Box<dyn Checker + Send>> {
         Box::new(duplicate_writes::DuplicateWrites::default()),
         Box::new(foreign_sessions::ForeignSessions),
         Box::new(resurrected_sessions::ResurrectedSessions::default()),
+        Box::new(session_ids::SessionIds),
     ]
 }
 

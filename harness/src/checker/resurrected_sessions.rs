@@ -106,6 +106,7 @@ mod tests {
             }],
             outcome,
             final_read: false,
+            login_cookies: None,
         }
     }
 

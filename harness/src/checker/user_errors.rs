@@ -14,7 +14,8 @@ use crate::history::{History, Micros, Operation, Outcome};
 /// Retry figures of a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserErrors {
-    /// Operations that failed after the client's retries; each one reached a user.
+    /// Operations that failed after the client's retries; each one reached a user. In a report,
+    /// the 401 of a lost login is counted with the lost login instead.
     pub visible: u64,
     /// HTTP attempts that failed (any status but 2xx, timeouts, transport errors).
     pub failed_attempts: u64,

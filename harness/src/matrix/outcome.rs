@@ -1,6 +1,6 @@
-//! The grid of a matrix's results: per cell, each run's verdict and the three figures a reader
+//! The grid of a matrix's results: per cell, each run's verdict and the figures a reader
 //! compares across settings (longest time a user could not work, acknowledged writes lost,
-//! errors that reached users); its terminal summary and its Markdown table. `files` writes it
+//! errors that reached users, logins lost, logouts undone); its terminal summary and its Markdown table. `files` writes it
 //! after every run, so an interrupted matrix keeps what it found.
 //!
 //! It reads each run's own report; it must not judge a run itself.
@@ -54,6 +54,13 @@ pub struct CellRun {
     pub lost_writes: u64,
     /// Operations that failed after the client's retries, each one seen by a user.
     pub user_errors: u64,
+    /// Sessions whose login the cluster discarded with other acknowledged writes.
+    #[serde(default)]
+    pub lost_logins: u64,
+    /// Replays of a logged-out cookie answered with the session; `None` when no logout was
+    /// acknowledged, so the check was not made.
+    #[serde(default)]
+    pub resurrected: Option<u64>,
     /// The first fault's `+switch-master`, in milliseconds from the fault, when there was one.
     pub switch_master_ms: Option<f64>,
     /// Wall time of the drill, in seconds.
@@ -85,6 +92,9 @@ impl CellRun {
             lost_writes: report.findings.values(Class::LostWrite)
                 + report.findings.values(Class::Rollback),
             user_errors: errors.visible,
+            lost_logins: report.findings.count(Class::LostLogin),
+            resurrected: (report.logouts.acknowledged > 0)
+                .then(|| report.findings.count(Class::ResurrectedSession)),
             switch_master_ms: report.failovers.first().and_then(|f| f.switch_master_ms),
             took_s,
             error: None,
@@ -102,6 +112,8 @@ impl CellRun {
             never_recovered: 0,
             lost_writes: 0,
             user_errors: 0,
+            lost_logins: 0,
+            resurrected: None,
             switch_master_ms: None,
             took_s,
             error: Some(error),
@@ -226,6 +238,21 @@ impl CellOutcome {
         Spread::of(self.finished().map(|r| r.user_errors as f64).collect())
     }
 
+    /// Sessions whose login was lost, over the finished runs.
+    pub fn lost_logins(&self) -> Option<Spread> {
+        Spread::of(self.finished().map(|r| r.lost_logins as f64).collect())
+    }
+
+    /// Resurrected sessions, over the finished runs that checked logouts; `None` when none did.
+    pub fn resurrected(&self) -> Option<Spread> {
+        Spread::of(
+            self.finished()
+                .filter_map(|r| r.resurrected)
+                .map(|n| n as f64)
+                .collect(),
+        )
+    }
+
     /// Runs that failed an expectation or could not finish.
     pub fn failed_runs(&self) -> usize {
         self.runs.iter().filter(|r| !r.passed).count()
@@ -255,7 +282,8 @@ impl CellOutcome {
     }
 
     /// What follows the verdict in [`summary`](Self::summary): the runs that failed when there
-    /// are several, and the three figures.
+    /// are several, the three figures, the lost logins when there were some, and the resurrected
+    /// sessions (or that no logout was checked).
     fn details(&self, repeat: u32) -> String {
         let mut text = String::new();
         if repeat > 1 || self.runs.len() > 1 {
@@ -274,6 +302,17 @@ impl CellOutcome {
                 lost.text(0),
                 errors.text(0)
             ));
+        }
+        if let Some(logins) = self.lost_logins().filter(|l| l.max > 0.0) {
+            text.push_str(&format!(", {} logins lost", logins.text(0)));
+        }
+        if self.finished().next().is_some() {
+            match self.resurrected() {
+                Some(resurrected) => {
+                    text.push_str(&format!(", {} resurrected", resurrected.text(0)));
+                }
+                None => text.push_str(", logout not checked"),
+            }
         }
         let never = self.never_recovered();
         if never > 0 {
@@ -519,6 +558,8 @@ mod tests {
             never_recovered: 0,
             lost_writes: lost,
             user_errors: 0,
+            lost_logins: 0,
+            resurrected: Some(0),
             switch_master_ms: Some(2000.0),
             took_s: 30.0,
             error: None,
@@ -538,6 +579,32 @@ mod tests {
         assert_eq!(cell.unavailable().expect("runs").text(1), "4.0–6.0");
         assert_eq!(cell.failures(), vec!["lost writes <= 0".to_owned()]);
         assert!(cell.summary(3).starts_with("FAILED (1 of 3 runs failed)"));
+    }
+
+    #[test]
+    fn a_cell_names_its_lost_logins_and_resurrected_sessions_or_the_logout_check_not_made() {
+        let mut checked = run(true, 2.0, 0);
+        checked.resurrected = Some(2);
+        checked.lost_logins = 4;
+        let mut unchecked = run(true, 2.0, 0);
+        unchecked.resurrected = None;
+        let cell = |runs| CellOutcome {
+            row: 0,
+            column: 0,
+            runs,
+        };
+        assert_eq!(
+            cell(vec![checked.clone()]).summary(1),
+            "passed; 2.0 s unavailable, 0 lost, 0 errors, 4 logins lost, 2 resurrected"
+        );
+        assert_eq!(
+            cell(vec![unchecked.clone()]).summary(1),
+            "passed; 2.0 s unavailable, 0 lost, 0 errors, logout not checked"
+        );
+        // A run that did not check logouts does not count as none resurrected.
+        assert!(cell(vec![checked, unchecked])
+            .summary(2)
+            .ends_with("0–4 logins lost, 2 resurrected"));
     }
 
     #[test]

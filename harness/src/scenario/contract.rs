@@ -53,6 +53,11 @@ pub struct HttpContract {
     /// Field with a number bumped by each append; when the read answer lacks it, the harness
     /// takes the number of items.
     pub version_field: String,
+    /// The cookie that carries the session id, for the check that login cycles it
+    /// (`expectations.session_id_cycled`); by default every cookie the user holds counts, and a
+    /// login that changes none of them kept the id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_cookie: Option<String>,
 }
 
 impl Default for HttpContract {
@@ -66,6 +71,7 @@ impl Default for HttpContract {
             value_field: "value".to_owned(),
             items_field: "items".to_owned(),
             version_field: "version".to_owned(),
+            session_cookie: None,
         }
     }
 }
@@ -97,6 +103,16 @@ impl HttpContract {
                 return Some((
                     format!("app.contract.{name}.path"),
                     format!("'{}' must start with /", route.path),
+                ));
+            }
+        }
+        if let Some(name) = &self.session_cookie {
+            // RFC 6265's cookie-name is an RFC 7230 token.
+            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            if name.is_empty() || !name.chars().all(token) {
+                return Some((
+                    "app.contract.session_cookie".to_owned(),
+                    format!("'{}' is not a cookie name", name.escape_debug()),
                 ));
             }
         }
@@ -151,5 +167,21 @@ mod tests {
             c.problem().map(|p| p.0),
             Some("app.contract.items_field".into())
         );
+        for bad in ["", "a b", "sid;", "s=id"] {
+            let c = HttpContract {
+                session_cookie: Some(bad.into()),
+                ..HttpContract::default()
+            };
+            assert_eq!(
+                c.problem().map(|p| p.0),
+                Some("app.contract.session_cookie".into()),
+                "{bad:?}"
+            );
+        }
+        let c = HttpContract {
+            session_cookie: Some("connect.sid".into()),
+            ..HttpContract::default()
+        };
+        assert_eq!(c.problem(), None);
     }
 }

@@ -13,6 +13,11 @@ pub use super::time_bounds::{LatencyBound, LatencyBounds};
 pub struct Expectations {
     /// Sessions that may be lost (a user answered 401, or handed back an empty session).
     pub lost_sessions: Bound,
+    /// Lost sessions whose login the cluster discarded as it discards acknowledged writes (split
+    /// brain, two masters, a failover before it replicated, a stale node promoted); bounded as
+    /// `lost_writes` unless set, since the login is a write lost the same way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost_logins: Option<Bound>,
     /// Operations that may still fail after the client's retries.
     pub user_visible_errors: Bound,
     /// Error answers the client saw within operations its retries then completed: error pages a
@@ -33,6 +38,11 @@ pub struct Expectations {
     /// Replays of a logged-out cookie the app answered with the session: logouts a failover
     /// undid.
     pub resurrected_sessions: Bound,
+    /// Whether every login made while the user held a session cookie must change it (cycle the
+    /// session id): a login that keeps it is a session id kept at login. Off by default; the
+    /// check needs logins made holding a session, which `workload.relogin_after` makes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub session_id_cycled: bool,
     /// Whether the run must, must not, or may fail over.
     pub failover: FailoverExpectation,
     /// Longest one user could not complete anything, and then did; unbounded by default.
@@ -55,6 +65,7 @@ impl Default for Expectations {
     fn default() -> Self {
         Self {
             lost_sessions: Bound::AtMost(0),
+            lost_logins: None,
             user_visible_errors: Bound::AtMost(0),
             retried_errors: Bound::Report,
             lost_writes: Bound::Report,
@@ -63,12 +74,20 @@ impl Default for Expectations {
             duplicate_writes: Bound::Report,
             foreign_sessions: Bound::AtMost(0),
             resurrected_sessions: Bound::AtMost(0),
+            session_id_cycled: false,
             failover: FailoverExpectation::Any,
             longest_unavailable: None,
             recovery: None,
             failover_within: None,
             latency: LatencyBounds::default(),
         }
+    }
+}
+
+impl Expectations {
+    /// The bound on lost logins: its own, else the one on lost writes.
+    pub fn lost_logins(&self) -> Bound {
+        self.lost_logins.unwrap_or(self.lost_writes)
     }
 }
 

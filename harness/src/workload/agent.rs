@@ -201,6 +201,11 @@ impl Agent {
         self.cookies.clone()
     }
 
+    /// The user's cookies as (name, value), sorted by name.
+    pub(super) fn cookie_values(&self) -> Vec<(String, String)> {
+        self.cookies.values()
+    }
+
     /// Puts `jar` in place of the user's cookies; returns those it held.
     pub(super) fn swap_cookies(&mut self, jar: CookieJar) -> CookieJar {
         std::mem::replace(&mut self.cookies, jar)

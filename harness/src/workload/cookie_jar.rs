@@ -34,6 +34,17 @@ impl CookieJar {
         }
     }
 
+    /// Every unexpired cookie, as (name, value), sorted by name.
+    pub(super) fn values(&self) -> Vec<(String, String)> {
+        let mut values: Vec<(String, String)> = self
+            .store
+            .iter_unexpired()
+            .map(|c| (c.name().to_owned(), c.value().to_owned()))
+            .collect();
+        values.sort();
+        values
+    }
+
     /// The `Cookie` header for a request to `path`, if any cookie goes there.
     pub(super) fn header_for(&mut self, path: &str) -> Option<HeaderValue> {
         if let Some((_, header)) = self.headers.iter().find(|(p, _)| p == path) {
@@ -82,6 +93,7 @@ mod tests {
         assert_eq!(sent(&mut jar, "/session"), "id=def");
         jar.remember("garbage without a pair", "/login");
         assert_eq!(sent(&mut jar, "/session"), "id=def");
+        assert_eq!(jar.values(), [("id".to_owned(), "def".to_owned())]);
     }
 
     #[test]

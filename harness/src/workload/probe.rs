@@ -85,6 +85,15 @@ impl Probe {
         }
     }
 
+    /// Of the cookies a user holds, those that carry its session: the contract's
+    /// `session_cookie` when it names one, else all of them.
+    pub(super) fn session_cookies(&self, held: Vec<(String, String)>) -> Vec<(String, String)> {
+        match &self.contract.session_cookie {
+            Some(name) => held.into_iter().filter(|(n, _)| n == name).collect(),
+            None => held,
+        }
+    }
+
     /// What a 2xx answer to `step` says, or why it cannot be read.
     pub(super) fn answer(&self, step: Step<'_>, body: &[u8]) -> Result<OkValue, String> {
         let c = &self.contract;

@@ -15,7 +15,8 @@ use super::cookie_jar::CookieJar;
 use super::probe::{Probe, Step};
 
 use crate::history::{
-    user_name, Attempt, AttemptResult, OkValue, OpKind, Operation, Outcome, Record, Recorder,
+    user_name, Attempt, AttemptResult, LoginCookies, OkValue, OpKind, Operation, Outcome, Record,
+    Recorder,
 };
 use crate::scenario::Workload;
 
@@ -226,6 +227,9 @@ impl VirtualUser {
 
     /// Runs one operation with the client's retry budget.
     async fn operate(&mut self, kind: OpKind, intended: Instant, step: u64) -> Operation {
+        let held_at_login = matches!(kind, OpKind::Login)
+            .then(|| self.probe.session_cookies(self.agent.cookie_values()))
+            .filter(|held| !held.is_empty());
         let mut attempts = Vec::new();
         let outcome = loop {
             let turn = (u64::from(self.id) + step + attempts.len() as u64) as usize;
@@ -276,6 +280,17 @@ impl VirtualUser {
             ) => self.logged_in = false,
             _ => {}
         }
+        let login_cookies = held_at_login.map(|held| {
+            let now = self.agent.cookie_values();
+            LoginCookies {
+                kept: held
+                    .iter()
+                    .filter(|cookie| now.contains(cookie))
+                    .map(|(name, _)| name.clone())
+                    .collect(),
+                held: held.into_iter().map(|(name, _)| name).collect(),
+            }
+        });
         Operation {
             id: self.op_ids.fetch_add(1, Ordering::Relaxed),
             user: self.id,
@@ -285,6 +300,7 @@ impl VirtualUser {
             attempts,
             outcome,
             final_read: false,
+            login_cookies,
         }
     }
 

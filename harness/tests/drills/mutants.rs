@@ -24,7 +24,7 @@ struct Caught {
 }
 
 /// Which scenario exposes each mutant, and how.
-const MATRIX: [Caught; 7] = [
+const MATRIX: [Caught; 9] = [
     // The dead master's connection is all it has: every request after the switch fails on it.
     Caught {
         mutant: Mutant::Pinned,
@@ -79,6 +79,22 @@ const MATRIX: [Caught; 7] = [
         scenario: "split-brain-wait",
         class: Class::LostWrite,
         cause: CauseKind::InstancesDisagree,
+    },
+    // Login fills the session in under the id the user's cookie already named: every user logs
+    // in again holding its live session, every 5 appends, and the cookie comes back unchanged.
+    Caught {
+        mutant: Mutant::FixedId,
+        scenario: "session-safety",
+        class: Class::SessionIdKept,
+        cause: CauseKind::LoginKeptId,
+    },
+    // Logout is answered while the deletion waits 50 ms in a queue: the cookie replayed at once
+    // still opens the session, with nothing wrong in the cluster.
+    Caught {
+        mutant: Mutant::LogoutUnacked,
+        scenario: "session-safety",
+        class: Class::ResurrectedSession,
+        cause: CauseKind::LostByApp,
     },
 ];
 
@@ -253,4 +269,26 @@ async fn kill_master_catches_a_store_that_shows_its_errors_as_logouts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_each_with_its_own_cache_disagree_with_nothing_wrong_in_the_cluster() {
     is_caught(6).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_safety_catches_a_login_that_keeps_the_session_id() {
+    let report = is_caught(7).await;
+    let kept = &report.findings.earliest[&Class::SessionIdKept][0];
+    assert!(
+        kept.finding.message.contains("session cookie 'id'"),
+        "the finding names the cookie tower-sessions sets: {}",
+        kept.finding.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_safety_catches_a_logout_answered_before_its_deletion() {
+    let report = is_caught(8).await;
+    assert!(report.logouts.acknowledged > 0);
+    assert_eq!(
+        report.findings.count(Class::SessionIdKept),
+        0,
+        "its logins cycle the id"
+    );
 }

@@ -26,6 +26,8 @@ fn run(passed: bool, unavailable_s: f64, lost_writes: u64, run_dir: PathBuf) -> 
         never_recovered: if passed { 0 } else { 20 },
         lost_writes,
         user_errors: 0,
+        lost_logins: 0,
+        resurrected: Some(0),
         switch_master_ms: Some(2100.0),
         took_s: 40.0,
         error: None,

@@ -35,7 +35,19 @@ pub enum Mutant {
     /// instance, an instance serves and saves back its own old copy of a session another instance
     /// changed: the instances disagree, with nothing wrong in the cluster.
     InstanceCache,
+    /// Login keeps the session id the user held: the session is filled in under the id its
+    /// cookie already named, instead of a new one (`Session::cycle_id`). A live session's id
+    /// survives the login, so whoever knew it holds the logged-in session (session fixation).
+    FixedId,
+    /// Logout is answered before the deletion is sent: the deletion waits in a queue for
+    /// [`LOGOUT_UNACKED_DELAY`] and is then sent once, its error ignored, as a write-behind store
+    /// or a handler that does not wait for `destroy` does. The cookie held before the logout
+    /// opens the session until the deletion lands, and for good when it fails.
+    LogoutUnacked,
 }
+
+/// How long a `logout-unacked` deletion waits in its queue after the logout was answered.
+pub const LOGOUT_UNACKED_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// How long a `stale-reconnect` request keeps reconnecting to its last address before it asks
 /// the sentinels.
@@ -46,7 +58,7 @@ pub const LOSSY_ACK_DROP_EVERY: u64 = 10;
 
 impl Mutant {
     /// Every mutant, in the order they are documented.
-    pub const ALL: [Mutant; 7] = [
+    pub const ALL: [Mutant; 9] = [
         Mutant::Pinned,
         Mutant::NoRetry,
         Mutant::StaleRead,
@@ -54,6 +66,8 @@ impl Mutant {
         Mutant::StaleReconnect,
         Mutant::ErrorAsLogout,
         Mutant::InstanceCache,
+        Mutant::FixedId,
+        Mutant::LogoutUnacked,
     ];
 
     /// Its name in flags and scenario files.
@@ -66,6 +80,8 @@ impl Mutant {
             Mutant::StaleReconnect => "stale-reconnect",
             Mutant::ErrorAsLogout => "error-as-logout",
             Mutant::InstanceCache => "instance-cache",
+            Mutant::FixedId => "fixed-id",
+            Mutant::LogoutUnacked => "logout-unacked",
         }
     }
 }
@@ -106,7 +122,8 @@ mod tests {
         let err = "pinnned".parse::<Mutant>().expect_err("a typo");
         assert!(err.to_string().contains("no-retry"), "{err}");
         assert!(
-            err.to_string().ends_with("error-as-logout, instance-cache"),
+            err.to_string()
+                .ends_with("instance-cache, fixed-id, logout-unacked"),
             "{err}"
         );
     }

@@ -161,10 +161,18 @@ impl SessionStore for SentinelStore {
         if self.inner.config.mutant == Some(Mutant::InstanceCache) {
             super::lock(&self.inner.cached).remove(&key);
         }
-        self.run(|mut conn| {
-            let key = key.clone();
-            async move { conn.del::<_, ()>(key).await }
-        })
+        // A `logout-unacked` deletion is sent once: nobody waits to retry it.
+        let retries = !matches!(
+            self.inner.config.mutant,
+            Some(Mutant::NoRetry | Mutant::LogoutUnacked)
+        );
+        self.run_with(
+            |mut conn| {
+                let key = key.clone();
+                async move { conn.del::<_, ()>(key).await }
+            },
+            retries,
+        )
         .await
         .map_err(backend)
     }

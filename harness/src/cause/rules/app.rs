@@ -452,3 +452,17 @@ pub fn retried_append(view: &ClusterView, f: &Finding) -> Option<Cause> {
         ),
     )
 }
+
+/// A login answered without a new session id: the app's own login, whatever the cluster did.
+pub fn login_kept_id(_view: &ClusterView, f: &Finding) -> Option<Cause> {
+    (f.class == Class::SessionIdKept).then(|| Cause {
+        kind: CauseKind::LoginKeptId,
+        summary: "the app's login kept the session id the user held before it: whoever knew that \
+                  id (a planted or stolen cookie) now holds the logged-in session"
+            .to_owned(),
+        detail: format!(
+            "logged in at {} holding the session cookie, answered with it unchanged",
+            at(f.answered.ended_at)
+        ),
+    })
+}

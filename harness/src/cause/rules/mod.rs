@@ -23,7 +23,9 @@ mod masters;
 mod replicas;
 mod unknown;
 
-pub use app::{error_as_logout, instances_disagree, lost_by_app, old_master, retried_append};
+pub use app::{
+    error_as_logout, instances_disagree, login_kept_id, lost_by_app, old_master, retried_append,
+};
 pub use errors::{
     app_cut_from_store, app_down, app_refused, fault_on_master, node_reconfigured, session_gone,
 };
@@ -42,8 +44,9 @@ use crate::history::Micros;
 /// What the user was told, as a verb for causes: `acknowledged`, `logged in`.
 fn told(class: Class) -> &'static str {
     match class {
-        Class::LostSession => "logged in",
+        Class::LostSession | Class::LostLogin => "logged in",
         Class::ResurrectedSession => "logged out",
+        Class::SessionIdKept => "logged in again",
         Class::Rollback => "the newer session was read",
         Class::DuplicateWrite => "written",
         Class::UserVisibleError | Class::RetriedError => "failed",
@@ -54,8 +57,9 @@ fn told(class: Class) -> &'static str {
 /// What the user was told, as a noun for causes: `the session`, `the write`.
 fn what_told(class: Class) -> &'static str {
     match class {
-        Class::LostSession => "the session",
+        Class::LostSession | Class::LostLogin => "the session",
         Class::ResurrectedSession => "the logout",
+        Class::SessionIdKept => "the new session",
         Class::Rollback => "the newer session",
         Class::LostWrite | Class::DuplicateWrite => "the write",
         Class::StaleRead | Class::ForeignSession => "the value",
