@@ -8,8 +8,9 @@ that says where it came from (date, commit, build, machine, runs, the exact comm
                                        (12 drills, about 2 minutes)
     python3 ci/measure.py stacks       docs/stacks.md, "Which stack survives which failure"
                                        (77 drills, about 15 minutes)
-    python3 ci/measure.py detection    docs/mutants.md, "Detection rates" (7 rows of 20 runs,
-                                       about 25 minutes)
+    python3 ci/measure.py detection    docs/mutants.md, "Detection rates" (12 rows of 20 runs,
+                                       about 45 minutes); --scenario NAME keeps the rows on
+                                       one scenario (session-safety: 3 rows, about 12 minutes)
     python3 ci/measure.py accuracy     docs/mutants.md, "Cause accuracy": ci/cause_accuracy.py
 
 Run from the repository's root after `bash ci/prepare.sh --tests` and `cargo build -p
@@ -45,6 +46,9 @@ DETECTION_ROWS = [
     ("lossy-ack", "reset-master-connections"),
     ("error-as-logout", "kill-master"),
     ("instance-cache", "split-brain-wait"),
+    ("fixed-id", "session-safety"),
+    ("logout-unacked", "session-safety"),
+    (None, "session-safety"),
 ]
 
 
@@ -177,6 +181,8 @@ def detection(args):
     stamp = time.strftime("%Y%m%d-%H%M%S")
     lines, commands = [], []
     for mutant, scenario in DETECTION_ROWS:
+        if args.scenario and scenario != args.scenario:
+            continue
         extra = ["--mutant", mutant] if mutant else []
         commands.append(" ".join(["failover-drill run", scenario, *extra,
                                   f"--repeat {args.runs} --jobs 4 --quiet"]))
@@ -217,6 +223,7 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("table", choices=["at-once", "durability", "stacks", "detection", "accuracy"])
     parser.add_argument("--runs", type=int, default=20, help="runs a row for detection (20)")
+    parser.add_argument("--scenario", help="for detection: only the rows on this scenario")
     args = parser.parse_args()
     global COMMIT
     COMMIT = checkout()
