@@ -61,6 +61,10 @@ const CHECKS: &[(&str, Check)] = &[
         a_graceful_failover_moves_the_master_and_loses_nothing,
     ),
     (
+        "session-safety",
+        logins_cycle_the_id_and_no_logout_is_undone,
+    ),
+    (
         "lossy-master-link",
         a_lossy_link_is_waited_out_without_failover,
     ),
@@ -116,6 +120,7 @@ async fn every_named_scenario_shows_what_its_file_says() {
         let report = compare::load(&run.run_dir).expect("the run's report.json");
         let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             assert!(report.passed, "{name}: {:?}", report.expectations);
+            every_failover_meets_logouts_and_their_replays(&report);
             check(&report);
         }));
         if let Err(panic) = checked {
@@ -155,6 +160,33 @@ fn pause_master_demotes_the_thawed_master(report: &RunReport) {
         "the thawed master was demoted: {f:?}"
     );
     assert!(f.settled_ms.is_some(), "{f:?}");
+}
+
+/// Every scenario whose master moved exercises logout: logouts acknowledged, and the cookies
+/// held before them replayed.
+fn every_failover_meets_logouts_and_their_replays(report: &RunReport) {
+    if report.failovers.iter().any(|f| f.switch_master_ms.is_some()) {
+        let logouts = &report.logouts;
+        assert!(
+            logouts.acknowledged > 0 && logouts.replays >= logouts.acknowledged,
+            "{logouts:?}"
+        );
+    }
+}
+
+fn logins_cycle_the_id_and_no_logout_is_undone(report: &RunReport) {
+    let made = |expectation: &str| {
+        report
+            .expectations
+            .iter()
+            .find(|e| e.expectation.starts_with(expectation))
+            .unwrap_or_else(|| panic!("no '{expectation}' in {:?}", report.expectations))
+            .actual
+    };
+    assert!(made("logins made holding a session cookie") > 0);
+    assert_eq!(made("session ids kept at login"), 0);
+    assert_eq!(made("resurrected sessions"), 0);
+    assert!(report.logouts.acknowledged > 0, "{:?}", report.logouts);
 }
 
 fn stop_master_fails_over_without_user_errors(report: &RunReport) {
