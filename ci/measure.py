@@ -8,9 +8,9 @@ that says where it came from (date, commit, build, machine, runs, the exact comm
                                        (12 drills, about 2 minutes)
     python3 ci/measure.py stacks       docs/stacks.md, "Which stack survives which failure"
                                        (77 drills, about 15 minutes)
-    python3 ci/measure.py detection    docs/mutants.md, "Detection rates" (12 rows of 20 runs,
-                                       about 45 minutes); --scenario NAME keeps the rows on
-                                       one scenario (session-safety: 3 rows, about 12 minutes)
+    python3 ci/measure.py detection    docs/mutants.md, "Detection rates" (13 rows of 20 runs,
+                                       about 50 minutes); --scenario NAME keeps the rows on
+                                       one scenario (session-safety: 4 rows, about 12 minutes)
     python3 ci/measure.py accuracy     docs/mutants.md, "Cause accuracy": ci/cause_accuracy.py
 
 Run from the repository's root after `bash ci/prepare.sh --tests` and `cargo build -p
@@ -48,6 +48,7 @@ DETECTION_ROWS = [
     ("instance-cache", "split-brain-wait"),
     ("fixed-id", "session-safety"),
     ("logout-unacked", "session-safety"),
+    ("ttl-dropped", "session-safety"),
     (None, "session-safety"),
 ]
 

@@ -69,6 +69,9 @@ settings.configure(
     ROOT_URLCONF=__name__,
     MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware"],
     SESSION_ENGINE="django.contrib.sessions.backends.cache",
+    # How long an unused session lives (Django's default is two weeks); a drill that checks
+    # expiry sets it short. The cache keeps each session that many seconds from its last save.
+    SESSION_COOKIE_AGE=int(os.environ.get("FAILOVER_DRILL_SESSION_TTL", "1209600")),
     SESSION_CACHE_ALIAS="default",
     DJANGO_REDIS_CONNECTION_FACTORY="django_redis.pool.SentinelConnectionFactory",
     CACHES={"default": cache},

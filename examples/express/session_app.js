@@ -37,7 +37,8 @@ if (MODE !== 'error' && MODE !== 'hold') {
 const HOLD_DEADLINE_MS = 8000;
 // A command on a frozen master never answers: past this it counts as a store error.
 const COMMAND_TIMEOUT_MS = 1000;
-const SESSION_TTL_S = 3600;
+// How long an unused session lives; a drill that checks expiry sets it short.
+const SESSION_TTL_S = Number(process.env.FAILOVER_DRILL_SESSION_TTL || 3600);
 
 const password = process.env.FAILOVER_DRILL_REDIS_PASSWORD || undefined;
 const masterName = process.env.FAILOVER_DRILL_MASTER_NAME;

@@ -23,7 +23,8 @@ import redis
 from redis.sentinel import Sentinel
 
 RETRY_DEADLINE_S = 8.0
-SESSION_TTL_S = 3600
+# How long an unused session lives; a drill that checks expiry sets it short.
+SESSION_TTL_S = int(os.environ.get("FAILOVER_DRILL_SESSION_TTL", "3600"))
 
 password = os.environ.get("FAILOVER_DRILL_REDIS_PASSWORD") or None
 sentinels = [

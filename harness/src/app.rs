@@ -29,6 +29,10 @@ use crate::history::{Record, Recorder, StoreChange, StoreEvent};
 use crate::http_get;
 use crate::scenario::AppSpec;
 
+/// How long the in-process sample app keeps an unused session when the scenario names no
+/// `app.contract.session_ttl`: an hour, longer than any drill.
+const SAMPLE_APP_SESSION_TTL: Duration = Duration::from_secs(3600);
+
 /// What can go wrong with the app under test.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -198,7 +202,8 @@ impl AppUnderTest {
             };
         }
         let store = SentinelStore::with_events(config, Default::default(), Some(events_tx));
-        let router = sample_app::app(store, Duration::from_secs(3600));
+        let ttl = spec.contract.session_ttl.unwrap_or(SAMPLE_APP_SESSION_TTL);
+        let router = sample_app::app(store, ttl);
         let forwarder = tokio::spawn(async move {
             while let Some(event) = events_rx.recv().await {
                 let (name, master) = match event.kind {
@@ -302,6 +307,7 @@ impl AppUnderTest {
         let process = external::ExternalApp::spawn(external::Launch {
             command,
             extra_env: &spec.env,
+            session_ttl: spec.contract.session_ttl,
             port: port_number,
             store,
             instance,
@@ -329,6 +335,7 @@ impl AppUnderTest {
         let (app, base_url) = container::ContainerApp::start(container::ImageLaunch {
             image,
             extra_env: &spec.env,
+            session_ttl: spec.contract.session_ttl,
             store,
             docker,
             network,

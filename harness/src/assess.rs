@@ -230,7 +230,8 @@ fn assess_passes<E>(
             findings.add(finding, cause);
         }
     };
-    let (mut operations, mut attempts, mut logins_checked) = (0u64, 0u64, 0u64);
+    let (mut operations, mut attempts) = (0u64, 0u64);
+    let (mut logins_checked, mut expiries_checked) = (0u64, 0u64);
     passes(&mut |record| {
         if let Record::Operation(op) = record {
             operations += 1;
@@ -243,6 +244,7 @@ fn assess_passes<E>(
                 return;
             }
             logins_checked += u64::from(op.login_holding_cookies().is_some());
+            expiries_checked += u64::from(op.session_due_to_expire());
             timelines.observe(op);
             for checker in &mut checkers {
                 checker.observe(op, &mut explained);
@@ -272,6 +274,8 @@ fn assess_passes<E>(
             settling: healed.then(|| final_reads.unsettled.clone()),
             logouts_checked: logouts.acknowledged > 0,
             logins_checked,
+            expiries_checked,
+            expiry_asked: scenario.app.contract.session_ttl.is_some(),
         },
     );
     let report = RunReport {

@@ -105,7 +105,24 @@ pub struct Operation {
     /// left as they were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_cookies: Option<LoginCookies>,
+    /// For a user's first operation back from an idle spell, when the scenario names the app's
+    /// session TTL: when the session was last used, and the TTL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub back_from_idle: Option<BackFromIdle>,
 }
+
+/// A user back from an idle spell, and how long its session should have lived unused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackFromIdle {
+    /// The end of the user's last operation before the spell: the session's last use.
+    pub last_used: Micros,
+    /// `app.contract.session_ttl`.
+    pub ttl: Micros,
+}
+
+/// Past the TTL by this much, a session must have expired: apps keep TTLs in whole seconds and
+/// count from when they saved, which is before the answer ended.
+pub const EXPIRY_GRACE: Micros = 1_000_000;
 
 /// The session cookies a login was made holding (every cookie, or only
 /// `app.contract.session_cookie` when the scenario names one), by name. A login that cycles the
@@ -199,6 +216,17 @@ pub enum AttemptResult {
 }
 
 impl Operation {
+    /// Whether the session was due to have expired when this operation was sent: the user came
+    /// back from idling past the session TTL (and [`EXPIRY_GRACE`]).
+    pub fn session_due_to_expire(&self) -> bool {
+        let sent = self
+            .attempts
+            .first()
+            .map_or(self.intended_at, |a| a.started_at);
+        self.back_from_idle
+            .is_some_and(|idle| sent > idle.last_used + idle.ttl + EXPIRY_GRACE)
+    }
+
     /// Whether this is a login that succeeded while the user held session cookies: one the
     /// session-id check reads.
     pub fn login_holding_cookies(&self) -> Option<&LoginCookies> {

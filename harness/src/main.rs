@@ -48,8 +48,8 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
         /// TEST ONLY: give the sample app's store a known bug (pinned, no-retry, stale-read,
-        /// lossy-ack, stale-reconnect, error-as-logout, instance-cache) and see the drill fail
-        /// it; overrides the scenario's [app] mutant.
+        /// lossy-ack, stale-reconnect, error-as-logout, instance-cache, fixed-id, logout-unacked,
+        /// ttl-dropped) and see the drill fail it; overrides the scenario's [app] mutant.
         #[arg(long, value_name = "MUTANT")]
         mutant: Option<sample_app::store::Mutant>,
         /// Drill this app instead of the in-process sample app: a command line run with `sh -c`,

@@ -33,6 +33,9 @@ pub mod env {
     pub const INSTANCE: &str = "FAILOVER_DRILL_INSTANCE";
     /// The run's id: `failover-drill clean` finds the processes of a killed run by it.
     pub const RUN: &str = "FAILOVER_DRILL_RUN";
+    /// How long the app should keep a session nobody uses, in whole seconds: set only when the
+    /// scenario's `app.contract.session_ttl` says, so a drill can see sessions expire.
+    pub const SESSION_TTL: &str = "FAILOVER_DRILL_SESSION_TTL";
     /// The sentinels' and nodes' password, set only when the topology requires one. When the
     /// harness's own environment sets it, that password is used instead of one made up for the
     /// run.

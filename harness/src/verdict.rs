@@ -56,6 +56,12 @@ pub struct Counts {
     /// Logins that succeeded while the user held a session cookie: those the session-id check
     /// reads.
     pub logins_checked: u64,
+    /// Users back from an idle spell past the session TTL: without one, the bound on immortal
+    /// sessions is not judged.
+    pub expiries_checked: u64,
+    /// Whether the scenario names the app's session TTL, asking for the expiry check: then a run
+    /// in which no user came back past it fails, the check not made.
+    pub expiry_asked: bool,
 }
 
 /// How long things took in a run.
@@ -88,6 +94,7 @@ pub fn bound_of(expectations: &Expectations, class: Class) -> Bound {
         // is no session id, which is none of the harness's business unless told otherwise.
         Class::SessionIdKept if expectations.session_id_cycled => Bound::AtMost(0),
         Class::SessionIdKept => Bound::Report,
+        Class::ImmortalSession => expectations.immortal_sessions,
         Class::UserVisibleError => expectations.user_visible_errors,
         Class::RetriedError => expectations.retried_errors,
     }
@@ -224,6 +231,20 @@ pub fn judge(expectations: &Expectations, counts: &Counts) -> Vec<ExpectationRes
         if class == Class::ResurrectedSession && !counts.logouts_checked {
             continue;
         }
+        if class == Class::ImmortalSession && counts.expiries_checked == 0 {
+            if counts.expiry_asked {
+                results.push(ExpectationResult {
+                    expectation: "users back after the session TTL > 0 (a workload.idle \
+                                  spell longer than app.contract.session_ttl makes them)"
+                        .to_owned(),
+                    actual: 0,
+                    passed: false,
+                    reported_only: false,
+                    shown: None,
+                });
+            }
+            continue;
+        }
         if class == Class::SessionIdKept {
             if expectations.session_id_cycled {
                 results.extend(judge_session_ids(counts));
@@ -288,6 +309,8 @@ mod tests {
             settling: None,
             logouts_checked: true,
             logins_checked: 0,
+            expiries_checked: 0,
+            expiry_asked: false,
         }
     }
 
@@ -328,6 +351,26 @@ mod tests {
         let mut cycled = counts(&[], 1);
         cycled.logins_checked = 40;
         assert!(judge(&asked, &cycled).iter().all(|r| r.passed));
+    }
+
+    #[test]
+    fn immortal_sessions_are_judged_when_a_user_came_back_late_and_asked_for_they_must_be() {
+        let immortal = counts(&[(Class::ImmortalSession, 1)], 1);
+        let named = |counts: &Counts| -> Vec<String> {
+            judge(&Expectations::default(), counts)
+                .into_iter()
+                .filter(|r| !r.passed)
+                .map(|r| r.expectation)
+                .collect()
+        };
+        assert!(named(&immortal).is_empty(), "no user came back late");
+        let mut late = immortal.clone();
+        late.expiries_checked = 5;
+        assert_eq!(named(&late), ["immortal sessions <= 0"]);
+        let mut asked = counts(&[], 1);
+        asked.expiry_asked = true;
+        assert_eq!(named(&asked).len(), 1);
+        assert!(named(&asked)[0].starts_with("users back after the session TTL > 0"));
     }
 
     #[test]

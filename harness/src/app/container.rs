@@ -28,6 +28,8 @@ const STOP_GRACE_SECS: i32 = 5;
 pub(crate) struct ImageLaunch<'a> {
     pub(crate) image: &'a str,
     pub(crate) extra_env: &'a BTreeMap<String, String>,
+    /// `app.contract.session_ttl`, told to the app when set.
+    pub(crate) session_ttl: Option<std::time::Duration>,
     pub(crate) store: &'a StoreAccess,
     pub(crate) docker: &'a Docker,
     pub(crate) network: &'a str,
@@ -65,6 +67,9 @@ impl ContainerApp {
         ];
         if let Some(password) = &store.password {
             vars.push((env::REDIS_PASSWORD, password.expose().to_owned()));
+        }
+        if let Some(ttl) = launch.session_ttl {
+            vars.push((env::SESSION_TTL, ttl.as_secs().to_string()));
         }
         let (repo, tag) = launch
             .image

@@ -22,6 +22,8 @@ use crate::marks::env;
 pub(crate) struct Launch<'a> {
     pub(crate) command: &'a str,
     pub(crate) extra_env: &'a BTreeMap<String, String>,
+    /// `app.contract.session_ttl`, told to the app when set.
+    pub(crate) session_ttl: Option<std::time::Duration>,
     pub(crate) port: u16,
     pub(crate) store: &'a super::StoreAccess,
     pub(crate) instance: u32,
@@ -63,6 +65,10 @@ impl ExternalApp {
             .env(env::MASTER_NAME, &store.master_name)
             .env(env::INSTANCE, launch.instance.to_string())
             .env(env::RUN, launch.run_id);
+        match launch.session_ttl {
+            Some(ttl) => command.env(env::SESSION_TTL, ttl.as_secs().to_string()),
+            None => command.env_remove(env::SESSION_TTL),
+        };
         let shown = crate::secret::Redactor::of(store.password.as_ref())
             .text(launch.command)
             .into_owned();

@@ -67,6 +67,8 @@ pub enum CauseKind {
     RetriedAppend,
     /// The app's login kept the session id the user held before it.
     LoginKeptId,
+    /// A session answered after its TTL had run out since its last use.
+    OutlivedTtl,
     /// Nothing recorded explains it.
     Unknown,
 }
@@ -172,6 +174,7 @@ fn rules_for(class: Class) -> &'static [Rule] {
         ],
         Class::DuplicateWrite => &[Plain(retried_append)],
         Class::SessionIdKept => &[Plain(login_kept_id)],
+        Class::ImmortalSession => &[Plain(outlived_ttl)],
         Class::ForeignSession => &[],
     }
 }

@@ -46,6 +46,7 @@ impl UserScript {
             outcome,
             final_read: false,
             login_cookies: None,
+            back_from_idle: None,
         }));
         self.clock += 1_000;
         self.next_id
@@ -167,6 +168,24 @@ impl UserScript {
 
     pub(crate) fn idle(&mut self, micros: u64) -> &mut Self {
         self.clock += micros;
+        self
+    }
+
+    /// Marks the last operation as the first back from an idle spell, with the session TTL
+    /// `ttl`: the session was last used when the operation before it ended.
+    pub(crate) fn back_after_ttl(&mut self, ttl: u64) -> &mut Self {
+        let ended: Vec<u64> = self
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Operation(op) => Some(op.ended_at),
+                _ => None,
+            })
+            .collect();
+        let last_used = ended.len().checked_sub(2).map_or(0, |i| ended[i]);
+        if let Some(Record::Operation(op)) = self.records.last_mut() {
+            op.back_from_idle = Some(crate::history::BackFromIdle { last_used, ttl });
+        }
         self
     }
 }

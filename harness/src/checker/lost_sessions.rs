@@ -1,6 +1,6 @@
-//! Lost sessions: once logged in, a user keeps the session until the end or its own logout. A
-//! 401 after a successful login, or a read that hands back a session with no user in it, is a
-//! lost session.
+//! Lost sessions: once logged in, a user keeps the session until the end, its own logout, or an
+//! idle spell past the app's session TTL. A 401 after a successful login, or a read that hands
+//! back a session with no user in it, is a lost session.
 
 use std::collections::HashMap;
 
@@ -58,10 +58,14 @@ impl Checker for LostSessions {
         };
         match lost {
             Some(what) => {
-                // Only a session the user had is lost; a 401 before any login is not.
+                // Only a session the user had is lost; a 401 before any login is not, nor one
+                // that expired as the app's session TTL says it should.
                 let Some(live) = self.live.remove(&user) else {
                     return;
                 };
+                if op.session_due_to_expire() {
+                    return;
+                }
                 let mut witness = vec![live.login];
                 witness.extend(live.last_success);
                 witness.push(WitnessOp::of(op, Some("the session is gone".to_owned())));

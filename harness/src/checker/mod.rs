@@ -27,6 +27,7 @@
 
 pub mod duplicate_writes;
 pub mod foreign_sessions;
+pub mod immortal_sessions;
 pub mod lost_sessions;
 pub mod lost_writes;
 pub mod resurrected_sessions;
@@ -87,6 +88,9 @@ pub enum Class {
     /// session id was not cycled, so whoever knew it before the login holds the logged-in
     /// session (session fixation).
     SessionIdKept,
+    /// A user back from an idle spell past the app's session TTL found its session alive: it
+    /// outlived its expiry.
+    ImmortalSession,
     /// An operation still failed after the client's retries.
     UserVisibleError,
     /// A failed attempt within an operation a client retry then completed: an error page the
@@ -96,7 +100,7 @@ pub enum Class {
 
 impl Class {
     /// Every class, in the order reports list them.
-    pub const ALL: [Class; 11] = [
+    pub const ALL: [Class; 12] = [
         Class::LostSession,
         Class::LostLogin,
         Class::LostWrite,
@@ -106,12 +110,13 @@ impl Class {
         Class::ForeignSession,
         Class::ResurrectedSession,
         Class::SessionIdKept,
+        Class::ImmortalSession,
         Class::UserVisibleError,
         Class::RetriedError,
     ];
 
     /// The anomaly classes: what happened to users' data and sessions, as opposed to errors.
-    pub const ANOMALIES: [Class; 9] = [
+    pub const ANOMALIES: [Class; 10] = [
         Class::LostSession,
         Class::LostLogin,
         Class::LostWrite,
@@ -121,6 +126,7 @@ impl Class {
         Class::ForeignSession,
         Class::ResurrectedSession,
         Class::SessionIdKept,
+        Class::ImmortalSession,
     ];
 
     /// Its name for people, singular: `lost write`.
@@ -135,6 +141,7 @@ impl Class {
             Class::ForeignSession => "foreign session",
             Class::ResurrectedSession => "resurrected session",
             Class::SessionIdKept => "session id kept at login",
+            Class::ImmortalSession => "immortal session",
             Class::UserVisibleError => "user-visible error",
             Class::RetriedError => "error a client retry got past",
         }
@@ -152,6 +159,7 @@ impl Class {
             Class::ForeignSession => "foreign sessions",
             Class::ResurrectedSession => "resurrected sessions",
             Class::SessionIdKept => "session ids kept at login",
+            Class::ImmortalSession => "immortal sessions",
             Class::UserVisibleError => "user-visible errors",
             Class::RetriedError => "user-visible errors a client retry got past",
         }
@@ -230,6 +238,7 @@ pub fn anomaly_checkers() -> Vec<Box<dyn Checker + Send>> {
         Box::new(foreign_sessions::ForeignSessions),
         Box::new(resurrected_sessions::ResurrectedSessions::default()),
         Box::new(session_ids::SessionIds),
+        Box::new(immortal_sessions::ImmortalSessions),
     ]
 }
 

@@ -107,6 +107,7 @@ mod tests {
             outcome,
             final_read: false,
             login_cookies: None,
+            back_from_idle: None,
         }
     }
 

@@ -77,9 +77,18 @@ impl UserErrorsChecker {
 
     /// Takes the next operation of its user; reports its errors to `found`.
     pub fn observe(&mut self, op: &Operation, found: &mut dyn FnMut(Finding)) {
-        if op.kind.is_replay() || op.logout_without_route().is_some() {
+        let expired = op.session_due_to_expire()
+            && matches!(
+                op.outcome,
+                Outcome::Fail {
+                    session_lost: true,
+                    ..
+                }
+            );
+        if op.kind.is_replay() || op.logout_without_route().is_some() || expired {
             // A replay is the harness's probe, not the user's request; a logout the app has no
-            // route for is the check not made (the report says so), not an error.
+            // route for is the check not made (the report says so), not an error; a 401 after
+            // an idle spell past the session TTL is the session expiring as it should.
             return;
         }
         let user = op.user;

@@ -46,6 +46,7 @@ pub fn synthetic_history(users: u32, ops_per_user: u64) -> History {
                 outcome: Outcome::Ok(value),
                 final_read: false,
                 login_cookies: None,
+                back_from_idle: None,
             }));
         }
     }

@@ -31,6 +31,10 @@ pub struct FinalReads {
     pub showed_session: u64,
     /// Those answered 401: the session was gone.
     pub session_gone: u64,
+    /// Those answered 401 after the app's session TTL had run out since the user's last
+    /// request: expired, as they should have.
+    #[serde(default)]
+    pub expired: u64,
     /// Those that failed otherwise, after the client's retries: the app did not answer the user
     /// again.
     pub failed: u64,
@@ -80,6 +84,9 @@ impl FinalReads {
             Outcome::Ok(OkValue::Read { .. }) => self.showed_session += 1,
             Outcome::Fail {
                 session_lost: true, ..
+            } if op.session_due_to_expire() => self.expired += 1,
+            Outcome::Fail {
+                session_lost: true, ..
             } => self.session_gone += 1,
             _ => self.failed += 1,
         }
@@ -123,9 +130,14 @@ impl FinalReads {
         let took = self
             .ended_s
             .map_or_else(String::new, |ended| format!(" in {:.2} s", ended - started));
+        let expired = if self.expired > 0 {
+            format!(", {} found it expired past the session TTL", self.expired)
+        } else {
+            String::new()
+        };
         format!(
             "{} users read their session{after}{settling}{took}: {} showed it, {} answered 401 \
-             (session gone), {} failed after retries",
+             (session gone){expired}, {} failed after retries",
             self.reads, self.showed_session, self.session_gone, self.failed
         )
     }

@@ -28,8 +28,8 @@ pub struct AppSpec {
     /// listeners; users' requests go round-robin over them.
     pub instances: u32,
     /// TEST ONLY: run the sample app's store with a known bug (`pinned`, `no-retry`, `stale-read`,
-    /// `lossy-ack`, `stale-reconnect`, `error-as-logout`, `instance-cache`) to see the drill fail
-    /// it. Absent for a real drill.
+    /// `lossy-ack`, `stale-reconnect`, `error-as-logout`, `instance-cache`, `fixed-id`,
+    /// `logout-unacked`, `ttl-dropped`) to see the drill fail it. Absent for a real drill.
     #[serde(with = "mutant_name", skip_serializing_if = "Option::is_none")]
     pub mutant: Option<sample_app::store::Mutant>,
     /// Run this command line (with `sh -c`) as the app instead of the in-process sample app; it

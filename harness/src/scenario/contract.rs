@@ -3,6 +3,8 @@
 //! the version. The defaults are the sample app's routes; a real app sets its own in
 //! `[app.contract]` and adds a few test-only routes.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 /// One route of the contract.
@@ -58,7 +60,19 @@ pub struct HttpContract {
     /// login that changes none of them kept the id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_cookie: Option<String>,
+    /// How long the app keeps a session nobody uses, in whole seconds; the app is told it in
+    /// `FAILOVER_DRILL_SESSION_TTL`. With it, a user back from an idle spell longer than it must
+    /// find its session ended: one still there is an immortal session.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub session_ttl: Option<Duration>,
 }
+
+/// The longest session TTL a drill may ask for: users must outlive it idle within one run.
+pub(crate) const MAX_SESSION_TTL: Duration = Duration::from_secs(600);
 
 impl Default for HttpContract {
     fn default() -> Self {
@@ -72,6 +86,7 @@ impl Default for HttpContract {
             items_field: "items".to_owned(),
             version_field: "version".to_owned(),
             session_cookie: None,
+            session_ttl: None,
         }
     }
 }
@@ -113,6 +128,18 @@ impl HttpContract {
                 return Some((
                     "app.contract.session_cookie".to_owned(),
                     format!("'{}' is not a cookie name", name.escape_debug()),
+                ));
+            }
+        }
+        if let Some(ttl) = self.session_ttl {
+            if ttl.subsec_nanos() != 0 || ttl < Duration::from_secs(1) || ttl > MAX_SESSION_TTL {
+                return Some((
+                    "app.contract.session_ttl".to_owned(),
+                    format!(
+                        "{} is not a whole number of seconds from 1s to {}",
+                        humantime::format_duration(ttl),
+                        humantime::format_duration(MAX_SESSION_TTL)
+                    ),
                 ));
             }
         }
@@ -180,8 +207,20 @@ mod tests {
         }
         let c = HttpContract {
             session_cookie: Some("connect.sid".into()),
+            session_ttl: Some(Duration::from_secs(5)),
             ..HttpContract::default()
         };
         assert_eq!(c.problem(), None);
+        for bad in [0, 1500, 601_000] {
+            let c = HttpContract {
+                session_ttl: Some(Duration::from_millis(bad)),
+                ..HttpContract::default()
+            };
+            assert_eq!(
+                c.problem().map(|p| p.0),
+                Some("app.contract.session_ttl".into()),
+                "{bad} ms"
+            );
+        }
     }
 }

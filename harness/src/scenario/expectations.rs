@@ -38,6 +38,9 @@ pub struct Expectations {
     /// Replays of a logged-out cookie the app answered with the session: logouts a failover
     /// undid.
     pub resurrected_sessions: Bound,
+    /// Users back from an idle spell past the app's session TTL (`app.contract.session_ttl`) who
+    /// found their session alive. Judged only when some user came back that late.
+    pub immortal_sessions: Bound,
     /// Whether every login made while the user held a session cookie must change it (cycle the
     /// session id): a login that keeps it is a session id kept at login. Off by default; the
     /// check needs logins made holding a session, which `workload.relogin_after` makes.
@@ -75,6 +78,7 @@ impl Default for Expectations {
             foreign_sessions: Bound::AtMost(0),
             resurrected_sessions: Bound::AtMost(0),
             session_id_cycled: false,
+            immortal_sessions: Bound::AtMost(0),
             failover: FailoverExpectation::Any,
             longest_unavailable: None,
             recovery: None,

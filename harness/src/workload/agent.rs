@@ -104,6 +104,9 @@ pub(super) struct Agent {
     connections: Vec<Option<SendRequest<Full<Bytes>>>>,
     /// The cookies the app set.
     cookies: CookieJar,
+    /// Cookies sent as they were captured, whatever their expiry, in place of the jar's: a
+    /// copied cookie replayed, as whoever copied it would.
+    pinned: Option<HeaderValue>,
     request_timeout: Duration,
     in_flight: super::InFlight,
 }
@@ -120,6 +123,7 @@ impl Agent {
             targets,
             connections,
             cookies: CookieJar::default(),
+            pinned: None,
             request_timeout,
             in_flight,
         }
@@ -142,7 +146,11 @@ impl Agent {
             .method(call.method)
             .uri(format!("{}{}", target.path_prefix, call.path))
             .header(HOST, target.host_header.clone());
-        if let Some(cookies) = self.cookies.header_for(call.path) {
+        let cookies = match &self.pinned {
+            Some(pinned) => Some(pinned.clone()),
+            None => self.cookies.header_for(call.path),
+        };
+        if let Some(cookies) = cookies {
             request = request.header(COOKIE, cookies);
         }
         if call.json.is_some() {
@@ -204,6 +212,25 @@ impl Agent {
     /// The user's cookies as (name, value), sorted by name.
     pub(super) fn cookie_values(&self) -> Vec<(String, String)> {
         self.cookies.values()
+    }
+
+    /// Sends `values` as the `Cookie` header of every request until [`unpin_cookies`]
+    /// (Self::unpin_cookies), whatever the jar holds or has let expire; none when empty, or when
+    /// they make no valid header.
+    pub(super) fn pin_cookies(&mut self, values: &[(String, String)]) {
+        let text = values
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        self.pinned = (!text.is_empty())
+            .then(|| HeaderValue::from_str(&text).ok())
+            .flatten();
+    }
+
+    /// Goes back to the jar's cookies.
+    pub(super) fn unpin_cookies(&mut self) {
+        self.pinned = None;
     }
 
     /// Puts `jar` in place of the user's cookies; returns those it held.

@@ -85,6 +85,11 @@ impl Probe {
         }
     }
 
+    /// How long the app keeps an unused session, when the scenario says.
+    pub(super) fn session_ttl(&self) -> Option<std::time::Duration> {
+        self.contract.session_ttl
+    }
+
     /// Of the cookies a user holds, those that carry its session: the contract's
     /// `session_cookie` when it names one, else all of them.
     pub(super) fn session_cookies(&self, held: Vec<(String, String)>) -> Vec<(String, String)> {

@@ -1,6 +1,8 @@
 //! One virtual user: its own cookie jar and one request in flight; logs in, then alternates
 //! appending a value to its session and reading the session back, and now and then logs out,
-//! replays the cookie it held at once (and again in its final reads), and logs in again. Requests
+//! replays the cookie it held at once (and again in its final reads), and logs in again. A login
+//! made while it held session cookies records which of them the login left as they were, and the
+//! first operation back from an idle spell when the session was last used. Requests
 //! go round-robin over the app instances, and every attempt goes into the history, grouped under
 //! its operation, with the client's retry budget.
 
@@ -15,8 +17,8 @@ use super::cookie_jar::CookieJar;
 use super::probe::{Probe, Step};
 
 use crate::history::{
-    user_name, Attempt, AttemptResult, LoginCookies, OkValue, OpKind, Operation, Outcome, Record,
-    Recorder,
+    user_name, Attempt, AttemptResult, BackFromIdle, LoginCookies, Micros, OkValue, OpKind,
+    Operation, Outcome, Record, Recorder,
 };
 use crate::scenario::Workload;
 
@@ -42,8 +44,28 @@ pub(super) struct VirtualUser {
     /// Whether the user logs out now and then (`workload.logout_share`); cleared when the app
     /// answered a logout 404 or 405: it has no logout route.
     logs_out: bool,
-    /// The last acknowledged logout, by operation id, with the cookies held before it.
-    logged_out: Option<(u64, CookieJar)>,
+    /// The last acknowledged logout, with the cookies held before it.
+    logged_out: Option<LoggedOut>,
+    /// With a session TTL to check, the cookies as they were after the last operation: the
+    /// final read sends them, though the browser may have let them expire while the topology
+    /// settled.
+    held_last: Vec<(String, String)>,
+    /// When the user's last operation ended.
+    last_ended: Micros,
+    /// Set by an idle spell: when the session was last used before it, and the cookies held
+    /// then.
+    idle_since: Option<(Micros, Vec<(String, String)>)>,
+}
+
+/// An acknowledged logout and the cookies held before it.
+#[derive(Clone)]
+struct LoggedOut {
+    /// The logout's operation id.
+    logout: u64,
+    /// The jar as it was.
+    jar: CookieJar,
+    /// Its cookies as they were then, whatever their expiry since.
+    held: Vec<(String, String)>,
 }
 
 enum Answer {
@@ -83,6 +105,9 @@ impl VirtualUser {
             steps: 0,
             logs_out,
             logged_out: None,
+            held_last: Vec::new(),
+            last_ended: 0,
+            idle_since: None,
         }
     }
 
@@ -98,6 +123,9 @@ impl VirtualUser {
     /// Marks the user as back from an idle spell: its next operation reads what it had written.
     pub(super) fn come_back(&mut self) {
         self.returning = true;
+        if self.idle_since.is_none() {
+            self.idle_since = Some((self.last_ended, self.agent.cookie_values()));
+        }
     }
 
     /// Performs the user's next operation, due at `intended`, and records it. A logout the app
@@ -105,8 +133,26 @@ impl VirtualUser {
     pub(super) async fn operate_next(&mut self, intended: Instant) {
         let step = self.steps;
         let kind = self.next_kind(step);
-        let before = matches!(kind, OpKind::Logout).then(|| self.agent.cookies());
-        let op = self.operate(kind, intended, step).await;
+        let before = matches!(kind, OpKind::Logout)
+            .then(|| (self.agent.cookies(), self.agent.cookie_values()));
+        // Back from an idle spell with a session TTL to check, the user sends the cookies it
+        // held before the spell as they were: a cookie the browser let expire still opens a
+        // session the server kept, for whoever copied it.
+        let back = self.idle_since.take().zip(self.probe.session_ttl()).map(
+            |((last_used, cookies), ttl)| {
+                self.agent.pin_cookies(&cookies);
+                BackFromIdle {
+                    last_used,
+                    ttl: u64::try_from(ttl.as_micros()).unwrap_or(u64::MAX),
+                }
+            },
+        );
+        let mut op = self.operate(kind, intended, step).await;
+        self.agent.unpin_cookies();
+        op.back_from_idle = back;
+        if self.probe.session_ttl().is_some() {
+            self.held_last = self.agent.cookie_values();
+        }
         let acknowledged = matches!(op.outcome, Outcome::Ok(OkValue::LoggedOut));
         let refused = op.logout_without_route().is_some();
         let logout = op.id;
@@ -115,8 +161,8 @@ impl VirtualUser {
         if refused {
             self.logs_out = false;
         }
-        if let (true, Some(jar)) = (acknowledged, before) {
-            self.logged_out = Some((logout, jar));
+        if let (true, Some((jar, held))) = (acknowledged, before) {
+            self.logged_out = Some(LoggedOut { logout, jar, held });
             self.replay(Instant::now(), false).await;
         }
     }
@@ -124,14 +170,22 @@ impl VirtualUser {
     /// Sends a read with the cookies held before the last acknowledged logout, then puts the
     /// user's own back; records it as a replay.
     async fn replay(&mut self, intended: Instant, final_read: bool) {
-        let Some((of, jar)) = self.logged_out.clone() else {
+        let Some(LoggedOut {
+            logout: of,
+            jar,
+            held,
+        }) = self.logged_out.clone()
+        else {
             return;
         };
+        // The cookies as they were, whatever their expiry since: a copied cookie replayed.
         let own = self.agent.swap_cookies(jar);
+        self.agent.pin_cookies(&held);
         let logged_in = self.logged_in;
         let mut op = self
             .operate(OpKind::Replay { of }, intended, self.steps)
             .await;
+        self.agent.unpin_cookies();
         self.agent.swap_cookies(own);
         self.logged_in = logged_in;
         op.final_read = final_read;
@@ -150,12 +204,14 @@ impl VirtualUser {
         let logout_due = self.logs_out
             && self.spec.logout_every > 0
             && self.writes_in_session >= u64::from(self.spec.logout_every);
-        if self.logged_in && logout_due {
+        // Back from an idle spell, a logged-in user reads what it had first, whatever else is
+        // due: that read is what shows whether the session outlived the spell.
+        if self.logged_in && std::mem::take(&mut self.returning) {
+            OpKind::Read
+        } else if self.logged_in && logout_due {
             OpKind::Logout
         } else if !self.logged_in || session_full {
             OpKind::Login
-        } else if std::mem::take(&mut self.returning) {
-            OpKind::Read
         } else if writes_at(self.spec.write_every, step) {
             self.writes += 1;
             self.writes_in_session += 1;
@@ -280,6 +336,8 @@ impl VirtualUser {
             ) => self.logged_in = false,
             _ => {}
         }
+        let ended_at = self.recorder.now();
+        self.last_ended = ended_at;
         let login_cookies = held_at_login.map(|held| {
             let now = self.agent.cookie_values();
             LoginCookies {
@@ -296,11 +354,12 @@ impl VirtualUser {
             user: self.id,
             kind,
             intended_at: self.recorder.at(intended),
-            ended_at: self.recorder.now(),
+            ended_at,
             attempts,
             outcome,
             final_read: false,
             login_cookies,
+            back_from_idle: None,
         }
     }
 
@@ -309,8 +368,19 @@ impl VirtualUser {
     pub(super) async fn final_read(&mut self) {
         // A user whose last act was its logout has no session of its own to read.
         if self.logged_in || self.logged_out.is_none() {
+            let last_used = self.last_ended;
+            if self.probe.session_ttl().is_some() {
+                let held = self.held_last.clone();
+                self.agent.pin_cookies(&held);
+            }
             let mut op = self.operate(OpKind::Read, Instant::now(), self.steps).await;
+            self.agent.unpin_cookies();
             op.final_read = true;
+            // The wait for the topology to settle is an idle spell too.
+            op.back_from_idle = self.probe.session_ttl().map(|ttl| BackFromIdle {
+                last_used,
+                ttl: u64::try_from(ttl.as_micros()).unwrap_or(u64::MAX),
+            });
             self.recorder.record(Record::Operation(op));
             self.steps += 1;
         }

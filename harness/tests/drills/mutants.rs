@@ -24,7 +24,7 @@ struct Caught {
 }
 
 /// Which scenario exposes each mutant, and how.
-const MATRIX: [Caught; 9] = [
+const MATRIX: [Caught; 10] = [
     // The dead master's connection is all it has: every request after the switch fails on it.
     Caught {
         mutant: Mutant::Pinned,
@@ -95,6 +95,14 @@ const MATRIX: [Caught; 9] = [
         scenario: "session-safety",
         class: Class::ResurrectedSession,
         cause: CauseKind::LostByApp,
+    },
+    // A save retried through the kill is written without its expiry: the users who idle from the
+    // kill past the 5 s session TTL come back to find their session alive.
+    Caught {
+        mutant: Mutant::TtlDropped,
+        scenario: "session-safety",
+        class: Class::ImmortalSession,
+        cause: CauseKind::OutlivedTtl,
     },
 ];
 
@@ -290,5 +298,15 @@ async fn session_safety_catches_a_logout_answered_before_its_deletion() {
         report.findings.count(Class::SessionIdKept),
         0,
         "its logins cycle the id"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_safety_catches_a_retried_save_that_drops_the_expiry() {
+    let report = is_caught(9).await;
+    assert!(
+        report.final_reads.expired > 0,
+        "the final reads come past the TTL: {:?}",
+        report.final_reads
     );
 }

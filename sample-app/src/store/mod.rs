@@ -108,6 +108,8 @@ pub(crate) struct Inner {
     saves: AtomicU64,
     /// `instance-cache`: every session this store loaded or saved, by key.
     cached: Mutex<std::collections::HashMap<String, tower_sessions::session::Record>>,
+    /// `ttl-dropped`: when a call last failed and was retried.
+    retried_at: Mutex<Option<Instant>>,
 }
 
 /// A cheaply cloneable handle to the store; see the module documentation.
@@ -185,6 +187,7 @@ impl SentinelStore {
             replica: tokio::sync::Mutex::new(None),
             saves: AtomicU64::new(0),
             cached: Mutex::default(),
+            retried_at: Mutex::default(),
         });
         let listeners = switch_listener::spawn(Arc::downgrade(&inner), &sentinels);
         Self {
@@ -201,6 +204,12 @@ impl SentinelStore {
     /// The known bug this store was made to have, if any (test-only).
     pub fn mutant(&self) -> Option<Mutant> {
         self.inner.config.mutant
+    }
+
+    /// Whether, for the `ttl-dropped` mutant, a call was retried less than
+    /// [`mutant::TTL_DROPPED_FOR`] ago.
+    pub(crate) fn retried_lately(&self) -> bool {
+        lock(&self.inner.retried_at).is_some_and(|at| at.elapsed() < mutant::TTL_DROPPED_FOR)
     }
 
     /// Runs `command` on the master, re-resolving and retrying on failover errors until the retry
@@ -300,6 +309,9 @@ impl SentinelStore {
             tracing::debug!(attempts, %error, "store command failed; retrying");
             previous_error = Some(error);
             Metrics::bump(&inner.metrics.store_retries);
+            if inner.config.mutant == Some(Mutant::TtlDropped) {
+                *lock(&inner.retried_at) = Some(Instant::now());
+            }
             let switched = inner.switched.notified();
             tokio::pin!(switched);
             // Registered before the check, so an announcement in between still wakes it.

@@ -44,7 +44,15 @@ pub enum Mutant {
     /// or a handler that does not wait for `destroy` does. The cookie held before the logout
     /// opens the session until the deletion lands, and for good when it fails.
     LogoutUnacked,
+    /// Once the store has had to retry a call (a failover under way), it saves sessions without
+    /// their expiry for [`TTL_DROPPED_FOR`], as a retry path that rebuilds the command and stays
+    /// in use until the link looks healthy would: a session saved then lives until it is
+    /// deleted, unless a later save sets its expiry again.
+    TtlDropped,
 }
+
+/// How long after its last retry the `ttl-dropped` store still saves without expiry.
+pub const TTL_DROPPED_FOR: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How long a `logout-unacked` deletion waits in its queue after the logout was answered.
 pub const LOGOUT_UNACKED_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
@@ -58,7 +66,7 @@ pub const LOSSY_ACK_DROP_EVERY: u64 = 10;
 
 impl Mutant {
     /// Every mutant, in the order they are documented.
-    pub const ALL: [Mutant; 9] = [
+    pub const ALL: [Mutant; 10] = [
         Mutant::Pinned,
         Mutant::NoRetry,
         Mutant::StaleRead,
@@ -68,6 +76,7 @@ impl Mutant {
         Mutant::InstanceCache,
         Mutant::FixedId,
         Mutant::LogoutUnacked,
+        Mutant::TtlDropped,
     ];
 
     /// Its name in flags and scenario files.
@@ -82,6 +91,7 @@ impl Mutant {
             Mutant::InstanceCache => "instance-cache",
             Mutant::FixedId => "fixed-id",
             Mutant::LogoutUnacked => "logout-unacked",
+            Mutant::TtlDropped => "ttl-dropped",
         }
     }
 }
@@ -123,7 +133,7 @@ mod tests {
         assert!(err.to_string().contains("no-retry"), "{err}");
         assert!(
             err.to_string()
-                .ends_with("instance-cache, fixed-id, logout-unacked"),
+                .ends_with("fixed-id, logout-unacked, ttl-dropped"),
             "{err}"
         );
     }

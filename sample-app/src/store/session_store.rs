@@ -42,7 +42,8 @@ impl SentinelStore {
         super::lock(&self.inner.cached).get(key).cloned()
     }
 
-    /// `SET key value PXAT expiry [NX]`; returns whether the value was written.
+    /// `SET key value PXAT expiry [NX]`; returns whether the value was written. The `ttl-dropped`
+    /// mutant leaves `PXAT` out while a retry is recent.
     async fn set_record(&self, record: &Record, only_new: bool) -> session_store::Result<bool> {
         let key = self.key(&record.id);
         let value = serde_json::to_string(record)
@@ -50,10 +51,15 @@ impl SentinelStore {
         let at = expiry_ms(record);
         let durability = self.inner.config.durability;
         let metrics = self.inner.metrics.clone();
+        let ttl_dropped = self.inner.config.mutant == Some(Mutant::TtlDropped);
         let written: Option<String> = self
             .run(|mut conn| {
                 let mut set = redis::cmd("SET");
-                set.arg(&key).arg(&value).arg("PXAT").arg(at);
+                set.arg(&key).arg(&value);
+                // `ttl-dropped`: the retry path's SET, kept for a while, lacks the expiry.
+                if !(ttl_dropped && self.retried_lately()) {
+                    set.arg("PXAT").arg(at);
+                }
                 if only_new {
                     set.arg("NX");
                 }

@@ -466,3 +466,22 @@ pub fn login_kept_id(_view: &ClusterView, f: &Finding) -> Option<Cause> {
         ),
     })
 }
+
+/// A session answered after its TTL had run out since its last use. Redis drops a key at its
+/// expiry, so the store held it without one, or the app answered from a copy of its own; the
+/// records (which hold no key's TTL) cannot tell which, and the cause says so.
+pub fn outlived_ttl(_view: &ClusterView, f: &Finding) -> Option<Cause> {
+    let last_used = f.relied.filter(|_| f.class == Class::ImmortalSession)?;
+    Some(Cause {
+        kind: CauseKind::OutlivedTtl,
+        summary: "the session outlived the app's session TTL: the store kept it without its \
+                  expiry, or the app answered from a copy of its own (no key's TTL was sampled \
+                  to tell which)"
+            .to_owned(),
+        detail: format!(
+            "last used at {}, answered with the session at {}",
+            at(last_used.ended_at),
+            at(f.answered.ended_at)
+        ),
+    })
+}

@@ -24,7 +24,8 @@ mod replicas;
 mod unknown;
 
 pub use app::{
-    error_as_logout, instances_disagree, login_kept_id, lost_by_app, old_master, retried_append,
+    error_as_logout, instances_disagree, login_kept_id, lost_by_app, old_master, outlived_ttl,
+    retried_append,
 };
 pub use errors::{
     app_cut_from_store, app_down, app_refused, fault_on_master, node_reconfigured, session_gone,
@@ -47,6 +48,7 @@ fn told(class: Class) -> &'static str {
         Class::LostSession | Class::LostLogin => "logged in",
         Class::ResurrectedSession => "logged out",
         Class::SessionIdKept => "logged in again",
+        Class::ImmortalSession => "last used",
         Class::Rollback => "the newer session was read",
         Class::DuplicateWrite => "written",
         Class::UserVisibleError | Class::RetriedError => "failed",
@@ -60,6 +62,7 @@ fn what_told(class: Class) -> &'static str {
         Class::LostSession | Class::LostLogin => "the session",
         Class::ResurrectedSession => "the logout",
         Class::SessionIdKept => "the new session",
+        Class::ImmortalSession => "the session",
         Class::Rollback => "the newer session",
         Class::LostWrite | Class::DuplicateWrite => "the write",
         Class::StaleRead | Class::ForeignSession => "the value",
