@@ -46,6 +46,12 @@ impl Checker for LostSessions {
             self.live.remove(&user);
             return;
         }
+        if op.session_due_to_expire() {
+            // Past the session TTL nothing is owed of it either: gone is the expiry working, and
+            // still there is an immortal session, which its own checker reports.
+            self.live.remove(&user);
+            return;
+        }
         let lost = match &op.outcome {
             Outcome::Fail {
                 session_lost: true, ..
@@ -63,9 +69,6 @@ impl Checker for LostSessions {
                 let Some(live) = self.live.remove(&user) else {
                     return;
                 };
-                if op.session_due_to_expire() {
-                    return;
-                }
                 let mut witness = vec![live.login];
                 witness.extend(live.last_success);
                 witness.push(WitnessOp::of(op, Some("the session is gone".to_owned())));

@@ -150,6 +150,11 @@ impl VirtualUser {
         let mut op = self.operate(kind, intended, step).await;
         self.agent.unpin_cookies();
         op.back_from_idle = back;
+        if op.session_due_to_expire() {
+            // Past the TTL the session is over whatever this request found (its cookie may well
+            // have expired in the browser too): the user logs in again.
+            self.logged_in = false;
+        }
         if self.probe.session_ttl().is_some() {
             self.held_last = self.agent.cookie_values();
         }
