@@ -11,6 +11,7 @@ use failover_drill::checker::Class;
 use failover_drill::history::{FaultPhase, History};
 use failover_drill::report::RunReport;
 use failover_drill::run::{run, RunOptions};
+use failover_drill::scenario::Scenario;
 use sample_app::store::Mutant;
 
 /// What catching a mutant looks like.
@@ -106,10 +107,11 @@ const MATRIX: [Caught; 10] = [
     },
 ];
 
-async fn drill_with(mutant: Mutant, scenario_name: &str) -> RunReport {
+async fn drill_with(mutant: Mutant, scenario_name: &str, adjust: fn(&mut Scenario)) -> RunReport {
     let _serial = common::a_cluster_slot().await;
     let mut scenario = common::scenario(scenario_name);
     scenario.app.mutant = Some(mutant);
+    adjust(&mut scenario);
     let options = RunOptions {
         yes: false,
         out_dir: common::out_dir(),
@@ -121,13 +123,18 @@ async fn drill_with(mutant: Mutant, scenario_name: &str) -> RunReport {
 }
 
 async fn is_caught(row: usize) -> RunReport {
+    is_caught_with(row, |_| {}).await
+}
+
+/// [`is_caught`] on the row's scenario as `adjust` leaves it.
+async fn is_caught_with(row: usize, adjust: fn(&mut Scenario)) -> RunReport {
     let Caught {
         mutant,
         scenario,
         class,
         cause,
     } = MATRIX[row];
-    let report = drill_with(mutant, scenario).await;
+    let report = drill_with(mutant, scenario, adjust).await;
     assert!(
         !report.passed,
         "{scenario} passed a store with the {mutant} bug"
@@ -193,7 +200,10 @@ async fn kill_master_catches_a_store_that_does_not_retry() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_cut_off_catches_a_store_reading_from_a_replica_as_stale_reads() {
-    let report = is_caught(2).await;
+    // A logout ends a session: a value a stale read missed just before it is never read again,
+    // and the records cannot tell it from a lost write (one run in CI found one so). Sessions
+    // that run to the end are what tell a stale read from a loss, so this drill has no logouts.
+    let report = is_caught_with(2, |scenario| scenario.workload.logout_every = 0).await;
     assert_eq!(
         report.findings.count(Class::LostWrite),
         0,
