@@ -120,6 +120,17 @@ pub struct BackFromIdle {
     pub ttl: Micros,
 }
 
+impl BackFromIdle {
+    /// A return after a spell that began when the session was `last_used`, with the app's
+    /// session TTL `ttl`.
+    pub fn new(last_used: Micros, ttl: std::time::Duration) -> Self {
+        Self {
+            last_used,
+            ttl: u64::try_from(ttl.as_micros()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
 /// Past the TTL by this much, a session must have expired: apps keep TTLs in whole seconds and
 /// count from when they saved, which is before the answer ended.
 pub const EXPIRY_GRACE: Micros = 1_000_000;

@@ -141,10 +141,7 @@ impl VirtualUser {
         let back = self.idle_since.take().zip(self.probe.session_ttl()).map(
             |((last_used, cookies), ttl)| {
                 self.agent.pin_cookies(&cookies);
-                BackFromIdle {
-                    last_used,
-                    ttl: u64::try_from(ttl.as_micros()).unwrap_or(u64::MAX),
-                }
+                BackFromIdle::new(last_used, ttl)
             },
         );
         let mut op = self.operate(kind, intended, step).await;
@@ -382,10 +379,10 @@ impl VirtualUser {
             self.agent.unpin_cookies();
             op.final_read = true;
             // The wait for the topology to settle is an idle spell too.
-            op.back_from_idle = self.probe.session_ttl().map(|ttl| BackFromIdle {
-                last_used,
-                ttl: u64::try_from(ttl.as_micros()).unwrap_or(u64::MAX),
-            });
+            op.back_from_idle = self
+                .probe
+                .session_ttl()
+                .map(|ttl| BackFromIdle::new(last_used, ttl));
             self.recorder.record(Record::Operation(op));
             self.steps += 1;
         }
