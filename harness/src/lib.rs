@@ -24,10 +24,10 @@
 //! - [`guard`]: what a run will do to a deployment the harness did not start, and the user's yes.
 //! - [`run`]: orders the phases; owns nothing else.
 //! - [`drill`]: a drill from code, with the caller's own axum `Router` as the app under test.
-//! - [`repeat`]: one scenario run many times, and in how many runs each expectation failed.
-//! - [`matrix`]: matrix files (apps × swept settings × scenarios) expanded into cells, and the
-//!   grid of their results.
-//! - [`drills`]: many drills at once, a matrix's cells or several scenarios.
+//! - [`matrix`]: matrix files (apps × swept settings × scenarios) expanded into cells, the grid
+//!   of their results with per-expectation rates, shards and their merge.
+//! - [`drills`]: every request for more than one drill (a matrix, several scenarios, a repeat,
+//!   a shard), run on one machine.
 
 pub mod app;
 pub mod assess;
@@ -49,7 +49,6 @@ pub mod monitor;
 pub mod nemesis;
 pub mod owed;
 pub mod progress;
-pub mod repeat;
 pub mod report;
 pub mod run;
 pub mod sampler;

@@ -10,10 +10,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use failover_drill::cluster::{engine, external};
 use failover_drill::drills::{self, DrillsOptions};
-use failover_drill::matrix::Matrix;
+use failover_drill::matrix::{Matrix, MatrixOutcome, Shard};
 use failover_drill::run::{run, RunOptions};
-use failover_drill::scenario::{Catalogue, Scenario};
-use failover_drill::{compare, leftovers, repeat};
+use failover_drill::scenario::Catalogue;
+use failover_drill::{compare, leftovers};
 
 /// Chaos / failover drills for web sessions kept in Redis behind Sentinel.
 #[derive(Debug, Parser)]
@@ -30,9 +30,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run scenarios by name or path; exits 1 when an expectation fails. Several scenarios (or
-    /// --jobs) run as a one-row matrix, drilled in parallel, with its grid in
-    /// <out>/run-matrix-<id>.
+    /// Run scenarios by name or path; exits 1 when an expectation fails. More than one drill
+    /// (several scenarios, --repeat, --jobs or --shard) runs as a one-row matrix, with its grid in
+    /// <out>/<name>-matrix-<id>, and exits as `matrix` does.
     Run {
         /// Scenario names (see `list`) or paths to scenario files.
         #[arg(required = true, value_name = "SCENARIO")]
@@ -43,8 +43,8 @@ enum Command {
         /// Print only the summary, no progress.
         #[arg(long)]
         quiet: bool,
-        /// Also write the run's expectations as JUnit XML to FILE (one run only: a repeat or
-        /// several scenarios write junit.xml into their own directory).
+        /// Also write the JUnit XML to FILE: the run's expectations, or for more than one drill
+        /// a copy of the matrix's junit.xml.
         #[arg(long, value_name = "FILE")]
         junit: Option<PathBuf>,
         /// TEST ONLY: give the sample app's store a known bug (pinned, no-retry, stale-read,
@@ -77,17 +77,22 @@ enum Command {
         /// at a terminal, and stops when there is none.
         #[arg(long)]
         yes: bool,
-        /// Run the scenario this many times, one after another, and report per expectation in
-        /// how many runs it failed; the runs, repeat.json and junit.xml go to
-        /// <out>/<scenario>-repeat-<id>. Exits 1 when any run failed.
+        /// Run each scenario this many times and report per expectation in how many runs it
+        /// failed, as a matrix (its grid, matrix.json and junit.xml go to
+        /// <out>/<scenario>-matrix-<id>). Exits 1 when any run failed.
         #[arg(long, value_name = "N", default_value_t = 1,
-              value_parser = clap::value_parser!(u32).range(1..=i64::from(failover_drill::repeat::MAX_REPEAT)))]
+              value_parser = clap::value_parser!(u32).range(1..=i64::from(failover_drill::matrix::MAX_REPEAT)))]
         repeat: u32,
-        /// Drills at once when several scenarios (or repeats) run [default: two per core]; a
-        /// drill mostly waits on Sentinel's timers, so drills share cores well.
+        /// Drills at once when more than one drill runs [default: two per core; 1 runs them one
+        /// after another]; a drill mostly waits on Sentinel's timers, so drills share cores well.
         #[arg(long, value_name = "N",
               value_parser = clap::value_parser!(u32).range(1..=failover_drill::drills::MAX_JOBS as i64))]
         jobs: Option<u32>,
+        /// Run only slice K of N of the drills (K from 0), for N machines each running one: the
+        /// same slice on every machine, balanced by expected time. Put the shards' directories
+        /// together with `failover-drill merge`.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<Shard>,
     },
     /// Drill a matrix file: apps × swept settings × scenarios, in parallel, with one grid
     /// (matrix.html, matrix.md, matrix.json, junit.xml). Exits 1 when a cell failed, 2 when a
@@ -108,6 +113,24 @@ enum Command {
         /// Run every cell's nodes on this backend; overrides the scenarios' topology.backend.
         #[arg(long, value_name = "BACKEND")]
         backend: Option<failover_drill::scenario::BackendChoice>,
+        /// Run only slice K of N of the drills (K from 0), for N machines each running one: the
+        /// same slice on every machine, balanced by expected time. Put the shards' directories
+        /// together with `failover-drill merge`.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<Shard>,
+    },
+    /// Put together the directories of a matrix's shards (`--shard K/N`, one per machine) into
+    /// the report the matrix would have written unsharded: grid, matrix.md, matrix.json,
+    /// junit.xml, the sweep's plot. Refuses shards of different matrices, a missing shard or one
+    /// given twice, naming it. The runs stay where they are; the report links to them. Exits as
+    /// `matrix` does, and 2 when some shard stopped before its last drill.
+    Merge {
+        /// Every shard's directory (each holds the shard's matrix.json).
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
+        /// Directory that receives the merged report's directory.
+        #[arg(long, default_value = "drill-runs")]
+        out: PathBuf,
     },
     /// Check scenario and matrix files (or scenario names) without starting anything, and
     /// print what each would run: cells, nodes, app, workload, faults (with what they need) and
@@ -303,12 +326,29 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 .context("cannot print the comparison")?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Merge { dirs, out } => {
+            let outcome = failover_drill::matrix::merge::merge(&dirs, &out)
+                .context("cannot merge the shards")?;
+            tell_ci_of_matrix(&outcome, None)?;
+            print_escaped(|out| outcome.write_summary(out))?;
+            if outcome.done() < outcome.planned {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{} of the matrix's {} drills were not run: a shard stopped early; run it                      again with its --shard and merge again",
+                    outcome.planned - outcome.done(),
+                    outcome.planned
+                );
+                return Ok(ExitCode::from(2));
+            }
+            Ok(matrix_exit(&outcome))
+        }
         Command::Matrix {
             file,
             out,
             jobs,
             quiet,
             backend,
+            shard,
         } => {
             let mut matrix = Matrix::from_file(&file, &catalogue)?;
             if let Some(backend) = backend {
@@ -322,8 +362,10 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 out_dir: out,
                 jobs: jobs.map_or_else(drills::default_jobs, |j| j as usize),
                 progress: !quiet,
+                shard,
+                yes: false,
             };
-            run_matrix(&matrix, &options).await
+            run_matrix(&matrix, &options, None).await
         }
         Command::Run {
             scenarios,
@@ -338,6 +380,7 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             repeat,
             jobs,
             junit,
+            shard,
         } => {
             let mut loaded = Vec::new();
             for name in &scenarios {
@@ -360,20 +403,16 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 scenario.validate(std::path::Path::new("the command line"))?;
                 loaded.push(scenario);
             }
-            if junit.is_some() && (loaded.len() > 1 || jobs.is_some() || repeat > 1) {
-                anyhow::bail!(
-                    "--junit writes one run's expectations; a repeat, --jobs or several scenarios \
-                     write junit.xml into their own directory, printed at the end"
-                );
-            }
-            if loaded.len() > 1 || jobs.is_some() {
+            if loaded.len() > 1 || repeat > 1 || jobs.is_some() || shard.is_some() {
                 let matrix = Matrix::of_scenarios("run", loaded, repeat);
                 let options = DrillsOptions {
                     out_dir: out,
                     jobs: jobs.map_or_else(drills::default_jobs, |j| j as usize),
                     progress: !quiet,
+                    shard,
+                    yes,
                 };
-                return run_matrix(&matrix, &options).await;
+                return run_matrix(&matrix, &options, junit.as_deref()).await;
             }
             let Some(scenario) = loaded.pop() else {
                 anyhow::bail!("name at least one scenario; `failover-drill list` shows them");
@@ -383,9 +422,6 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 out_dir: out,
                 progress: !quiet,
             };
-            if repeat > 1 {
-                return run_repeatedly(&scenario, &options, repeat, quiet).await;
-            }
             let report = tokio::select! {
                 report = run(&scenario, &options) => report?,
                 signal = interrupted() => {
@@ -441,56 +477,14 @@ fn tell_ci(report: &failover_drill::report::RunReport, junit: Option<&Path>) -> 
     Ok(())
 }
 
-/// `run --repeat`: the runs one after another, a line after each unless `quiet`, then the tally.
-async fn run_repeatedly(
-    scenario: &Scenario,
-    options: &RunOptions,
-    times: u32,
-    quiet: bool,
+/// A matrix's drills (or a shard's), `jobs` at once, then its grid, with a copy of its JUnit XML
+/// at `junit` when asked; exit 1 when a cell failed, 2 when a drill could not finish, 130 on
+/// SIGINT and 143 on SIGTERM.
+async fn run_matrix(
+    matrix: &Matrix,
+    options: &DrillsOptions,
+    junit: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    let after_each = |index: u32, report: &failover_drill::report::RunReport| {
-        if quiet {
-            return;
-        }
-        let failed: Vec<&str> = report
-            .expectations
-            .iter()
-            .filter(|x| !x.passed)
-            .map(|x| x.expectation.as_str())
-            .collect();
-        let verdict = if failed.is_empty() {
-            "passed".to_owned()
-        } else {
-            format!("FAILED ({})", failed.join(", "))
-        };
-        let _ = writeln!(
-            std::io::stderr(),
-            "run {index} of {times}: {verdict}; {}",
-            report.run_dir.display()
-        );
-    };
-    let tally = tokio::select! {
-        tally = repeat::repeat(scenario, options, times, after_each) => tally?,
-        signal = interrupted() => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "{signal}: repeat stopped; the runs that finished are tallied in its repeat.json, \
-                 and the run in progress's nodes and app processes were removed"
-            );
-            return Ok(ExitCode::from(signal.exit));
-        }
-    };
-    print_escaped(|out| tally.write_summary(out))?;
-    Ok(if tally.passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
-}
-
-/// A matrix's drills, `jobs` at once, then its grid; exit 1 when a cell failed, 2 when a drill
-/// could not finish, 130 on SIGINT and 143 on SIGTERM.
-async fn run_matrix(matrix: &Matrix, options: &DrillsOptions) -> anyhow::Result<ExitCode> {
     let outcome = tokio::select! {
         outcome = drills::run_matrix(matrix, options) => outcome?,
         signal = interrupted() => {
@@ -502,14 +496,45 @@ async fn run_matrix(matrix: &Matrix, options: &DrillsOptions) -> anyhow::Result<
             return Ok(ExitCode::from(signal.exit));
         }
     };
+    tell_ci_of_matrix(&outcome, junit)?;
     print_escaped(|out| outcome.write_summary(out))?;
-    Ok(if outcome.any_error() {
+    Ok(matrix_exit(&outcome))
+}
+
+/// 2 when a drill could not finish, 1 when a cell failed, 0 when every cell passed.
+fn matrix_exit(outcome: &MatrixOutcome) -> ExitCode {
+    if outcome.any_error() {
         ExitCode::from(2)
     } else if outcome.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
+    }
+}
+
+/// What a CI system reads of a matrix: a copy of its JUnit XML at `junit`; under GitHub Actions,
+/// its grid in Markdown appended to `$GITHUB_STEP_SUMMARY`.
+fn tell_ci_of_matrix(outcome: &MatrixOutcome, junit: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(path) = junit {
+        std::fs::copy(outcome.dir.join("junit.xml"), path)
+            .with_context(|| format!("cannot write the JUnit XML to {}", path.display()))?;
+    }
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(summary);
+        let mut markdown = Vec::new();
+        outcome
+            .write_markdown(&mut markdown)
+            .context("cannot write the grid")?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(&markdown))
+            .with_context(|| {
+                format!("cannot append to GITHUB_STEP_SUMMARY ({})", path.display())
+            })?;
+    }
+    Ok(())
 }
 
 /// Prints what `write` writes with its control characters, but not its line breaks, escaped: a

@@ -3,8 +3,9 @@
 //! A matrix names apps under test (`[[apps]]`, each a set of `[app]` fields laid over every
 //! scenario's own), scenarios (names, paths, or `"all"`), and `[sweep]` lists of values for any
 //! scenario field. Apps × the product of the sweep's lists make the rows, scenarios the columns;
-//! each cell is one drill, run `repeat` times. A list of one value sets that field in every cell. Every cell is built and validated before anything
-//! starts, so a bad value is refused with its file, line and field.
+//! each cell is one drill, run `repeat` times. A list of one value sets that field in every
+//! cell. Every cell is built and validated before anything starts, so a bad value is refused
+//! with its file, line and field.
 //!
 //! It owns parsing, validation and expansion; it must not run anything (`drills` runs cells) nor
 //! judge results (`matrix::outcome` tallies the runs' own verdicts).
@@ -13,6 +14,9 @@
 //! - `outcome`: the grid of results, its summary and its Markdown table.
 //! - `junit`, `html`: the grid as JUnit XML and as a page with the loss-against-outage plot.
 //! - `files`: the four files in the matrix's directory.
+//! - `rates`: per expectation, in how many of a cell's runs it failed.
+//! - `shard`: the matrix's identity and the slice of its drills `--shard K/N` runs.
+//! - `merge`: shards' directories checked and put together into the one report.
 
 use std::path::{Path, PathBuf};
 
@@ -23,17 +27,24 @@ use crate::scenario::{Catalogue, Named, Origin, Scenario, ScenarioError};
 mod files;
 mod html;
 mod junit;
+pub mod merge;
 pub mod outcome;
+pub mod rates;
+pub mod shard;
 mod sweep;
 
 pub use outcome::{CellRun, FailedExpectation, MatrixOutcome};
+pub use shard::{Drill, Shard};
 pub use sweep::Setting;
 
 /// Most drills (cells × repeat) one matrix may ask for.
 pub const MAX_DRILLS: usize = 2000;
 
-/// The app of a matrix that names none: every scenario's own `[app]`.
-pub const SCENARIO_APP: &str = "scenario's app";
+/// Most runs of one cell.
+pub const MAX_REPEAT: u32 = 1000;
+
+/// The app of a row that names none, when its scenarios' own `[app]`s differ.
+pub const SCENARIO_APP: &str = "each scenario's app";
 
 /// What is wrong with a matrix file.
 #[derive(Debug, thiserror::Error)]
@@ -240,15 +251,11 @@ impl Matrix {
                 .file_stem()
                 .map_or_else(|| "matrix".to_owned(), |s| s.to_string_lossy().into_owned()),
         };
-        if file.repeat == 0 || file.repeat > crate::repeat::MAX_REPEAT {
+        if file.repeat == 0 || file.repeat > MAX_REPEAT {
             return Err(invalid(
                 "repeat",
                 &["repeat"],
-                format!(
-                    "{} is not between 1 and {}",
-                    file.repeat,
-                    crate::repeat::MAX_REPEAT
-                ),
+                format!("{} is not between 1 and {}", file.repeat, MAX_REPEAT),
             ));
         }
         let bases = load_bases(&file.scenarios, path, catalogue, &invalid)?;
@@ -325,17 +332,44 @@ impl Matrix {
                 matrix.rows.push(row);
             }
         }
+        matrix.name_scenario_apps();
         Ok(matrix)
     }
 
-    /// A one-row matrix of scenarios already loaded, as `run` with several scenarios makes.
+    /// Names the app of each row that names none after what its cells run, when they all run the
+    /// same ([`crate::scenario::AppSpec::label`]), so the grid says what was drilled.
+    fn name_scenario_apps(&mut self) {
+        for (index, row) in self.rows.iter_mut().enumerate() {
+            if row.app != SCENARIO_APP {
+                continue;
+            }
+            let mut labels = self
+                .cells
+                .iter()
+                .filter(|c| c.row == index)
+                .map(|c| c.scenario.app.label());
+            let Some(first) = labels.next() else {
+                continue;
+            };
+            if labels.all(|label| label == first) {
+                row.app = first;
+            }
+        }
+    }
+
+    /// A one-row matrix of scenarios already loaded, as `run` makes of several scenarios or a
+    /// repeat; named after its scenario when it has one, else `name`.
     pub fn of_scenarios(name: &str, scenarios: Vec<Scenario>, repeat: u32) -> Self {
         let row = Row {
             app: SCENARIO_APP.to_owned(),
             settings: Vec::new(),
         };
-        Self {
-            name: name.to_owned(),
+        let name = match scenarios.as_slice() {
+            [one] => one.name.clone(),
+            _ => name.to_owned(),
+        };
+        let mut matrix = Self {
+            name,
             description: String::new(),
             repeat,
             fixed: Vec::new(),
@@ -350,7 +384,9 @@ impl Matrix {
                     scenario,
                 })
                 .collect(),
-        }
+        };
+        matrix.name_scenario_apps();
+        matrix
     }
 
     /// Drills in all: cells × repeat.

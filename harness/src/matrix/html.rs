@@ -49,15 +49,14 @@ pub(super) fn render(outcome: &MatrixOutcome) -> Result<String, PlotError> {
         page,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{name} {verdict}</title>\
          <style>{STYLE}</style></head><body><h1>matrix {name}</h1><p>{description}</p>\
-         <p>{done} of {planned} drills, {jobs} at a time, in {wall:.0} s; each cell runs {repeat} \
+         <p>{done} of {planned} drills, {pace}; each cell runs {repeat} \
          time(s). A cell shows its verdict, the longest time a user could not work, the \
          acknowledged writes lost and the errors users saw{spread}.</p>",
         name = escape(&outcome.name),
         description = escape(&outcome.description),
         done = outcome.done(),
         planned = outcome.planned,
-        jobs = outcome.jobs,
-        wall = outcome.wall_s,
+        pace = escape(&outcome.pace()),
         repeat = outcome.repeat,
         spread = if outcome.repeat > 1 {
             " (least–largest over the runs)"
@@ -114,7 +113,10 @@ fn grid(outcome: &MatrixOutcome, page: &mut String) {
             escape(&row.settings_label())
         );
         for c in 0..outcome.columns.len() {
-            match outcome.cell(r, c) {
+            match outcome
+                .cell(r, c)
+                .filter(|cell| cell.planned > 0 || !cell.runs.is_empty())
+            {
                 Some(cell) => cell_html(outcome, cell, page),
                 None => page.push_str("<td class=\"pending\">—</td>"),
             }
@@ -163,8 +165,8 @@ fn cell_html(outcome: &MatrixOutcome, cell: &CellOutcome, page: &mut String) {
             "<br><strong>{never} users never worked again</strong>"
         );
     }
-    for failure in cell.failures() {
-        let _ = write!(page, "<br><small>{}</small>", escape(&failure));
+    for failure in cell.failures().iter().chain(&cell.reported()) {
+        let _ = write!(page, "<br><small>{}</small>", escape(failure));
     }
     let links: Vec<String> = cell
         .runs
@@ -173,7 +175,13 @@ fn cell_html(outcome: &MatrixOutcome, cell: &CellOutcome, page: &mut String) {
         .filter(|(_, run)| run.error.is_none())
         .map(|(i, run)| {
             let href = format!("{}/report.html", outcome.relative(&run.run_dir));
-            format!("<a href=\"{}\">{}</a>", escape(&url_path(&href)), i + 1)
+            // Numbered by repetition, so run 3 is the third run however the drills were split.
+            let number = if run.repetition > 0 {
+                run.repetition as usize
+            } else {
+                i + 1
+            };
+            format!("<a href=\"{}\">{number}</a>", escape(&url_path(&href)))
         })
         .collect();
     if !links.is_empty() {

@@ -1,6 +1,7 @@
 //! The JUnit XML of a matrix, for CI systems that show test results: a test suite per scenario,
 //! a test case per app × settings, failed with the expectations that failed (and in how many
-//! runs), or in error when a run could not finish. It owns the XML shape only.
+//! runs), or in error when a run could not finish; a shard's file has only the shard's cells. It
+//! owns the XML shape only.
 //!
 //! Written with quick-xml, which does the escaping.
 
@@ -15,8 +16,7 @@ impl MatrixOutcome {
     /// JUnit XML of the grid; cells with no finished run are skipped test cases.
     pub fn write_junit(&self, out: impl Write) -> std::io::Result<()> {
         let count = |verdict: CellVerdict| {
-            self.cells
-                .iter()
+            self.drilled_cells()
                 .filter(|c| c.verdict() == verdict)
                 .count()
                 .to_string()
@@ -25,7 +25,7 @@ impl MatrixOutcome {
         xml.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
         xml.create_element("testsuites")
             .with_attribute(("name", self.name.as_str()))
-            .with_attribute(("tests", self.cells.len().to_string().as_str()))
+            .with_attribute(("tests", self.drilled_cells().count().to_string().as_str()))
             .with_attribute(("failures", count(CellVerdict::Failed).as_str()))
             .with_attribute(("errors", count(CellVerdict::Error).as_str()))
             .with_attribute(("time", format!("{:.1}", self.wall_s).as_str()))
@@ -44,7 +44,13 @@ impl MatrixOutcome {
         column: usize,
         scenario: &str,
     ) -> std::io::Result<()> {
-        let cells: Vec<&CellOutcome> = self.cells.iter().filter(|c| c.column == column).collect();
+        let cells: Vec<&CellOutcome> = self
+            .drilled_cells()
+            .filter(|c| c.column == column)
+            .collect();
+        if cells.is_empty() {
+            return Ok(());
+        }
         let count = |verdict: CellVerdict| {
             cells
                 .iter()
@@ -86,6 +92,7 @@ impl MatrixOutcome {
             .with_attribute(("classname", scenario))
             .with_attribute(("name", name.as_str()))
             .with_attribute(("time", format!("{time:.1}").as_str()));
+        let reported: String = cell.reported().iter().map(|r| format!("{r}\n")).collect();
         let runs: String = cell
             .runs
             .iter()
@@ -104,6 +111,7 @@ impl MatrixOutcome {
                     }
                 ),
             })
+            .chain(std::iter::once(reported))
             .collect();
         match cell.verdict() {
             CellVerdict::Passed => {
@@ -127,12 +135,7 @@ impl MatrixOutcome {
                 } else {
                     "error"
                 };
-                let message = format!(
-                    "{} (in {} of {} runs)",
-                    cell.failures().join("; "),
-                    cell.failed_runs(),
-                    cell.runs.len()
-                );
+                let message = cell.failures().join("; ");
                 case.write_inner_content(|xml| {
                     xml.create_element(element)
                         .with_attribute(("message", message.as_str()))

@@ -3,17 +3,20 @@
 //! errors that reached users, logins lost, logouts undone); its terminal summary and its Markdown table. `files` writes it
 //! after every run, so an interrupted matrix keeps what it found.
 //!
-//! It reads each run's own report; it must not judge a run itself.
+//! It reads each run's own report; it must not judge a run itself. Which drills a shard runs is
+//! `shard`'s; putting shards together is `merge`'s.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::rates::{self, ExpectationRate};
+use super::shard::{Drill, Shard};
 use super::{Matrix, Row};
 use crate::checker::Class;
 use crate::report::RunReport;
 
-/// An expectation a run failed, with what was measured.
+/// An expectation a run failed, or a reported count a run found above 0, with what was measured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailedExpectation {
     /// What is expected, for people: `lost sessions <= 0`.
@@ -37,6 +40,9 @@ impl std::fmt::Display for FailedExpectation {
 /// One run of one cell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellRun {
+    /// Which run of the cell, from 1 to the matrix's `repeat` (0 in files of earlier versions).
+    #[serde(default)]
+    pub repetition: u32,
     /// The run's id, or empty when it could not start.
     pub run_id: String,
     /// Its directory, with its own report, or empty when it could not start.
@@ -45,6 +51,9 @@ pub struct CellRun {
     pub passed: bool,
     /// The expectations that failed, each with what was measured.
     pub failed: Vec<FailedExpectation>,
+    /// The counts only reported (never failing a run) that were above 0.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reported: Vec<FailedExpectation>,
     /// The longest time one user could not complete anything and then did, in seconds; users who
     /// never worked again are counted in `never_recovered`.
     pub longest_unavailable_s: f64,
@@ -70,10 +79,16 @@ pub struct CellRun {
 }
 
 impl CellRun {
-    /// The figures of a finished run.
-    pub fn of(report: &RunReport, took_s: f64) -> Self {
+    /// The figures of a finished run, the `repetition`th of its cell.
+    pub fn of(report: &RunReport, repetition: u32, took_s: f64) -> Self {
         let errors = &report.user_errors;
+        let measured = |x: &crate::verdict::ExpectationResult| FailedExpectation {
+            expectation: x.expectation.clone(),
+            actual: x.actual,
+            shown: x.shown.clone(),
+        };
         Self {
+            repetition,
             run_id: report.run_id.clone(),
             run_dir: report.run_dir.clone(),
             passed: report.passed,
@@ -81,11 +96,13 @@ impl CellRun {
                 .expectations
                 .iter()
                 .filter(|x| !x.passed)
-                .map(|x| FailedExpectation {
-                    expectation: x.expectation.clone(),
-                    actual: x.actual,
-                    shown: x.shown.clone(),
-                })
+                .map(measured)
+                .collect(),
+            reported: report
+                .expectations
+                .iter()
+                .filter(|x| x.reported_only && x.actual > 0)
+                .map(measured)
                 .collect(),
             longest_unavailable_s: errors.longest_unavailable as f64 / 1e6,
             never_recovered: errors.never_recovered,
@@ -101,13 +118,15 @@ impl CellRun {
         }
     }
 
-    /// A run that could not produce a verdict.
-    pub fn failed_to_finish(error: String, took_s: f64) -> Self {
+    /// The `repetition`th run of a cell, which could not produce a verdict.
+    pub fn failed_to_finish(error: String, repetition: u32, took_s: f64) -> Self {
         Self {
+            repetition,
             run_id: String::new(),
             run_dir: PathBuf::new(),
             passed: false,
             failed: Vec::new(),
+            reported: Vec::new(),
             longest_unavailable_s: 0.0,
             never_recovered: 0,
             lost_writes: 0,
@@ -154,8 +173,14 @@ pub struct CellOutcome {
     pub row: usize,
     /// Index into the columns.
     pub column: usize,
-    /// Every finished run, in the order they finished.
+    /// Runs of this cell asked of this matrix (or shard): 0 for a cell another shard drills.
+    #[serde(default)]
+    pub planned: u32,
+    /// Every finished run, in the order of their repetition.
     pub runs: Vec<CellRun>,
+    /// Per expectation that failed (or, reported, was above 0) in some run, in how many.
+    #[serde(default)]
+    pub rates: Vec<ExpectationRate>,
 }
 
 /// A spread of one figure over a cell's runs: its median, least and largest.
@@ -258,22 +283,47 @@ impl CellOutcome {
         self.runs.iter().filter(|r| !r.passed).count()
     }
 
-    /// Each failed expectation once, in the order first seen; errors as `could not finish: ...`.
+    /// Adds a finished run, in the order of repetitions, and tallies its expectations again.
+    pub fn add(&mut self, run: CellRun) {
+        let at = self
+            .runs
+            .partition_point(|r| r.repetition <= run.repetition);
+        self.runs.insert(at, run);
+        self.rates = rates::of_runs(&self.runs);
+    }
+
+    /// Each failed expectation once, in the order first seen, with in how many runs it failed;
+    /// then each reason a run could not finish, with how many it stopped.
     pub fn failures(&self) -> Vec<String> {
-        let mut seen: Vec<String> = Vec::new();
-        for run in &self.runs {
-            let lines = run
-                .failed
-                .iter()
-                .map(|f| f.expectation.clone())
-                .chain(run.error.iter().map(|e| format!("could not finish: {e}")));
-            for line in lines {
-                if !seen.contains(&line) {
-                    seen.push(line);
-                }
+        let mut lines: Vec<String> = self
+            .rates
+            .iter()
+            .filter(|r| !r.reported_only)
+            .map(ExpectationRate::text)
+            .collect();
+        let mut errors: Vec<(&str, usize)> = Vec::new();
+        for error in self.runs.iter().filter_map(|r| r.error.as_deref()) {
+            match errors.iter_mut().find(|(e, _)| *e == error) {
+                Some((_, n)) => *n += 1,
+                None => errors.push((error, 1)),
             }
         }
-        seen
+        for (error, n) in errors {
+            lines.push(format!(
+                "could not finish: {error} (in {n} of {} runs)",
+                self.runs.len()
+            ));
+        }
+        lines
+    }
+
+    /// The counts only reported that were above 0 in some finished run, each with in how many.
+    pub fn reported(&self) -> Vec<String> {
+        self.rates
+            .iter()
+            .filter(|r| r.reported_only)
+            .map(ExpectationRate::text)
+            .collect()
     }
 
     /// The short text of the cell in a table: verdict, then the three figures.
@@ -355,8 +405,33 @@ pub struct MatrixOutcome {
     pub cells: Vec<CellOutcome>,
     /// Wall time so far, in seconds.
     pub wall_s: f64,
-    /// The drills asked for (cells × repeat).
+    /// The drills asked for (cells × repeat, or the shard's slice of them).
     pub planned: usize,
+    /// The matrix's identity ([`Matrix::identity`]): shards with the same one can be merged.
+    #[serde(default)]
+    pub identity: String,
+    /// The version of failover-drill that drilled it.
+    #[serde(default)]
+    pub tool_version: String,
+    /// The slice of the matrix this directory holds, when it was split with `--shard`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+    /// For a merged report: the shards it was made from, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<MergedShard>,
+}
+
+/// A shard a merged report was made from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergedShard {
+    /// Which slice.
+    pub shard: Shard,
+    /// Its directory, as given to `merge`.
+    pub dir: PathBuf,
+    /// Its drills at once.
+    pub jobs: usize,
+    /// Its wall time, in seconds.
+    pub wall_s: f64,
 }
 
 /// A matrix file could not be written.
@@ -370,8 +445,19 @@ pub struct WriteError {
 }
 
 impl MatrixOutcome {
-    /// An empty grid for `matrix`, written under `dir`.
-    pub fn new(matrix: &Matrix, dir: PathBuf, jobs: usize) -> Self {
+    /// An empty grid for `matrix`, written under `dir`, for the drills of `plan` (all of them, or
+    /// `shard`'s).
+    pub fn new(
+        matrix: &Matrix,
+        dir: PathBuf,
+        jobs: usize,
+        plan: &[Drill],
+        shard: Option<Shard>,
+    ) -> Self {
+        let planned = |cell: usize| {
+            let runs = plan.iter().filter(|d| d.cell == cell).count();
+            u32::try_from(runs).unwrap_or(u32::MAX)
+        };
         Self {
             name: matrix.name.clone(),
             description: matrix.description.clone(),
@@ -384,21 +470,53 @@ impl MatrixOutcome {
             cells: matrix
                 .cells
                 .iter()
-                .map(|c| CellOutcome {
+                .enumerate()
+                .map(|(index, c)| CellOutcome {
                     row: c.row,
                     column: c.column,
+                    planned: planned(index),
                     runs: Vec::new(),
+                    rates: Vec::new(),
                 })
                 .collect(),
             wall_s: 0.0,
-            planned: matrix.drills(),
+            planned: plan.len(),
+            identity: matrix.identity(),
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            shard,
+            merged: Vec::new(),
         }
     }
 
     /// Adds a finished run of cell `cell` (an index into the matrix's cells).
     pub fn add(&mut self, cell: usize, run: CellRun) {
         if let Some(outcome) = self.cells.get_mut(cell) {
-            outcome.runs.push(run);
+            outcome.add(run);
+        }
+    }
+
+    /// The cells this directory drills: all of them, or the shard's (a cell whose runs all went
+    /// to other shards is left out).
+    pub fn drilled_cells(&self) -> impl Iterator<Item = &CellOutcome> {
+        self.cells
+            .iter()
+            .filter(|c| c.planned > 0 || !c.runs.is_empty())
+    }
+
+    /// How the drills were run: `4 at a time, in 120 s`, with the shard when this is one, or the
+    /// shards a merged report was made from.
+    pub fn pace(&self) -> String {
+        if !self.merged.is_empty() {
+            let longest = self.merged.iter().map(|m| m.wall_s).fold(0.0, f64::max);
+            return format!(
+                "from {} shards run apart, the longest in {longest:.0} s",
+                self.merged.len()
+            );
+        }
+        let pace = format!("{} at a time, in {:.0} s", self.jobs, self.wall_s);
+        match self.shard {
+            Some(shard) => format!("as shard {shard} of the matrix, {pace}"),
+            None => pace,
         }
     }
 
@@ -431,11 +549,11 @@ impl MatrixOutcome {
         self.rows.iter().any(|r| !r.settings.is_empty())
     }
 
-    /// `run_dir` relative to the matrix's directory, for links that survive moving the directory.
+    /// `run_dir` relative to the matrix's directory, for links that survive moving the
+    /// directory (a merged report's runs are in its shards' directories, beside it).
     pub fn relative(&self, run_dir: &Path) -> String {
-        run_dir
-            .strip_prefix(&self.dir)
-            .unwrap_or(run_dir)
+        pathdiff::diff_paths(run_dir, &self.dir)
+            .unwrap_or_else(|| run_dir.to_owned())
             .display()
             .to_string()
     }
@@ -448,12 +566,11 @@ impl MatrixOutcome {
         }
         writeln!(
             out,
-            "\n{} of {} drills, {} at a time, in {:.0} s. Each cell: verdict; longest time a user \
-             could not work; acknowledged writes lost; errors users saw{}.\n",
+            "\n{} of {} drills, {}. Each cell: verdict; longest time a user could not work; \
+             acknowledged writes lost; errors users saw{}.\n",
             self.done(),
             self.planned,
-            self.jobs,
-            self.wall_s,
+            self.pace(),
             if self.repeat > 1 {
                 format!(" (least–largest over {} runs)", self.repeat)
             } else {
@@ -476,6 +593,7 @@ impl MatrixOutcome {
             for c in 0..self.columns.len() {
                 let text = self
                     .cell(r, c)
+                    .filter(|cell| cell.planned > 0 || !cell.runs.is_empty())
                     .map_or_else(|| "—".to_owned(), |cell| cell.markdown(self.repeat));
                 write!(out, " {} |", escape(&text))?;
             }
@@ -499,6 +617,24 @@ impl MatrixOutcome {
                 writeln!(out, "- {row} × {column}: {}", failures.join("; "))?;
             }
         }
+        let reported: Vec<(String, &str, Vec<String>)> = self
+            .cells
+            .iter()
+            .map(|c| {
+                (
+                    self.rows[c.row].label(),
+                    self.columns[c.column].as_str(),
+                    c.reported(),
+                )
+            })
+            .filter(|(_, _, reported)| !reported.is_empty())
+            .collect();
+        if !reported.is_empty() {
+            writeln!(out, "\nReported counts above 0 (they fail no cell):")?;
+            for (row, column, reported) in reported {
+                writeln!(out, "- {row} × {column}: {}", reported.join("; "))?;
+            }
+        }
         Ok(())
     }
 
@@ -508,13 +644,12 @@ impl MatrixOutcome {
             "every cell PASSED".to_owned()
         } else {
             let failed = self
-                .cells
-                .iter()
+                .drilled_cells()
                 .filter(|c| c.verdict() != CellVerdict::Passed)
                 .count();
             format!(
                 "{failed} of {} cells FAILED or could not run",
-                self.cells.len()
+                self.drilled_cells().count()
             )
         };
         writeln!(out, "matrix {}: {verdict}", self.name)?;
@@ -537,11 +672,12 @@ impl MatrixOutcome {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn run(passed: bool, unavailable: f64, lost: u64) -> CellRun {
         CellRun {
+            repetition: 1,
             run_id: "r".into(),
             run_dir: PathBuf::from("/m/row/kill-master-r"),
             passed,
@@ -554,6 +690,7 @@ mod tests {
                     shown: None,
                 }]
             },
+            reported: Vec::new(),
             longest_unavailable_s: unavailable,
             never_recovered: 0,
             lost_writes: lost,
@@ -566,19 +703,50 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_cell_fails_when_any_run_fails_and_spreads_its_figures() {
-        let cell = CellOutcome {
+    /// A cell of these runs, numbered in order.
+    fn cell(runs: Vec<CellRun>) -> CellOutcome {
+        let mut cell = CellOutcome {
             row: 0,
             column: 0,
-            runs: vec![run(true, 4.0, 0), run(false, 6.0, 3), run(true, 5.0, 1)],
+            planned: u32::try_from(runs.len()).expect("a few runs"),
+            runs: Vec::new(),
+            rates: Vec::new(),
         };
+        for (i, mut run) in runs.into_iter().enumerate() {
+            run.repetition = u32::try_from(i + 1).expect("a few runs");
+            cell.add(run);
+        }
+        cell
+    }
+
+    #[test]
+    fn a_cell_fails_when_any_run_fails_and_spreads_its_figures() {
+        let cell = cell(vec![
+            run(true, 4.0, 0),
+            run(false, 6.0, 3),
+            run(true, 5.0, 1),
+        ]);
         assert_eq!(cell.verdict(), CellVerdict::Failed);
         let lost = cell.lost_writes().expect("runs");
         assert_eq!((lost.median, lost.min, lost.max), (1.0, 0.0, 3.0));
         assert_eq!(cell.unavailable().expect("runs").text(1), "4.0–6.0");
-        assert_eq!(cell.failures(), vec!["lost writes <= 0".to_owned()]);
+        assert_eq!(
+            cell.failures(),
+            vec!["lost writes <= 0: failed in 1 of 3 runs (largest 3, 3 in all)".to_owned()]
+        );
         assert!(cell.summary(3).starts_with("FAILED (1 of 3 runs failed)"));
+    }
+
+    #[test]
+    fn runs_are_kept_in_the_order_of_their_repetition_whatever_order_they_finish_in() {
+        let mut c = cell(Vec::new());
+        for repetition in [3, 1, 2] {
+            let mut r = run(true, 1.0, 0);
+            r.repetition = repetition;
+            c.add(r);
+        }
+        let order: Vec<u32> = c.runs.iter().map(|r| r.repetition).collect();
+        assert_eq!(order, [1, 2, 3]);
     }
 
     #[test]
@@ -588,11 +756,6 @@ mod tests {
         checked.lost_logins = 4;
         let mut unchecked = run(true, 2.0, 0);
         unchecked.resurrected = None;
-        let cell = |runs| CellOutcome {
-            row: 0,
-            column: 0,
-            runs,
-        };
         assert_eq!(
             cell(vec![checked.clone()]).summary(1),
             "passed; 2.0 s unavailable, 0 lost, 0 errors, 4 logins lost, 2 resurrected"
@@ -609,19 +772,15 @@ mod tests {
 
     #[test]
     fn a_run_that_could_not_finish_is_an_error_not_a_pass() {
-        let cell = CellOutcome {
-            row: 0,
-            column: 0,
-            runs: vec![
-                run(true, 4.0, 0),
-                CellRun::failed_to_finish("no engine".into(), 1.0),
-            ],
-        };
+        let cell = cell(vec![
+            run(true, 4.0, 0),
+            CellRun::failed_to_finish("no engine".into(), 2, 1.0),
+        ]);
         assert_eq!(cell.verdict(), CellVerdict::Error);
         assert_eq!(cell.unavailable().expect("one finished").median, 4.0);
         assert_eq!(
             cell.failures(),
-            vec!["could not finish: no engine".to_owned()]
+            vec!["could not finish: no engine (in 1 of 2 runs)".to_owned()]
         );
     }
 }

@@ -147,7 +147,7 @@ fn a_combination_that_cannot_run_names_its_cell() {
     // Each value is fine alone; three replicas to wait for is more than the two there are.
     let e = error("scenarios = [\"kill-master\"]\n[sweep]\napp.wait_replicas = [0, 3]\n");
     assert!(
-        e.contains("the cell scenario's app: wait_replicas=3 × kill-master"),
+        e.contains("the cell each scenario's app: wait_replicas=3 × kill-master"),
         "{e}"
     );
     assert!(e.contains("app.wait_replicas"), "{e}");
@@ -180,7 +180,11 @@ fn a_list_of_one_value_sets_every_cell_without_a_row_of_its_own() {
     )
     .expect("valid");
     assert_eq!(matrix.rows.len(), 2);
-    assert_eq!(matrix.rows[1].label(), "scenario's app: wait_replicas=1");
+    // The row names the app its cells run: split-brain's own, two instances of the sample app.
+    assert_eq!(
+        matrix.rows[1].label(),
+        "sample app, 2 instances: wait_replicas=1"
+    );
     assert_eq!(matrix.fixed.len(), 1);
     assert!(matrix
         .cells
@@ -196,4 +200,33 @@ fn a_name_that_would_leave_the_output_directory_is_refused() {
         "{msg}"
     );
     assert!(parse("name = \"durability 2\"\nscenarios = [\"kill-master\"]\n").is_ok());
+}
+
+#[test]
+fn a_row_that_names_no_app_is_named_after_the_app_its_cells_run() {
+    let one = Matrix::of_scenarios(
+        "run",
+        vec![crate::scenario::Scenario::named("kill-master").expect("shipped")],
+        3,
+    );
+    assert_eq!(one.name, "kill-master", "named after its one scenario");
+    assert_eq!(one.rows[0].app, "sample app");
+    let mut python = crate::scenario::Scenario::named("kill-master").expect("shipped");
+    python.app.command = Some("python3 examples/python-app/app.py".into());
+    let mut other = crate::scenario::Scenario::named("pause-master").expect("shipped");
+    other.app.command.clone_from(&python.app.command);
+    let both = Matrix::of_scenarios("run", vec![python.clone(), other], 1);
+    assert_eq!(both.name, "run");
+    assert_eq!(both.rows[0].app, "python3 examples/python-app/app.py");
+    let mut mutant = crate::scenario::Scenario::named("pause-master").expect("shipped");
+    mutant.app.mutant = Some(sample_app::store::Mutant::Pinned);
+    let mixed = Matrix::of_scenarios("run", vec![python, mutant], 1);
+    assert_eq!(mixed.rows[0].app, SCENARIO_APP);
+    let long = "x".repeat(80);
+    let spec = crate::scenario::AppSpec {
+        command: Some(long),
+        ..Default::default()
+    };
+    assert_eq!(spec.label().chars().count(), 60);
+    assert!(spec.label().ends_with('…'));
 }

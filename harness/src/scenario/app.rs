@@ -87,7 +87,33 @@ impl Default for AppSpec {
     }
 }
 
+/// Longest command line a grid's row shows in full.
+const LABEL_COMMAND_CHARS: usize = 60;
+
 impl AppSpec {
+    /// What runs as the app, in a few words for a grid's row: the command (cut at
+    /// [`LABEL_COMMAND_CHARS`] characters), the image, or the in-process sample app and its
+    /// mutant; with the instances when there are several.
+    pub fn label(&self) -> String {
+        let what = match (&self.command, &self.image) {
+            (Some(command), _) if command.chars().count() > LABEL_COMMAND_CHARS => {
+                let cut: String = command.chars().take(LABEL_COMMAND_CHARS - 1).collect();
+                format!("{}…", cut.trim_end())
+            }
+            (Some(command), _) => command.clone(),
+            (None, Some(image)) => format!("image {image}"),
+            (None, None) => match self.mutant {
+                Some(mutant) => format!("sample app, mutant {mutant}"),
+                None => "sample app".to_owned(),
+            },
+        };
+        if self.instances > 1 {
+            format!("{what}, {} instances", self.instances)
+        } else {
+            what
+        }
+    }
+
     /// Checks the section against a topology of `replicas` replicas; the field named is within
     /// it.
     pub(super) fn check(&self, replicas: u32) -> Result<(), Problem> {

@@ -22,4 +22,5 @@ mod router_drill;
 mod rust_stacks;
 mod scenarios;
 mod sentinel_monitor;
+mod shards;
 mod test_apps;

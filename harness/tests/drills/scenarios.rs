@@ -98,6 +98,8 @@ async fn every_named_scenario_shows_what_its_file_says() {
         out_dir: common::out_dir(),
         jobs: slots.len(),
         progress: true,
+        shard: None,
+        yes: false,
     };
     let outcome = drills::run_matrix(&matrix, &options)
         .await

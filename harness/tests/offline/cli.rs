@@ -85,15 +85,23 @@ fn a_docker_host_over_tcp_is_refused_before_two_engines_share_a_run() {
 }
 
 #[test]
-fn junit_is_for_one_run() {
-    let out = drill(
-        &["run", "kill-master", "--repeat", "2", "--junit", "out.xml"],
-        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+fn a_shard_out_of_range_and_a_merge_of_nothing_are_refused_with_what_to_give() {
+    let no_engine = [("DOCKER_HOST", "unix:///nonexistent/docker.sock")];
+    let out = drill(&["run", "kill-master", "--shard", "3/3"], &no_engine);
+    assert_eq!(out.status.code(), Some(2));
+    let msg = stderr(&out);
+    assert!(msg.contains("--shard") && msg.contains("0 to 2"), "{msg}");
+    let out = drill(&["run", "kill-master", "--shard", "first"], &no_engine);
+    assert!(
+        stderr(&out).contains("0/3, 1/3 and 2/3"),
+        "{}",
+        stderr(&out)
     );
+    let out = drill(&["merge", "no-such-shard"], &no_engine);
     assert_eq!(out.status.code(), Some(2));
     let msg = stderr(&out);
     assert!(
-        msg.contains("--junit writes one run") && msg.contains("junit.xml"),
+        msg.contains("cannot merge the shards") && msg.contains("no-such-shard/matrix.json"),
         "{msg}"
     );
 }

@@ -9,6 +9,7 @@ use failover_drill::scenario::Catalogue;
 
 fn run(passed: bool, unavailable_s: f64, lost_writes: u64, run_dir: PathBuf) -> CellRun {
     CellRun {
+        repetition: 1,
         run_id: "r1".into(),
         run_dir,
         passed,
@@ -21,6 +22,7 @@ fn run(passed: bool, unavailable_s: f64, lost_writes: u64, run_dir: PathBuf) -> 
                 shown: None,
             }]
         },
+        reported: Vec::new(),
         longest_unavailable_s: unavailable_s,
         // A failed run also locked its users out for good.
         never_recovered: if passed { 0 } else { 20 },
@@ -45,7 +47,7 @@ fn outcome(dir: &Path) -> MatrixOutcome {
         Matrix::from_file(&file, &Catalogue::built_in()).expect("the shipped sweep is valid");
     assert_eq!(matrix.rows.len(), 4);
     assert_eq!(matrix.columns, ["split-brain"]);
-    let mut outcome = MatrixOutcome::new(&matrix, dir.to_owned(), 4);
+    let mut outcome = MatrixOutcome::new(&matrix, dir.to_owned(), 4, &matrix.plan(None), None);
     for (cell, runs) in [
         vec![(true, 0.2, 0), (false, 0.4, 12), (true, 0.3, 0)],
         vec![(true, 1.5, 0), (true, 1.8, 0)],
@@ -57,12 +59,14 @@ fn outcome(dir: &Path) -> MatrixOutcome {
     {
         for (i, (passed, unavailable, lost)) in runs.into_iter().enumerate() {
             let run_dir = dir.join(format!("0{}-row/split-brain-{i}", cell + 1));
-            outcome.add(cell, run(passed, unavailable, lost, run_dir));
+            let mut run = run(passed, unavailable, lost, run_dir);
+            run.repetition = u32::try_from(i + 1).expect("a few runs");
+            outcome.add(cell, run);
         }
     }
     outcome.add(
         1,
-        CellRun::failed_to_finish("no Docker engine answered".into(), 1.0),
+        CellRun::failed_to_finish("no Docker engine answered".into(), 3, 1.0),
     );
     outcome.wall_s = 123.0;
     outcome
@@ -94,11 +98,14 @@ fn junit_xml_is_a_suite_per_scenario_and_a_case_per_row() {
     assert!(first.status.is_failure(), "{first:?}");
     assert_eq!(
         first.original_name,
-        "scenario's app: wait_replicas=0, min_replicas_to_write=0"
+        "sample app, 2 instances: wait_replicas=0, min_replicas_to_write=0"
     );
     assert_eq!(first.classname.as_deref(), Some("split-brain"));
     let failure = first.status.failure_as_ref();
-    assert_eq!(failure.message, "lost writes <= 0 (in 1 of 3 runs)");
+    assert_eq!(
+        failure.message,
+        "lost writes <= 0: failed in 1 of 3 runs (largest 12, 12 in all)"
+    );
     assert!(suite.cases[1].status.is_error());
     assert!(suite.cases[2].status.is_success() && suite.cases[3].status.is_success());
 }
