@@ -200,6 +200,22 @@ async fn a_deployment_started_by_hand_is_drilled_through_its_own_commands_and_ju
     let (status, said) = cli_run_at_terminal(&short, &out.join("typed"), "hand-made");
     assert_eq!(status, Some(0), "{said}");
     assert!(said.contains("PASSED"), "{said}");
+    // A repeat, one drill at a time, goes through the same guard: stopped unconfirmed before
+    // its first drill, and with --yes drilled every time.
+    let repeat = ["--repeat", "2", "--jobs", "1"];
+    let (status, said) = cli_run(&short, &out.join("repeat-unconfirmed"), &repeat);
+    assert_eq!(status, Some(2), "{said}");
+    assert!(
+        said.contains("about to drill the external deployment 'hand-made'")
+            && said.contains("was not drilled: nothing confirmed it"),
+        "{said}"
+    );
+    let (status, said) = cli_run(
+        &short,
+        &out.join("repeat"),
+        &[&repeat[..], &["--yes"]].concat(),
+    );
+    assert_eq!(status, Some(0), "{said}");
     assert!(made.all_running_but(""), "the refused runs did nothing");
 
     let external = RunOptions {
