@@ -141,6 +141,29 @@ impl UserScript {
         self
     }
 
+    /// A logout, acknowledged.
+    pub(crate) fn logout(&mut self) -> &mut Self {
+        self.push(
+            OpKind::Logout,
+            vec![AttemptResult::Ok { status: 200 }],
+            Outcome::Ok(OkValue::LoggedOut),
+        );
+        self
+    }
+
+    /// A logout answered `status`: whether it ended the session is not known.
+    pub(crate) fn logout_failing(&mut self, status: u16) -> &mut Self {
+        self.push(
+            OpKind::Logout,
+            vec![AttemptResult::Status { status }],
+            Outcome::Fail {
+                reason: format!("HTTP {status}"),
+                session_lost: status == 401,
+            },
+        );
+        self
+    }
+
     pub(crate) fn read_failing(&mut self, status: u16) -> &mut Self {
         self.push(
             OpKind::Read,

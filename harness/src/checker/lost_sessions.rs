@@ -1,11 +1,15 @@
 //! Lost sessions: once logged in, a user keeps the session until the end, its own logout, or an
 //! idle spell past the app's session TTL. A 401 after a successful login, or a read that hands
 //! back a session with no user in it, is a lost session.
+//!
+//! A logout that failed is the user's own request to end the session all the same, and may have
+//! ended it: its deletion can reach the master, and be replicated, while the answer is lost (the
+//! master killed just after), so a 401 after it is owed to nobody.
 
 use std::collections::HashMap;
 
 use super::{check_with, CheckResult, Checker, Class, Finding, Moment, WitnessOp};
-use crate::history::{History, OkValue, Operation, Outcome};
+use crate::history::{History, OkValue, OpKind, Operation, Outcome};
 
 /// Finds lost sessions. Each counts once; the user logs in again and the check goes on.
 pub fn check(history: &History) -> CheckResult {
@@ -41,8 +45,8 @@ impl Checker for LostSessions {
             );
             return;
         }
-        if let Outcome::Ok(OkValue::LoggedOut) = op.outcome {
-            // The user ended it: nothing is owed of it any more.
+        if op.kind == OpKind::Logout {
+            // The user ended it, or asked to and may have: nothing is owed of it any more.
             self.live.remove(&user);
             return;
         }
@@ -125,6 +129,29 @@ mod tests {
         assert_eq!(finding.witness[2].answer, "HTTP 401");
         let login = finding.relied.expect("the login is relied on");
         assert!(login.ended_at < finding.answered.started_at);
+    }
+
+    #[test]
+    fn a_401_after_the_users_own_logout_is_owed_to_nobody_even_when_the_logout_failed() {
+        let mut done = UserScript::new(1);
+        done.login().write("a", 1).logout().read_failing(401);
+        // Answered 503, its deletion may have reached the master all the same.
+        let mut failed = UserScript::new(2);
+        failed
+            .login()
+            .write("a", 1)
+            .logout_failing(503)
+            .read_failing(401);
+        // A session lost before any logout is still lost.
+        let mut lost = UserScript::new(3);
+        lost.login()
+            .read_failing(401)
+            .login()
+            .logout_failing(503)
+            .read_failing(401);
+        let result = check(&history_of(&[&done, &failed, &lost]));
+        assert_eq!(result.count, 1);
+        assert_eq!(result.findings[0].user, Some(3));
     }
 
     #[test]
