@@ -154,8 +154,8 @@ enum Place {
     },
     Process {
         binary: PathBuf,
-        /// Loopback ports, one per node in start order.
-        ports: Vec<u16>,
+        /// Loopback ports, one per node in start order, reserved until the cluster is dropped.
+        ports: Vec<process::ReservedPort>,
         work_dir: Option<WorkDir>,
     },
     /// A deployment the harness did not start: nothing of it is the run's to remove.
@@ -483,7 +483,7 @@ impl Cluster {
             Place::Process {
                 ports, work_dir, ..
             } => Placement {
-                port: ports.get(slot).copied().unwrap_or_default(),
+                port: ports.get(slot).map_or(0, |reserved| reserved.port),
                 dir: work_dir
                     .as_ref()
                     .map(|w| w.path.join(&name).to_string_lossy().into_owned())

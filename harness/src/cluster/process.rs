@@ -154,13 +154,52 @@ fn ephemeral_low() -> u16 {
         .unwrap_or(32_768)
 }
 
-/// `n` distinct loopback ports, free now, below the kernel's ephemeral range.
+/// Where the lock files of reserved ports are: one empty file per port ever reserved, left in
+/// place (removing a lock file another process may be opening would undo its lock).
+fn reservations_dir() -> PathBuf {
+    // Not under the `failover-drill-` prefix of a run's directory, which `clean` removes.
+    std::env::temp_dir().join("failover-drill.ports")
+}
+
+/// A loopback port reserved for one node, machine-wide, until dropped: a lock is held on the
+/// port's file in [`reservations_dir`]. Every failover-drill process picks its ports at random
+/// from the same range, and a free port tested with `bind` is only free until the node binds it;
+/// without the lock, two drills started at once by separate processes (the shards of a matrix
+/// on one machine) were seen to pick the same port, and a sentinel that could not bind it left
+/// its drill talking to another drill's sentinel. The lock goes when the process ends, however
+/// it ends.
+#[derive(Debug)]
+pub struct ReservedPort {
+    /// The port.
+    pub port: u16,
+    _lock: std::fs::File,
+}
+
+impl ReservedPort {
+    /// `port`, when no other node holds it and it is free now.
+    fn take(dir: &Path, port: u16) -> Option<Self> {
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(port.to_string()))
+            .ok()?;
+        lock.try_lock().ok()?;
+        // Reserved by no drill; it must also be free of anything else.
+        drop(std::net::TcpListener::bind(("127.0.0.1", port)).ok()?);
+        Some(Self { port, _lock: lock })
+    }
+}
+
+/// `n` distinct loopback ports, free now and reserved for this process's nodes until dropped,
+/// below the kernel's ephemeral range.
 ///
 /// A port the kernel picks for `bind(0)` is an ephemeral one, which any outgoing connection may
 /// take as its local port between the pick and the node's own bind, or while a killed node is
 /// down before its restart at the same port: under a drill's load that happened. A port below the
-/// range is only ever taken by another explicit bind.
-pub fn free_ports(n: usize) -> Result<Vec<u16>, ClusterError> {
+/// range is only ever taken by another explicit bind, and by no other drill's node while
+/// reserved ([`ReservedPort`]).
+pub fn free_ports(n: usize) -> Result<Vec<ReservedPort>, ClusterError> {
     use rand::Rng;
     let failed = |detail: String| ClusterError::Host {
         action: format!("find {n} free loopback ports"),
@@ -173,25 +212,28 @@ pub fn free_ports(n: usize) -> Result<Vec<u16>, ClusterError> {
              {LOWEST_NODE_PORT} and it; raise the start of net.ipv4.ip_local_port_range"
         )));
     }
+    let dir = reservations_dir();
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
     let mut rng = rand::thread_rng();
-    // Every listener is held until all are bound, so the ports are distinct.
-    let mut held = Vec::with_capacity(n);
+    // Each port is locked as it is taken, so the ports are distinct.
+    let mut held: Vec<ReservedPort> = Vec::with_capacity(n);
     for _ in 0..PORT_ATTEMPTS {
         if held.len() == n {
             break;
         }
         let port = rng.gen_range(LOWEST_NODE_PORT..high);
-        if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
-            held.push((port, listener));
-        }
+        held.extend(ReservedPort::take(&dir, port));
     }
     if held.len() < n {
         return Err(failed(format!(
-            "only {} of {PORT_ATTEMPTS} ports tried between {LOWEST_NODE_PORT} and {high} were free",
-            held.len()
+            "only {} of {PORT_ATTEMPTS} ports tried between {LOWEST_NODE_PORT} and {high} were \
+             free and not reserved by another drill (lock files in {})",
+            held.len(),
+            dir.display()
         )));
     }
-    Ok(held.into_iter().map(|(port, _)| port).collect())
+    Ok(held)
 }
 
 /// The directory of a run's node processes under the system's temporary directory; removed when
@@ -249,7 +291,8 @@ mod tests {
 
     #[test]
     fn node_ports_are_distinct_and_below_the_ephemeral_range() {
-        let ports = free_ports(9).expect("ports");
+        let reserved = free_ports(9).expect("ports");
+        let ports: Vec<u16> = reserved.iter().map(|r| r.port).collect();
         let mut distinct = ports.clone();
         distinct.sort_unstable();
         distinct.dedup();
@@ -259,5 +302,16 @@ mod tests {
             ports.iter().all(|p| (LOWEST_NODE_PORT..high).contains(p)),
             "{ports:?} not in {LOWEST_NODE_PORT}..{high}"
         );
+    }
+
+    #[test]
+    fn a_reserved_port_is_not_taken_again_until_its_reservation_is_dropped() {
+        let dir = reservations_dir();
+        let reserved = free_ports(1).expect("a port").remove(0);
+        // The lock is per open file: another drill, in this process or another, is refused.
+        assert!(ReservedPort::take(&dir, reserved.port).is_none());
+        let port = reserved.port;
+        drop(reserved);
+        assert_eq!(ReservedPort::take(&dir, port).map(|r| r.port), Some(port));
     }
 }

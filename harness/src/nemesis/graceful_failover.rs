@@ -276,7 +276,8 @@ mod tests {
     #[test]
     fn a_paused_master_dropped_before_its_heal_is_let_go() {
         let binary = image::find_binary().expect("redis-server, from `bash ci/prepare.sh`");
-        let port = process::free_ports(1).expect("a port")[0];
+        let reserved = process::free_ports(1).expect("a port").remove(0);
+        let port = reserved.port;
         let mut server = std::process::Command::new(binary)
             .args([
                 "--port",

@@ -92,7 +92,11 @@ async fn a_deployment_started_by_hand_is_seen_whole_and_its_dead_replica_named()
 fn inspect_with_no_sentinel_answering_says_what_to_check() {
     let port = crate::hand_made::free_port();
     let cli = Command::new(env!("CARGO_BIN_EXE_failover-drill"))
-        .args(["inspect", "--sentinels", &format!("127.0.0.1:{port}")])
+        .args([
+            "inspect",
+            "--sentinels",
+            &format!("127.0.0.1:{}", port.port),
+        ])
         .output()
         .expect("run the CLI");
     let said = String::from_utf8_lossy(&cli.stderr);

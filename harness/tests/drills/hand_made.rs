@@ -27,6 +27,8 @@ pub(crate) struct HandMade {
     pub(crate) nodes: Vec<(String, NodeAddr)>,
     /// What every node and sentinel requires, if anything.
     pub(crate) password: Option<Password>,
+    /// The nodes' ports, reserved against the drills running beside it until it is dropped.
+    _ports: Vec<failover_drill::cluster::process::ReservedPort>,
 }
 
 impl Drop for HandMade {
@@ -40,8 +42,11 @@ impl Drop for HandMade {
     }
 }
 
-pub(crate) fn free_port() -> u16 {
-    failover_drill::cluster::process::free_ports(1).expect("a free port")[0]
+/// A free port, reserved until the reservation is dropped.
+pub(crate) fn free_port() -> failover_drill::cluster::process::ReservedPort {
+    failover_drill::cluster::process::free_ports(1)
+        .expect("a free port")
+        .remove(0)
 }
 
 /// What every node's config file starts with: where it listens, keeps its pid and logs.
@@ -101,14 +106,17 @@ impl HandMade {
             .chain((1..=replicas).map(|i| format!("replica-{i}")))
             .chain((1..=3).map(|i| format!("sentinel-{i}")));
         let ports = failover_drill::cluster::process::free_ports(replicas + 4).expect("free ports");
-        let nodes: Vec<(String, NodeAddr)> =
-            names.zip(ports).map(|(n, p)| (n, loopback(p))).collect();
+        let nodes: Vec<(String, NodeAddr)> = names
+            .zip(&ports)
+            .map(|(n, p)| (n, loopback(p.port)))
+            .collect();
         let master = nodes[0].1.clone();
         let made = Self {
             dir,
             binary,
             nodes,
             password,
+            _ports: ports,
         };
         for (name, addr) in &made.nodes {
             let mut conf = common_conf(&made.dir, name, addr.port);
