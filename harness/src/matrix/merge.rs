@@ -42,7 +42,7 @@ pub enum MergeError {
         dir: PathBuf,
     },
     /// A directory's shard belongs to another matrix than the first one's.
-    #[error("{dir} (shard {shard}) is a shard of another matrix than {first}: {difference}; shards merge only when they were drilled from the same matrix file, with the same command-line overrides and version of failover-drill")]
+    #[error("{dir} (shard {shard}) is a shard of another matrix than {first}: {difference}; shards merge only when they were drilled from the same matrix file, with the same command-line overrides, by the same version of failover-drill")]
     OtherMatrix {
         /// The directory.
         dir: PathBuf,
@@ -147,10 +147,18 @@ fn check(loaded: &[Loaded]) -> Result<(), MergeError> {
                 dir: other.dir.clone(),
                 shard: other.shard,
                 first: first.dir.clone(),
-                difference: format!(
-                    "its identity is {:.12}, not {:.12} (failover-drill {}, not {})",
-                    this.identity, that.identity, this.tool_version, that.tool_version
-                ),
+                difference: if this.tool_version == that.tool_version {
+                    format!(
+                        "its identity is {:.12}, not {:.12}, from the same version of \
+                         failover-drill, so the matrix files or their overrides differ",
+                        this.identity, that.identity
+                    )
+                } else {
+                    format!(
+                        "its identity is {:.12}, not {:.12}: drilled by failover-drill {}, not {}",
+                        this.identity, that.identity, this.tool_version, that.tool_version
+                    )
+                },
             });
         }
         if other.shard.count != first.shard.count {

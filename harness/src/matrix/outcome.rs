@@ -783,4 +783,36 @@ pub(crate) mod tests {
             vec!["could not finish: no engine (in 1 of 2 runs)".to_owned()]
         );
     }
+
+    #[test]
+    fn a_shard_shows_and_counts_only_its_own_cells() {
+        let matrix = Matrix::parse(
+            "scenarios = [\"kill-master\", \"pause-master\", \"stop-master\"]",
+            Path::new("m.toml"),
+            &crate::scenario::Catalogue::built_in(),
+        )
+        .expect("valid");
+        let shard = Shard { index: 0, count: 3 };
+        let plan = matrix.plan(Some(shard));
+        assert_eq!(plan.len(), 1, "three drills over three shards");
+        let mut outcome = MatrixOutcome::new(&matrix, PathBuf::from("/m"), 1, &plan, Some(shard));
+        outcome.add(plan[0].cell, run(false, 1.0, 3));
+        let mut text = Vec::new();
+        outcome.write_summary(&mut text).expect("summary");
+        let text = String::from_utf8(text).expect("utf-8");
+        assert!(text.contains("1 of 1 cells FAILED"), "{text}");
+        assert!(
+            text.contains("1 of 1 drills, as shard 0/3 of the matrix"),
+            "{text}"
+        );
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("| sample app |"))
+            .expect("the row");
+        assert_eq!(row.matches(" — |").count(), 2, "{row}");
+        let mut xml = Vec::new();
+        outcome.write_junit(&mut xml).expect("junit");
+        let xml = String::from_utf8(xml).expect("utf-8");
+        assert!(xml.contains("tests=\"1\" failures=\"1\""), "{xml}");
+    }
 }
