@@ -25,6 +25,10 @@ async fn drill_router(scenario: &str, mutant: Option<Mutant>) -> (RunReport, u32
         })
         .build()
         .expect("valid");
+    let mut scenario = scenario;
+    if mutant == Some(Mutant::Pinned) {
+        crate::mutants::one_attempt(&mut scenario);
+    }
     let builds = Arc::new(AtomicU32::new(0));
     let counted = Arc::clone(&builds);
     let report = Drill::new(scenario)
