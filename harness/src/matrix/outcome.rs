@@ -10,32 +10,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use super::rates::FailedExpectation;
 use super::rates::{self, ExpectationRate};
 use super::shard::{Drill, Shard};
 use super::{Matrix, Row};
 use crate::checker::Class;
 use crate::report::RunReport;
-
-/// An expectation a run failed, or a reported count a run found above 0, with what was measured.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FailedExpectation {
-    /// What is expected, for people: `lost sessions <= 0`.
-    pub expectation: String,
-    /// The measured count.
-    pub actual: u64,
-    /// The measure in words, for a time (`2.31 s`, `never`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shown: Option<String>,
-}
-
-impl std::fmt::Display for FailedExpectation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.shown {
-            Some(shown) => write!(f, "{} (was {shown})", self.expectation),
-            None => write!(f, "{} (was {})", self.expectation, self.actual),
-        }
-    }
-}
 
 /// One run of one cell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -289,7 +269,12 @@ impl CellOutcome {
             .runs
             .partition_point(|r| r.repetition <= run.repetition);
         self.runs.insert(at, run);
-        self.rates = rates::of_runs(&self.runs);
+        self.rates = rates::of_runs(
+            self.runs
+                .iter()
+                .filter(|r| r.error.is_none())
+                .map(|r| (r.failed.as_slice(), r.reported.as_slice())),
+        );
     }
 
     /// Each failed expectation once, in the order first seen, with in how many runs it failed;

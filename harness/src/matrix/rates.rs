@@ -7,7 +7,26 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::outcome::CellRun;
+/// An expectation a run failed, or a reported count a run found above 0, with what was measured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedExpectation {
+    /// What is expected, for people: `lost sessions <= 0`.
+    pub expectation: String,
+    /// The measured count.
+    pub actual: u64,
+    /// The measure in words, for a time (`2.31 s`, `never`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown: Option<String>,
+}
+
+impl std::fmt::Display for FailedExpectation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.shown {
+            Some(shown) => write!(f, "{} (was {shown})", self.expectation),
+            None => write!(f, "{} (was {})", self.expectation, self.actual),
+        }
+    }
+}
 
 /// One expectation over a cell's finished runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,15 +68,18 @@ impl ExpectationRate {
     }
 }
 
-/// The rates of the expectations that failed (or, reported, were above 0) in some finished run,
-/// in the order first seen.
-pub fn of_runs(runs: &[CellRun]) -> Vec<ExpectationRate> {
-    let finished: Vec<&CellRun> = runs.iter().filter(|r| r.error.is_none()).collect();
+/// The rates of the expectations that failed (or, reported, were above 0) in some of a cell's
+/// finished runs, each given as its failed expectations and its reported counts above 0, in the
+/// order first seen.
+pub fn of_runs<'a>(
+    runs: impl IntoIterator<Item = (&'a [FailedExpectation], &'a [FailedExpectation])>,
+) -> Vec<ExpectationRate> {
+    let finished: Vec<_> = runs.into_iter().collect();
     let count = u32::try_from(finished.len()).unwrap_or(u32::MAX);
     let mut rates: Vec<ExpectationRate> = Vec::new();
-    for run in &finished {
-        let bounded = run.failed.iter().map(|f| (f, false));
-        let reported = run.reported.iter().map(|f| (f, true));
+    for (failed, reported) in finished {
+        let bounded = failed.iter().map(|f| (f, false));
+        let reported = reported.iter().map(|f| (f, true));
         for (found, reported_only) in bounded.chain(reported) {
             let at = match rates
                 .iter()
@@ -92,32 +114,32 @@ pub fn of_runs(runs: &[CellRun]) -> Vec<ExpectationRate> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matrix::outcome::tests::run;
-    use crate::matrix::FailedExpectation;
+
+    fn measured(expectation: &str, actual: u64, shown: Option<&str>) -> FailedExpectation {
+        FailedExpectation {
+            expectation: expectation.into(),
+            actual,
+            shown: shown.map(Into::into),
+        }
+    }
 
     #[test]
     fn counts_the_runs_each_expectation_failed_in() {
-        let mut reported = run(true, 1.0, 0);
-        reported.reported = vec![FailedExpectation {
-            expectation: "lost writes (reported)".into(),
-            actual: 4,
-            shown: None,
-        }];
-        let mut slow = run(false, 1.0, 0);
-        slow.failed = vec![FailedExpectation {
-            expectation: "time to recover <= 5 s".into(),
-            actual: 9_000_000,
-            shown: Some("9.00 s".into()),
-        }];
-        let runs = vec![
-            run(false, 1.0, 3),
-            run(true, 1.0, 0),
-            reported,
-            run(false, 1.0, 3),
-            slow,
-            crate::matrix::CellRun::failed_to_finish("no engine".into(), 1, 1.0),
+        let lost = [measured("lost writes <= 0", 3, None)];
+        let reported = [measured("lost writes (reported)", 4, None)];
+        let slow = [measured(
+            "time to recover <= 5 s",
+            9_000_000,
+            Some("9.00 s"),
+        )];
+        let runs: [(&[FailedExpectation], &[FailedExpectation]); 5] = [
+            (&lost, &[]),
+            (&[], &[]),
+            (&[], &reported),
+            (&lost, &[]),
+            (&slow, &[]),
         ];
-        let rates = of_runs(&runs);
+        let rates = of_runs(runs);
         let texts: Vec<String> = rates.iter().map(ExpectationRate::text).collect();
         assert_eq!(
             texts,
