@@ -334,7 +334,8 @@ async fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             if outcome.done() < outcome.planned {
                 let _ = writeln!(
                     std::io::stderr(),
-                    "{} of the matrix's {} drills were not run: a shard stopped early; run it                      again with its --shard and merge again",
+                    "{} of the matrix's {} drills were not run: a shard stopped early; run it again \
+                     with its --shard and merge again",
                     outcome.planned - outcome.done(),
                     outcome.planned
                 );
