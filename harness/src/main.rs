@@ -455,20 +455,7 @@ fn tell_ci(report: &failover_drill::report::RunReport, junit: Option<&Path>) -> 
             .write_junit(std::io::BufWriter::new(file))
             .with_context(|| format!("cannot write the JUnit XML to {}", path.display()))?;
     }
-    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(summary);
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| {
-                format!("cannot append to GITHUB_STEP_SUMMARY ({})", path.display())
-            })?;
-        file.write_all(report.markdown_summary().as_bytes())
-            .with_context(|| {
-                format!("cannot append to GITHUB_STEP_SUMMARY ({})", path.display())
-            })?;
-    }
+    append_to_step_summary(report.markdown_summary().as_bytes())?;
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         let mut out = std::io::stdout().lock();
         for line in report.github_errors() {
@@ -520,22 +507,26 @@ fn tell_ci_of_matrix(outcome: &MatrixOutcome, junit: Option<&Path>) -> anyhow::R
         std::fs::copy(outcome.dir.join("junit.xml"), path)
             .with_context(|| format!("cannot write the JUnit XML to {}", path.display()))?;
     }
-    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(summary);
-        let mut markdown = Vec::new();
-        outcome
-            .write_markdown(&mut markdown)
-            .context("cannot write the grid")?;
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut file| file.write_all(&markdown))
-            .with_context(|| {
-                format!("cannot append to GITHUB_STEP_SUMMARY ({})", path.display())
-            })?;
-    }
-    Ok(())
+    let mut markdown = Vec::new();
+    outcome
+        .write_markdown(&mut markdown)
+        .context("cannot write the grid")?;
+    append_to_step_summary(&markdown)
+}
+
+/// Appends `markdown` to the file `$GITHUB_STEP_SUMMARY` names, when it names one (under GitHub
+/// Actions).
+fn append_to_step_summary(markdown: &[u8]) -> anyhow::Result<()> {
+    let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let path = PathBuf::from(summary);
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(markdown))
+        .with_context(|| format!("cannot append to GITHUB_STEP_SUMMARY ({})", path.display()))
 }
 
 /// Prints what `write` writes with its control characters, but not its line breaks, escaped: a

@@ -113,10 +113,7 @@ fn grid(outcome: &MatrixOutcome, page: &mut String) {
             escape(&row.settings_label())
         );
         for c in 0..outcome.columns.len() {
-            match outcome
-                .cell(r, c)
-                .filter(|cell| cell.planned > 0 || !cell.runs.is_empty())
-            {
+            match outcome.cell(r, c).filter(|cell| cell.drilled()) {
                 Some(cell) => cell_html(outcome, cell, page),
                 None => page.push_str("<td class=\"pending\">—</td>"),
             }

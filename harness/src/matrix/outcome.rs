@@ -263,6 +263,12 @@ impl CellOutcome {
         self.runs.iter().filter(|r| !r.passed).count()
     }
 
+    /// Whether this grid drills the cell: always, unless the grid is a shard's and other shards
+    /// run every one of the cell's drills.
+    pub fn drilled(&self) -> bool {
+        self.planned > 0 || !self.runs.is_empty()
+    }
+
     /// Adds a finished run, in the order of repetitions, and tallies its expectations again.
     pub fn add(&mut self, run: CellRun) {
         let at = self
@@ -483,9 +489,7 @@ impl MatrixOutcome {
     /// The cells this directory drills: all of them, or the shard's (a cell whose runs all went
     /// to other shards is left out).
     pub fn drilled_cells(&self) -> impl Iterator<Item = &CellOutcome> {
-        self.cells
-            .iter()
-            .filter(|c| c.planned > 0 || !c.runs.is_empty())
+        self.cells.iter().filter(|c| c.drilled())
     }
 
     /// How the drills were run: `4 at a time, in 120 s`, with the shard when this is one, or the
@@ -578,7 +582,7 @@ impl MatrixOutcome {
             for c in 0..self.columns.len() {
                 let text = self
                     .cell(r, c)
-                    .filter(|cell| cell.planned > 0 || !cell.runs.is_empty())
+                    .filter(|cell| cell.drilled())
                     .map_or_else(|| "—".to_owned(), |cell| cell.markdown(self.repeat));
                 write!(out, " {} |", escape(&text))?;
             }
