@@ -31,12 +31,15 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
+/// The page's CSS. A witness's lines wrap (`pre-wrap`): unwrapped, the longest one widened its
+/// column until the cause beside it was a few words a line.
 const STYLE: &str = "body{font-family:sans-serif;max-width:1040px;margin:24px auto;color:#222}\
 h1 .passed{color:#2a7d2a}h1 .failed{color:#c0392b}\
 table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
 td:first-child,th:first-child{text-align:left}.ok{color:#2a7d2a}.fail{color:#c0392b;font-weight:bold}\
 figure{margin:16px 0}figure svg{max-width:100%;height:auto}\
-td.cause,td.witness{text-align:left;vertical-align:top}td.cause{width:34%}td.witness pre{margin:0;font-size:12px}\
+td.cause,td.witness{text-align:left;vertical-align:top}td.cause{width:34%}\
+td.witness pre{margin:0;font-size:12px;white-space:pre-wrap;overflow-wrap:anywhere}\
 .legend span{display:inline-block;margin-right:14px;font-size:13px}\
 .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:middle}";
 
