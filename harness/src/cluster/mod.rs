@@ -390,7 +390,7 @@ impl Cluster {
             .start_node(topology, "redis-1".into(), 0, Role::Master)
             .await?;
         let master_addr = master.addr.clone();
-        let mut changed = vec![startup::sync_at_once(&master).await];
+        let mut changed = vec![startup::sync_at_once(&master, topology.ready_timeout).await];
         cluster.nodes.push(master);
         // Replicas and sentinels start together: a sentinel asks the master for its replicas every
         // 100 ms while the topology starts, so it finds them whichever comes first.
@@ -408,7 +408,7 @@ impl Cluster {
                 let sentinel = cluster
                     .start_node(topology, name, slot, Role::Sentinel(master_addr))
                     .await?;
-                let hastened = startup::discover_at_once(&sentinel).await;
+                let hastened = startup::discover_at_once(&sentinel, topology.ready_timeout).await;
                 Ok::<_, ClusterError>((sentinel, hastened))
             }
         }));
@@ -422,7 +422,7 @@ impl Cluster {
         cluster.wait_ready(topology).await?;
         for changed in &changed {
             if let Some(node) = cluster.nodes.iter().find(|n| n.name == changed.node()) {
-                startup::restore(node, changed).await?;
+                startup::restore(node, changed, topology.ready_timeout).await?;
             }
         }
         cluster.startup = started.elapsed();

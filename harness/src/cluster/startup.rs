@@ -11,6 +11,10 @@
 //!
 //! It owns those settings and putting them back; it must not wait on readiness (`readiness` does).
 
+use std::time::{Duration, Instant};
+
+use redis::aio::MultiplexedConnection;
+
 use super::node::Node;
 use super::ClusterError;
 
@@ -46,10 +50,36 @@ fn failed(node: &Node, what: &str) -> impl FnOnce(String) -> ClusterError {
     }
 }
 
-/// Makes `master` start a replica's full sync at once.
-pub(super) async fn sync_at_once(master: &Node) -> Result<Changed, ClusterError> {
+/// Pause between two tries to connect.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
+
+/// A connection to `node`, tried again until `timeout` passes. The node has said it is ready, but a
+/// just-started container on a loaded machine can miss one connect's 500 ms: a single try failed a
+/// cluster's start (`sentinel-1 did not start: connect: ...: timed out`) while other drills started
+/// theirs. Only connecting is tried again, never a command, so no setting is read twice.
+async fn connected(node: &Node, timeout: Duration) -> Result<MultiplexedConnection, ClusterError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match node.connect().await {
+            Ok(conn) => return Ok(conn),
+            Err(e) if Instant::now() >= deadline => {
+                return Err(failed(node, "connect")(format!(
+                    "{e} (tried for {} ms)",
+                    timeout.as_millis()
+                )))
+            }
+            Err(_) => tokio::time::sleep(RECONNECT_PAUSE).await,
+        }
+    }
+}
+
+/// Makes `master` start a replica's full sync at once; `timeout` bounds connecting to it.
+pub(super) async fn sync_at_once(
+    master: &Node,
+    timeout: Duration,
+) -> Result<Changed, ClusterError> {
     let fail = |what| failed(master, what);
-    let mut conn = master.connect().await.map_err(fail("connect"))?;
+    let mut conn = connected(master, timeout).await?;
     let pair: Vec<String> = redis::cmd("CONFIG")
         .arg("GET")
         .arg(SYNC_DELAY)
@@ -74,10 +104,13 @@ pub(super) async fn sync_at_once(master: &Node) -> Result<Changed, ClusterError>
     })
 }
 
-/// Makes `sentinel` send INFO and hello messages every 100 ms.
-pub(super) async fn discover_at_once(sentinel: &Node) -> Result<Changed, ClusterError> {
+/// Makes `sentinel` send INFO and hello messages every 100 ms; `timeout` bounds connecting to it.
+pub(super) async fn discover_at_once(
+    sentinel: &Node,
+    timeout: Duration,
+) -> Result<Changed, ClusterError> {
     let fail = |what| failed(sentinel, what);
-    let mut conn = sentinel.connect().await.map_err(fail("connect"))?;
+    let mut conn = connected(sentinel, timeout).await?;
     let listed: Vec<String> = redis::cmd("SENTINEL")
         .arg("DEBUG")
         .query_async(&mut conn)
@@ -108,10 +141,14 @@ pub(super) async fn discover_at_once(sentinel: &Node) -> Result<Changed, Cluster
     })
 }
 
-/// Puts back what `changed` says `node` had.
-pub(super) async fn restore(node: &Node, changed: &Changed) -> Result<(), ClusterError> {
+/// Puts back what `changed` says `node` had; `timeout` bounds connecting to it.
+pub(super) async fn restore(
+    node: &Node,
+    changed: &Changed,
+    timeout: Duration,
+) -> Result<(), ClusterError> {
     let fail = |what| failed(node, what);
-    let mut conn = node.connect().await.map_err(fail("connect"))?;
+    let mut conn = connected(node, timeout).await?;
     let mut cmd = if changed.sentinel {
         let mut cmd = redis::cmd("SENTINEL");
         cmd.arg("DEBUG");
