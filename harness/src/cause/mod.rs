@@ -13,6 +13,7 @@
 //! - [`groups`]: findings counted per class and cause, each group with one witness.
 //! - [`lost_logins`]: the lost sessions whose cause shows the login itself was lost.
 
+pub mod elections;
 pub mod groups;
 pub mod lost_logins;
 pub mod rules;

@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::elections::Elections;
+
 use crate::history::{
     Cut, FaultKind, FaultPhase, InstanceEvent, Micros, NodeState, NodeType, Notice, Record, Served,
     StoreChange,
@@ -337,6 +339,8 @@ pub struct ClusterView {
     names: HashMap<String, String>,
     /// Addresses replicas were seen following.
     addrs: Vec<String>,
+    /// The sentinels' leader elections.
+    elections: Elections,
 }
 
 impl ClusterView {
@@ -370,39 +374,42 @@ impl ClusterView {
                         FaultPhase::Rejoined => {}
                     }
                 }
-                Record::Sentinel(e) => match &e.notice {
-                    Notice::SwitchMaster { old, new } => {
-                        // Every sentinel announces the same switch; the first is the moment.
-                        if view.switches.last().is_none_or(|s| s.new != *new) {
-                            view.promotions.push((e.at, new.clone()));
-                            view.switches.push(Switch {
-                                at: e.at,
-                                old: old.clone(),
-                                new: new.clone(),
-                            });
-                        }
-                    }
-                    Notice::Instance { event, instance } => {
-                        let addr = instance.addr.clone();
-                        match event {
-                            InstanceEvent::PromotedReplica => {
-                                view.promotions.push((e.at, addr.clone()));
+                Record::Sentinel(e) => {
+                    view.elections.hear(e);
+                    match &e.notice {
+                        Notice::SwitchMaster { old, new } => {
+                            // Every sentinel announces the same switch; the first is the moment.
+                            if view.switches.last().is_none_or(|s| s.new != *new) {
+                                view.promotions.push((e.at, new.clone()));
+                                view.switches.push(Switch {
+                                    at: e.at,
+                                    old: old.clone(),
+                                    new: new.clone(),
+                                });
                             }
-                            InstanceEvent::ConvertToReplica => {
-                                view.demotions.push((e.at, addr.clone()));
+                        }
+                        Notice::Instance { event, instance } => {
+                            let addr = instance.addr.clone();
+                            match event {
+                                InstanceEvent::PromotedReplica => {
+                                    view.promotions.push((e.at, addr.clone()));
+                                }
+                                InstanceEvent::ConvertToReplica => {
+                                    view.demotions.push((e.at, addr.clone()));
+                                }
+                                _ => {}
                             }
-                            _ => {}
+                            if event.closes_clients() {
+                                view.reconfigurations.push(Reconfiguration {
+                                    at: e.at,
+                                    addr,
+                                    event: *event,
+                                });
+                            }
                         }
-                        if event.closes_clients() {
-                            view.reconfigurations.push(Reconfiguration {
-                                at: e.at,
-                                addr,
-                                event: *event,
-                            });
-                        }
+                        Notice::Other => {}
                     }
-                    Notice::Other => {}
-                },
+                }
                 Record::Store(e) => {
                     // A first success on a master is a use of it, even by a request that
                     // reached it without the store resolving it (a reconnection to a kept address).
@@ -521,6 +528,11 @@ impl ClusterView {
                     .map(|t| t.addr.clone())
             });
         view
+    }
+
+    /// The sentinels' leader elections, as heard.
+    pub fn elections(&self) -> &Elections {
+        &self.elections
     }
 
     /// The node's name for an address, or the address when no record named it.

@@ -190,6 +190,11 @@ fn a_correct_store_survives_random_fault_schedules() {
             .map_err(|e| TestCaseError::fail(format!("the run could not be made: {e}")))?;
         let leftovers = runtime.block_on(common::leftovers(Some(&report.run_id)));
         prop_assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+        // This schedule met no failover; another is drawn in its place, so the cases drilled
+        // stay as many.
+        if common::failover_stopped_by_a_split_vote(&report) {
+            return Err(TestCaseError::reject("the sentinels' vote split"));
+        }
         let failed: Vec<String> = report
             .expectations
             .iter()

@@ -112,7 +112,10 @@ pub fn fault_on_master(view: &ClusterView, f: &Finding) -> Option<Cause> {
             fault.kind,
             at(a.ended_at),
             switch.map_or_else(
-                || "no +switch-master during the run".to_owned(),
+                || match view.elections().unelected_before(a.ended_at) {
+                    Some(election) => format!("no +switch-master during the run; {election}"),
+                    None => "no +switch-master during the run".to_owned(),
+                },
                 |s| format!("+switch-master at {}", at(s.at))
             )
         ),

@@ -107,7 +107,10 @@ pub fn restarted_empty(view: &ClusterView, f: &Finding) -> Option<Cause> {
         let (summary, sentinels) = match named {
             Some(m) if m == track.addr => (
                 format!("answered after {x} restarted empty while it was still the master: no replica had been promoted, so its replicas copied the empty data set"),
-                "no replica had been promoted".to_owned(),
+                match view.elections().unelected_before(restart.at) {
+                    Some(election) => format!("no replica had been promoted: {election}"),
+                    None => "no replica had been promoted".to_owned(),
+                },
             ),
             Some(m) => (
                 format!("answered after {x} restarted empty and before Sentinel demoted it"),
