@@ -5,9 +5,13 @@
 # machine-wide slots (4 by default; see harness/tests/common), so at most that many drills run at a
 # time whichever binaries they belong to; the binaries that start none run at a lower priority, so
 # their CPU work does not slow the drills' failovers. Each binary's output is printed when it ends.
-# The Rust example apps (examples/Cargo.toml, a workspace of their own) are built and their unit
-# tests run before the test binaries start: a build beside the drills would slow their faults, and
-# the test that drills the apps then queues for cluster slots with the others.
+# The Rust example apps (examples/Cargo.toml, a workspace of their own) are built before the test
+# binaries start, since the test that drills them needs them and a build beside the drills would
+# slow their faults. Their unit tests and the harness's doc tests run beside the binaries, at the
+# same lower priority as the ones that start no cluster: they take a minute of CPU the drills,
+# which mostly wait on Sentinel's timers, leave free. The test that builds the example apps again
+# (a no-op by then) waits for their lock only if it starts before they end, and it holds no
+# cluster slot while it waits.
 # With arguments, this is plain `cargo test --workspace <arguments>`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,9 +24,7 @@ if (($#)); then
 fi
 
 cargo test --workspace --no-run
-cargo test --manifest-path examples/Cargo.toml --workspace --target-dir target
 cargo build --manifest-path examples/Cargo.toml --workspace --target-dir target
-cargo test --workspace --doc
 
 # One line per test binary: its package directory, its executable, its name, and whether it starts
 # clusters (its source asks for a cluster slot).
@@ -56,6 +58,13 @@ while IFS=$'\t' read -r dir exe name kind; do
   (cd "$dir" && exec "${prefix[@]}" "$exe" --test-threads=16 >"$logs/$name.log" 2>&1) &
   names[$!]=$name
 done <<<"$binaries"
+# The example apps' unit tests, then the doc tests: one after the other, as both take the target
+# directory's lock.
+(
+  nice -n 15 cargo test --manifest-path examples/Cargo.toml --workspace --target-dir target
+  exec nice -n 15 cargo test --workspace --doc
+) >"$logs/examples.and.doc-tests.log" 2>&1 &
+names[$!]=examples.and.doc-tests
 
 failed=()
 started=$SECONDS
