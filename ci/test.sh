@@ -1,17 +1,13 @@
 #!/usr/bin/env bash
 # The test suite: unit tests, checker properties, and the scenarios against real containers.
 #
-# Every test binary runs at once. The tests that start clusters share FAILOVER_DRILL_TEST_JOBS
-# machine-wide slots (4 by default; see harness/tests/common), so at most that many drills run at a
-# time whichever binaries they belong to; the binaries that start none run at a lower priority, so
-# their CPU work does not slow the drills' failovers. Each binary's output is printed when it ends.
-# The Rust example apps (examples/Cargo.toml, a workspace of their own) are built before the test
-# binaries start, since the test that drills them needs them and a build beside the drills would
-# slow their faults. Their unit tests and the harness's doc tests run beside the binaries, at the
-# same lower priority as the ones that start no cluster: they take a minute of CPU the drills,
-# which mostly wait on Sentinel's timers, leave free. The test that builds the example apps again
-# (a no-op by then) waits for their lock only if it starts before they end, and it holds no
-# cluster slot while it waits.
+# The test binaries that start clusters (their source asks for a cluster slot) are built first and
+# start at once. They share FAILOVER_DRILL_TEST_JOBS machine-wide slots (4 by default; see
+# harness/tests/common), so at most that many drills run at a time whichever binaries they belong
+# to. Beside them, at a lower priority so that their CPU work does not slow the drills' failovers
+# (which mostly wait on Sentinel's timers), the rest is built and run: the other test binaries, the
+# Rust example apps (examples/Cargo.toml, a workspace of their own), their unit tests and the doc
+# tests. Each one's output is printed when it ends.
 # With arguments, this is plain `cargo test --workspace <arguments>`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,12 +22,12 @@ fi
 # The benches package holds benchmarks and no test: its test build would only compile criterion and
 # reqwest for nothing. The lints check its benchmarks compile (`clippy --all-targets`).
 tested=(--workspace --exclude failover-drill-benches)
-cargo test "${tested[@]}" --no-run
-cargo build --manifest-path examples/Cargo.toml --workspace --target-dir target
 
-# One line per test binary: its package directory, its executable, its name, and whether it starts
-# clusters (its source asks for a cluster slot).
-binaries=$(cargo test "${tested[@]}" --no-run --message-format=json 2>/dev/null | python3 -c '
+# Reads cargo's JSON messages on stdin; prints one line per test binary built: its package
+# directory, its executable, its name, and whether it starts clusters (its source asks for a
+# cluster slot) or not ("cpu").
+list_binaries() {
+  python3 -c '
 import json, os, sys
 for line in sys.stdin:
     m = json.loads(line)
@@ -47,27 +43,72 @@ for line in sys.stdin:
     package = os.path.basename(os.path.dirname(m["manifest_path"]))
     name = package + "." + m["target"]["name"] + "." + "+".join(m["target"]["kind"])
     print("\t".join([os.path.dirname(m["manifest_path"]), m["executable"], name, "clusters" if clusters else "cpu"]))
+'
+}
+
+# The test targets that start clusters, as `<package> <target>` lines, found from the sources
+# before anything is built: they are built first and start at once, and the rest is built beside
+# them.
+cluster_targets=$(cargo metadata --format-version 1 --no-deps | python3 -c '
+import json, os, sys
+for p in json.load(sys.stdin)["packages"]:
+    for t in p["targets"]:
+        if t["kind"] != ["test"]:
+            continue
+        src = t["src_path"]
+        sources = [src]
+        if os.path.basename(src) == "main.rs":
+            folder = os.path.dirname(src)
+            sources = [os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".rs")]
+        if any("cluster_slot" in open(s, encoding="utf-8").read() for s in sources):
+            print(p["name"], t["name"])
 ')
+cluster_binaries=""
+while read -r package target; do
+  [ -n "$package" ] || continue
+  built=$(cargo test -p "$package" --test "$target" --no-run --message-format=json-render-diagnostics |
+    list_binaries)
+  cluster_binaries+="$built"$'\n'
+done <<<"$cluster_targets"
+# The sample app's binary and the harness's command, which the drills run.
+cargo build "${tested[@]}" --bins
 
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 declare -A names
 while IFS=$'\t' read -r dir exe name kind; do
-  if [ "$kind" = cpu ]; then
-    prefix=(nice -n 15)
-  else
-    prefix=()
-  fi
-  (cd "$dir" && exec "${prefix[@]}" "$exe" --test-threads=16 >"$logs/$name.log" 2>&1) &
+  [ -n "$exe" ] || continue
+  (cd "$dir" && exec "$exe" --test-threads=16 >"$logs/$name.log" 2>&1) &
   names[$!]=$name
-done <<<"$binaries"
-# The example apps' unit tests, then the doc tests: one after the other, as both take the target
-# directory's lock.
+done <<<"$cluster_binaries"
+
+# Beside the drills, at a lower priority: the rest of the test build, the Rust example apps (the
+# test that drills them builds them itself if it starts first, waiting for the target directory's
+# lock meanwhile, with no cluster slot held), every test binary that starts no cluster, one after
+# another, then the example apps' unit tests and the doc tests.
+beside() {
+  local failed=() dir exe name kind
+  cargo test "${tested[@]}" --no-run || return 1
+  cargo build --manifest-path examples/Cargo.toml --workspace --target-dir target || return 1
+  while IFS=$'\t' read -r dir exe name kind; do
+    [ "$kind" = cpu ] || continue
+    echo "----- $name"
+    (cd "$dir" && exec "$exe" --test-threads=16) || failed+=("$name")
+  done < <(cargo test "${tested[@]}" --no-run --message-format=json 2>/dev/null | list_binaries)
+  echo "----- examples' unit tests"
+  cargo test --manifest-path examples/Cargo.toml --workspace --target-dir target || failed+=(examples)
+  echo "----- doc tests"
+  cargo test "${tested[@]}" --doc || failed+=(doc-tests)
+  if ((${#failed[@]})); then
+    echo "failed: ${failed[*]}"
+    return 1
+  fi
+}
 (
-  nice -n 15 cargo test --manifest-path examples/Cargo.toml --workspace --target-dir target
-  exec nice -n 15 cargo test "${tested[@]}" --doc
-) >"$logs/examples.and.doc-tests.log" 2>&1 &
-names[$!]=examples.and.doc-tests
+  renice -n 15 -p "$BASHPID" >/dev/null
+  beside
+) >"$logs/beside-the-drills.log" 2>&1 &
+names[$!]=beside-the-drills
 
 failed=()
 started=$SECONDS
