@@ -241,6 +241,56 @@ fn an_answer_from_a_master_that_came_back_empty_names_the_restart_and_the_missin
     assert_ne!(later.kind, CauseKind::RestartedEmpty);
 }
 
+#[test]
+fn a_master_back_empty_with_none_promoted_names_the_election_that_chose_no_leader() {
+    // redis-1 killed at 6 s and back empty at 14 s, with no switch: the sentinels' election in
+    // epoch 1 split three ways, and they gave up at 17 s.
+    let heard = |at: f64, sentinel: &str, channel: &str, message: &str| {
+        Record::Sentinel(SentinelEvent::heard(
+            (at * 1e6) as Micros,
+            sentinel,
+            channel,
+            message,
+        ))
+    };
+    let mut t = Timeline::default();
+    t.samples("redis-1", 0.0, 6.0, master("a", 20))
+        .fault(6.0, FaultKind::Kill, FaultPhase::Start, "redis-1", None)
+        .samples("redis-1", 6.0, 14.0, down())
+        .fault(14.0, FaultKind::Kill, FaultPhase::Heal, "redis-1", None)
+        .samples("redis-1", 14.1, 20.0, master("b", 0));
+    let lost = finding(Class::LostSession, Some((0.0, 0.01)), (14.5, 14.51));
+    let without = explain(&t.view(), &lost);
+    assert_eq!(without.kind, CauseKind::RestartedEmpty, "{without:?}");
+    assert!(!without.detail.contains("election"), "{}", without.detail);
+    for (i, s) in ["sentinel-1", "sentinel-2", "sentinel-3"]
+        .iter()
+        .enumerate()
+    {
+        let at = 7.2 + i as f64 * 0.005;
+        t.records.push(heard(at, s, "+new-epoch", "1"));
+        t.records
+            .push(heard(at, s, "+vote-for-leader", &format!("id-{s} 1")));
+        t.records.push(heard(
+            17.0 + i as f64 * 0.1,
+            s,
+            "-failover-abort-not-elected",
+            "master mymaster 10.0.0.1 6379",
+        ));
+    }
+    let with = explain(&t.view(), &lost);
+    assert_eq!(with.kind, CauseKind::RestartedEmpty, "{with:?}");
+    assert!(
+        with.detail.contains(
+            "no replica had been promoted: the sentinels' election in epoch 1 chose no leader: its 3 \
+             votes went to 3 different sentinels (a split vote), and sentinel-1, sentinel-2, \
+             sentinel-3 gave up between 17.00 s and 17.20 s"
+        ),
+        "{}",
+        with.detail
+    );
+}
+
 /// redis-1 killed at 6 s, redis-2 master from 8 s, redis-1 restarted at 14 s and first sampled at
 /// 14.6 s as `restarted`.
 fn restarted_and_first_sampled_late(restarted: NodeState) -> Timeline {
