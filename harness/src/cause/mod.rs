@@ -9,6 +9,7 @@
 //!
 //! # Layout
 //! - [`view`]: the cluster's state over time.
+//! - [`elections`]: the sentinels' leader elections, and telling one that chose no leader.
 //! - [`rules`]: one function per kind of cause.
 //! - [`groups`]: findings counted per class and cause, each group with one witness.
 //! - [`lost_logins`]: the lost sessions whose cause shows the login itself was lost.

@@ -1,8 +1,9 @@
 //! The cluster's state over time, as the history recorded it: fault windows, the masters the
-//! sentinels named (`+switch-master`), promotions and demotions, every data node's sampled role,
-//! offset, keys and run id, and the in-process app's view of the master. Built once from the
-//! records that are not operations (a few per second per node), then asked "what was true at
-//! this moment". It must not judge findings: that is the rules' job.
+//! sentinels named (`+switch-master`), their elections (read by `elections`), promotions and
+//! demotions, every data node's sampled role, offset, keys and run id, and the in-process app's
+//! view of the master. Built once from the records that are not operations (a few per second per
+//! node), then asked "what was true at this moment". It must not judge findings: that is the
+//! rules' job.
 
 use std::collections::{BTreeMap, HashMap};
 
