@@ -12,14 +12,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::history::{Micros, Record, SentinelEvent};
+use crate::history::{Micros, SentinelEvent};
 
 /// One epoch's election: the votes heard, the sentinels that gave up unelected, and whether one
 /// was elected.
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Epoch {
-    /// `(heard at, voter, run id voted for)`.
-    votes: Vec<(Micros, String, String)>,
+    /// `(heard at, run id voted for)`.
+    votes: Vec<(Micros, String)>,
     /// `(heard at, sentinel)` for each `-failover-abort-not-elected`.
     aborted: Vec<(Micros, String)>,
     /// A sentinel announced `+elected-leader`.
@@ -35,17 +35,6 @@ pub struct Elections {
 }
 
 impl Elections {
-    /// Reads the sentinels' election events from `records`, in recording order.
-    pub fn new<'a>(records: impl IntoIterator<Item = &'a Record>) -> Self {
-        let mut elections = Self::default();
-        for record in records {
-            if let Record::Sentinel(e) = record {
-                elections.hear(e);
-            }
-        }
-        elections
-    }
-
     /// Takes in one sentinel event, heard after those before it; any other event is passed over.
     pub fn hear(&mut self, e: &SentinelEvent) {
         match e.channel.as_str() {
@@ -57,11 +46,11 @@ impl Elections {
                     return;
                 };
                 self.current.insert(e.sentinel.clone(), epoch);
-                self.epochs.entry(epoch).or_default().votes.push((
-                    e.at,
-                    e.sentinel.clone(),
-                    leader.to_owned(),
-                ));
+                self.epochs
+                    .entry(epoch)
+                    .or_default()
+                    .votes
+                    .push((e.at, leader.to_owned()));
             }
             "+new-epoch" => {
                 if let Ok(epoch) = e.message.trim().parse::<u64>() {
@@ -92,14 +81,14 @@ impl Elections {
             .epochs
             .iter()
             .rev()
-            .find(|(_, e)| e.votes.iter().any(|(at, _, _)| *at <= t))?;
+            .find(|(_, e)| e.votes.iter().any(|(at, _)| *at <= t))?;
         if election.elected || election.aborted.is_empty() {
             return None;
         }
         let mut candidates: Vec<&str> = election
             .votes
             .iter()
-            .map(|(_, _, leader)| leader.as_str())
+            .map(|(_, leader)| leader.as_str())
             .collect();
         candidates.sort_unstable();
         candidates.dedup();
@@ -146,6 +135,29 @@ fn secs(t: Micros) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::Record;
+
+    impl Elections {
+        fn new(records: &[Record]) -> Self {
+            let mut elections = Self::default();
+            for record in records {
+                if let Record::Sentinel(e) = record {
+                    elections.hear(e);
+                }
+            }
+            elections
+        }
+    }
+
+    /// `sentinel` giving up its election, unelected.
+    fn gives_up(at_ms: u64, sentinel: &str) -> Record {
+        heard(
+            at_ms,
+            sentinel,
+            "-failover-abort-not-elected",
+            "master mymaster 10.0.0.2 6379",
+        )
+    }
 
     fn heard(at_ms: u64, sentinel: &str, channel: &str, message: &str) -> Record {
         Record::Sentinel(SentinelEvent::heard(
@@ -183,12 +195,7 @@ mod tests {
             (16_369, "sentinel-3"),
             (16_557, "sentinel-2"),
         ] {
-            records.push(heard(
-                at,
-                s,
-                "-failover-abort-not-elected",
-                "master mymaster 10.0.0.2 6379",
-            ));
+            records.push(gives_up(at, s));
         }
         let elections = Elections::new(&records);
         assert_eq!(elections.unelected_before(6_000_000), None, "not begun");
@@ -219,12 +226,7 @@ mod tests {
         let mut split = Vec::new();
         for s in ["sentinel-1", "sentinel-2", "sentinel-3"] {
             split.extend(tries(1_000, s, 1));
-            split.push(heard(
-                11_000,
-                s,
-                "-failover-abort-not-elected",
-                "master m 10.0.0.2 6379",
-            ));
+            split.push(gives_up(11_000, s));
         }
         split.extend(records);
         let elections = Elections::new(&split);
@@ -236,12 +238,7 @@ mod tests {
     fn votes_that_were_not_split_are_counted_not_called_a_split() {
         let mut records = Vec::new();
         records.extend(tries(6_200, "sentinel-1", 1));
-        records.push(heard(
-            16_300,
-            "sentinel-1",
-            "-failover-abort-not-elected",
-            "master mymaster 10.0.0.2 6379",
-        ));
+        records.push(gives_up(16_300, "sentinel-1"));
         let told = Elections::new(&records)
             .unelected_before(u64::MAX)
             .expect("told");

@@ -8,7 +8,7 @@ use super::node::Node;
 use super::ClusterError;
 
 /// Pause between two checks of a condition.
-const POLL: Duration = Duration::from_millis(100);
+pub(super) const POLL: Duration = Duration::from_millis(100);
 
 /// Polls `check` until it returns `Ok` or `timeout` passes; the error names `node` and what it last
 /// reported.

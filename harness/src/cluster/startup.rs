@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use redis::aio::MultiplexedConnection;
 
 use super::node::Node;
+use super::readiness;
 use super::ClusterError;
 
 /// The master setting that delays a replica's first full sync.
@@ -50,9 +51,6 @@ fn failed(node: &Node, what: &str) -> impl FnOnce(String) -> ClusterError {
     }
 }
 
-/// Pause between two tries to connect.
-const RECONNECT_PAUSE: Duration = Duration::from_millis(100);
-
 /// A connection to `node`, tried again until `timeout` passes. The node has said it is ready, but a
 /// just-started container on a loaded machine can miss one connect's 500 ms: a single try failed a
 /// cluster's start (`sentinel-1 did not start: connect: ...: timed out`) while other drills started
@@ -68,7 +66,7 @@ async fn connected(node: &Node, timeout: Duration) -> Result<MultiplexedConnecti
                     timeout.as_millis()
                 )))
             }
-            Err(_) => tokio::time::sleep(RECONNECT_PAUSE).await,
+            Err(_) => tokio::time::sleep(readiness::POLL).await,
         }
     }
 }

@@ -231,3 +231,22 @@ pub fn failover_stopped_by_a_split_vote_in(run_dir: &std::path::Path) -> bool {
     failover_drill::compare::load(run_dir)
         .is_ok_and(|report| failover_stopped_by_a_split_vote(&report))
 }
+
+/// `report`'s run judged again under `scenario`'s expectations: its history assessed afresh, as
+/// the same drill with other bounds would have been.
+pub fn judged_again(
+    report: &failover_drill::report::RunReport,
+    scenario: &Scenario,
+) -> failover_drill::report::RunReport {
+    let facts = failover_drill::assess::RunFacts {
+        run_id: report.run_id.clone(),
+        run_dir: report.run_dir.clone(),
+        image: String::new(),
+        startup: std::time::Duration::ZERO,
+        app_metrics: report.app_metrics.clone(),
+        not_started: 0,
+    };
+    failover_drill::assess::assess_file(scenario, &report.run_dir.join("history.jsonl"), facts)
+        .expect("the history assesses")
+        .report
+}

@@ -7,9 +7,7 @@
 use crate::common;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use failover_drill::assess::{assess_file, RunFacts};
 use failover_drill::report::RunReport;
 use failover_drill::run::{run, RunOptions};
 use failover_drill::scenario::Scenario;
@@ -91,17 +89,7 @@ async fn as_in_the_story_only_reloads_get_past_its_errors_and_kill_master_fails_
         (&story.workload, &story.faults, &story.topology),
         "the story's scenario drills what kill-master drills"
     );
-    let facts = RunFacts {
-        run_id: report.run_id.clone(),
-        run_dir: report.run_dir.clone(),
-        image: String::new(),
-        startup: Duration::ZERO,
-        app_metrics: report.app_metrics.clone(),
-        not_started: 0,
-    };
-    let judged = assess_file(&kill_master, &report.run_dir.join("history.jsonl"), facts)
-        .expect("the history assesses")
-        .report;
+    let judged = common::judged_again(&report, &kill_master);
     assert!(!judged.passed);
     let failed: Vec<&str> = judged
         .expectations

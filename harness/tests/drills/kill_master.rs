@@ -5,7 +5,6 @@ use crate::common;
 
 use std::time::Duration;
 
-use failover_drill::assess::{assess_file, RunFacts};
 use failover_drill::checker::Class;
 use failover_drill::run::{run, RunOptions};
 use failover_drill::scenario::Scenario;
@@ -120,17 +119,7 @@ async fn kill_master_keeps_every_user_working() {
     let mut strict = scenario.clone();
     strict.expectations.longest_unavailable = Some(Duration::from_millis(100));
     strict.expectations.failover_within = Some(Duration::from_millis(100));
-    let facts = RunFacts {
-        run_id: report.run_id.clone(),
-        run_dir: report.run_dir.clone(),
-        image: String::new(),
-        startup: Duration::ZERO,
-        app_metrics: report.app_metrics.clone(),
-        not_started: 0,
-    };
-    let judged = assess_file(&strict, &report.run_dir.join("history.jsonl"), facts)
-        .expect("the history assesses")
-        .report;
+    let judged = common::judged_again(&report, &strict);
     let failed: Vec<&str> = judged
         .expectations
         .iter()
