@@ -72,8 +72,10 @@ impl Checker for StaleReads {
             return;
         };
         let now: HashSet<&str> = items.iter().map(String::as_str).collect();
-        for value in &now {
-            let Some(readers) = session.missed_by.remove(*value) else {
+        // In the read's own order, not the set's: which value a stale read is reported under
+        // (and so its cause) must not change from one assessment of a history to the next.
+        for value in items.iter().map(String::as_str) {
+            let Some(readers) = session.missed_by.remove(value) else {
                 continue;
             };
             for index in readers {
@@ -81,7 +83,7 @@ impl Checker for StaleReads {
                 if std::mem::replace(&mut stale.reported, true) {
                     continue;
                 }
-                let known = session.known.get(*value);
+                let known = session.known.get(value);
                 let mut witness: Vec<WitnessOp> =
                     known.map(|k| k.told.clone()).into_iter().collect();
                 witness.push(stale.read.clone());
@@ -173,6 +175,28 @@ mod tests {
         let requests: Vec<&str> = first.witness.iter().map(|w| w.request.as_str()).collect();
         assert_eq!(requests, ["write a", "read", "read"]);
         assert!(first.relied.expect("acked").ended_at < first.answered.started_at);
+    }
+
+    #[test]
+    fn a_stale_read_is_reported_under_the_first_value_the_later_read_shows_every_time() {
+        let values = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        let mut u = UserScript::new(1);
+        u.login();
+        for (version, value) in values.iter().enumerate() {
+            u.write(value, version as u64 + 1);
+        }
+        u.read(&[], 0).read(&values, 8);
+        let history = history_of(&[&u]);
+        // Each check hashes with new keys: a set's order would differ between them.
+        for _ in 0..20 {
+            let result = check(&history);
+            assert_eq!(result.count, 1);
+            assert!(
+                result.findings[0].message.contains("missed 'a'"),
+                "{}",
+                result.findings[0].message
+            );
+        }
     }
 
     #[test]
