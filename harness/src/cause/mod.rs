@@ -10,12 +10,14 @@
 //! # Layout
 //! - [`view`]: the cluster's state over time.
 //! - [`elections`]: the sentinels' leader elections, and telling one that chose no leader.
+//! - [`holders`]: which nodes may hold what one node held at a moment, by replication links.
 //! - [`rules`]: one function per kind of cause.
 //! - [`groups`]: findings counted per class and cause, each group with one witness.
 //! - [`lost_logins`]: the lost sessions whose cause shows the login itself was lost.
 
 pub mod elections;
 pub mod groups;
+pub mod holders;
 pub mod lost_logins;
 pub mod rules;
 pub mod view;
@@ -136,6 +138,7 @@ fn rules_for(class: Class) -> &'static [Rule] {
             Plain(restarted_empty),
             Plain(stale_promotion),
             Plain(two_masters),
+            Plain(promoted_unlinked),
             Weighed(unreplicated),
             Plain(old_master),
             Weighed(replica_read),
@@ -148,6 +151,7 @@ fn rules_for(class: Class) -> &'static [Rule] {
             Plain(restarted_empty),
             Plain(stale_promotion),
             Plain(two_masters),
+            Plain(promoted_unlinked),
             Weighed(unreplicated),
             Plain(old_master),
             Weighed(error_as_logout),

@@ -610,6 +610,35 @@ impl ClusterView {
             .map(String::as_str)
     }
 
+    /// `track`'s last sample as a replica at or before `until`, when its offset counts `master`'s
+    /// replication stream: it followed `master`, and was seen linked to it (link up) as the same
+    /// process since it last followed anything else. `None` otherwise, offset or not: a replica
+    /// told to follow a new master keeps the offset of its old stream until its link comes up.
+    pub fn offset_in_stream_of<'t>(
+        &self,
+        track: &'t Track,
+        master: &str,
+        until: Micros,
+    ) -> Option<&'t Sample> {
+        let upto = track.samples.partition_point(|s| s.at <= until);
+        let answers = track.samples[..upto]
+            .iter()
+            .rev()
+            .filter(|s| s.role != Role::Unreachable);
+        let mut replicas = answers.skip_while(|s| !s.role.is_replica());
+        let last = replicas.next()?;
+        let of_master = |s: &Sample| {
+            s.role.is_replica() && s.run == last.run && self.followed(s) == Some(master)
+        };
+        if last.offset.is_none() || !of_master(last) {
+            return None;
+        }
+        std::iter::once(last)
+            .chain(replicas.take_while(|s| of_master(s)))
+            .any(|s| s.role == Role::Replica { link_up: true })
+            .then_some(last)
+    }
+
     /// When Sentinel first demoted `addr` at or after `t`: its `+convert-to-slave`, or its first
     /// sample as a replica.
     pub fn demoted(&self, addr: &str, t: Micros) -> Option<Micros> {

@@ -167,11 +167,13 @@ fn kept(view: &ClusterView, told_at: Moment, a: Moment) -> Kept {
         }
         let z_before = view
             .track_at(&switch.new)
-            .and_then(|tr| tr.last_replica_offset(told_at.ended_at, switch.at))
+            .and_then(|tr| view.offset_in_stream_of(tr, holder, switch.at))
+            .filter(|s| s.at >= told_at.ended_at)
             .and_then(|s| Some((s.offset?, s.at)));
         let Some((oz, oz_at)) = z_before else {
             return Kept::Unknown(format!(
-                "{zn}'s offset before it was promoted was not sampled"
+                "{zn}'s offset as a replica of {} was not sampled between then and its promotion",
+                view.name(holder)
             ));
         };
         if oz < past || restarted(&switch.new, switch.at, a.ended_at) {

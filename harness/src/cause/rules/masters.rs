@@ -347,14 +347,10 @@ pub fn unreplicated(view: &ClusterView, f: &Finding) -> Ruling {
     let (xn, zn) = (view.name(&switch.old), view.name(&switch.new));
     let z_before = view
         .track_at(&switch.new)
-        .and_then(|tr| tr.last_replica_offset(0, switch.at))
+        .and_then(|tr| view.offset_in_stream_of(tr, &switch.old, switch.at))
         .copied();
     let Some(z_before) = z_before else {
-        return Ruling::Undecided(format!(
-            "{zn}'s replication offset before it was promoted was not sampled, so whether it held \
-             {} cannot be told",
-            what_told(f.class)
-        ));
+        return Ruling::Undecided(unsampled_offset(view, f, switch));
     };
     let x_track = view.track_at(&switch.old);
     let x_after = x_track.and_then(|tr| {
@@ -452,14 +448,10 @@ fn later_promotion_short(
         let zn = view.name(&switch.new);
         let z_before = view
             .track_at(&switch.new)
-            .and_then(|tr| tr.last_replica_offset(0, switch.at))
+            .and_then(|tr| view.offset_in_stream_of(tr, &switch.old, switch.at))
             .and_then(|s| Some((s.offset?, s.at)));
         let Some((oz, oz_at)) = z_before else {
-            return Ruling::Undecided(format!(
-                "{zn}'s replication offset before it was promoted was not sampled, so whether it \
-                 held {} cannot be told",
-                what_told(f.class)
-            ));
+            return Ruling::Undecided(unsampled_offset(view, f, switch));
         };
         if oz < past {
             let (first_n, tn) = (view.name(&first.new), view.name(&first.old));
@@ -489,4 +481,27 @@ fn later_promotion_short(
          yet the answer lacked it",
         what_told(f.class)
     ))
+}
+
+/// Why the offset of the replica `switch` promoted says nothing of what it held: it was never
+/// sampled as a replica before, or last sampled following another master or not yet linked to
+/// the old one, when its offset still counted another stream.
+fn unsampled_offset(view: &ClusterView, f: &Finding, switch: &Switch) -> String {
+    let (zn, xn) = (view.name(&switch.new), view.name(&switch.old));
+    let what = what_told(f.class);
+    let sampled = view
+        .track_at(&switch.new)
+        .and_then(|tr| tr.last_replica_offset(0, switch.at))
+        .is_some();
+    if sampled {
+        format!(
+            "{zn} was not seen linked to {xn} as a replica before it was promoted, so its offset \
+             counted another stream and does not tell whether it held {what}"
+        )
+    } else {
+        format!(
+            "{zn}'s replication offset before it was promoted was not sampled, so whether it held \
+             {what} cannot be told"
+        )
+    }
 }

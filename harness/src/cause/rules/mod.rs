@@ -10,6 +10,8 @@
 //! # Layout
 //! - `masters`: the data went with a master: split brain, a restart without data, a stale
 //!   promotion, two masters, asynchronous replication.
+//! - `unlinked`: a master promoted without ever having been linked to the data, by the links the
+//!   samples show.
 //! - `replicas`: reads served by replicas.
 //! - `app`: what the app did with what the store held: kept an old master, showed a store error
 //!   as a logout, disagreed with itself across instances, lost what it was told; retried appends.
@@ -22,6 +24,7 @@ mod errors;
 mod masters;
 mod replicas;
 mod unknown;
+mod unlinked;
 
 pub use app::{
     error_as_logout, instances_disagree, login_kept_id, lost_by_app, old_master, outlived_ttl,
@@ -36,6 +39,7 @@ pub use masters::{
 };
 pub use replicas::{replica_behind, replica_read};
 pub use unknown::unknown;
+pub use unlinked::promoted_unlinked;
 
 use super::view::{ClusterView, Role, Switch, Track};
 use super::{at, Cause, CauseKind, Ruling};
@@ -116,13 +120,12 @@ fn tellers<'v>(view: &'v ClusterView, m: &Moment) -> Vec<&'v Track> {
 }
 
 /// Whether the replica promoted at `switch` had what its predecessor acknowledged at `told`, by
-/// the offsets: `Some(true)` when its last offset before the switch was at or past the
-/// predecessor's first offset after the telling, `Some(false)` when it was short of it, `None`
-/// when either was not sampled.
+/// the offsets: `Some(true)` when its last offset before the switch, in the predecessor's stream,
+/// was at or past the predecessor's first offset after the telling, `Some(false)` when it was
+/// short of it, `None` when either was not sampled (or the replica's counted another stream).
 fn promoted_had_it(view: &ClusterView, told: &Moment, switch: &Switch) -> Option<bool> {
     let z_before = view
-        .track_at(&switch.new)?
-        .last_replica_offset(0, switch.at)?
+        .offset_in_stream_of(view.track_at(&switch.new)?, &switch.old, switch.at)?
         .offset?;
     let x_after = view
         .track_at(&switch.old)?

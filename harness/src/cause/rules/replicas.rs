@@ -8,7 +8,7 @@ use crate::checker::{Finding, Moment};
 
 /// The reads `track`'s node served from its last sample before `m` was sent to its first after
 /// `m` was answered; `None` when they were not counted.
-fn reads_during(track: &Track, m: Moment) -> Option<u64> {
+pub(super) fn reads_during(track: &Track, m: Moment) -> Option<u64> {
     track
         .served_between(m.started_at, m.ended_at)
         .and_then(|s| s.reads)

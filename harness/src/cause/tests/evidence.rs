@@ -607,10 +607,11 @@ fn of_two_nodes_saying_master_only_one_that_took_writes_can_have_told_the_user()
     assert_ne!(lost.kind, CauseKind::TwoMasters, "{lost:?}");
 }
 
-#[test]
-fn a_flapping_cluster_that_promotes_back_a_node_short_of_the_data_is_a_stale_promotion() {
-    // redis-1 → redis-2 at 5.26 s → redis-3 at 10.28 s → redis-1 again at 14.46 s. redis-1 was
-    // still answering as master just after the first switch, then stopped replicating at 6300.
+/// redis-1 → redis-2 at 5.26 s → redis-3 at 10.28 s → redis-1 again at 14.46 s, the in-process
+/// app following each switch at once. redis-1 answered as master just after the first switch,
+/// then followed redis-2 from 5.4 s with its link down until its promotion; redis-3 followed
+/// redis-2 with its link up. `replica_reads` is what the replicas counted serving.
+fn flapping(replica_reads: Option<u64>) -> Timeline {
     let node = |run: &'static str, master_of: Option<&'static str>, offset: i64| match master_of {
         None => NodeState::Master {
             run_id: run.into(),
@@ -627,7 +628,10 @@ fn a_flapping_cluster_that_promotes_back_a_node_short_of_the_data_is_a_stale_pro
             loaded_keys: None,
             master: addr(of),
             link_up: offset != 6_300,
-            served: Served::default(),
+            served: Served {
+                reads: replica_reads,
+                writes: None,
+            },
         },
     };
     let grow = |t: f64| 1_000 + (t * 1_000.0) as i64;
@@ -650,20 +654,88 @@ fn a_flapping_cluster_that_promotes_back_a_node_short_of_the_data_is_a_stale_pro
         .switch(5.26, "redis-1", "redis-2")
         .switch(10.28, "redis-2", "redis-3")
         .switch(14.46, "redis-3", "redis-1")
-        // The in-process app followed each switch at once.
         .store(5.27, StoreChange::MasterResolved, "redis-2")
         .store(10.29, StoreChange::MasterResolved, "redis-3")
         .store(14.47, StoreChange::MasterResolved, "redis-1");
+    t
+}
+
+#[test]
+fn a_flapping_cluster_that_promotes_back_a_node_never_linked_to_the_data_is_a_stale_promotion() {
     let rollback = explain(
-        &t.view(),
+        &flapping(Some(0)).view(),
         &finding(Class::Rollback, Some((5.37, 5.375)), (14.57, 14.58)),
     );
     assert_eq!(rollback.kind, CauseKind::StalePromotion, "{rollback:?}");
     assert!(
-        rollback
+        rollback.summary.starts_with(
+            "redis-1 was promoted without the newer session: after the newer session was read by \
+             redis-2, redis-1 was never seen replicating from redis-2, nor from a node that was"
+        ),
+        "{}",
+        rollback.summary
+    );
+    assert!(
+        rollback.detail.contains(
+            "the nodes seen replicating from redis-2, or from one that was, after it: redis-3 \
+             from 5.40 s"
+        ) && rollback
             .detail
-            .contains("redis-1 was promoted at 14.46 s with its last offset 6300"),
+            .contains("redis-1 was a replica of redis-2 with its link down from 5.40 s to 14.40 s"),
         "{}",
         rollback.detail
+    );
+}
+
+#[test]
+fn a_replica_that_may_hold_the_data_and_did_not_count_its_reads_may_have_answered_so_offsets_decide(
+) {
+    // redis-3 had it and may have served the read. Its offset in redis-2's stream shows it had
+    // it at its promotion; redis-1's offset, never linked to redis-3, counts another stream.
+    let rollback = explain(
+        &flapping(None).view(),
+        &finding(Class::Rollback, Some((5.37, 5.375)), (14.57, 14.58)),
+    );
+    assert_eq!(rollback.kind, CauseKind::Unknown, "{rollback:?}");
+    assert!(
+        rollback.summary.contains(
+            "redis-1 was not seen linked to redis-3 as a replica before it was promoted, so its \
+             offset counted another stream"
+        ),
+        "{}",
+        rollback.summary
+    );
+}
+
+#[test]
+fn a_node_promoted_after_replicating_from_a_replica_of_the_teller_is_not_called_unlinked() {
+    // redis-1 killed at 6 s; redis-2, linked to it, promoted at 8.1 s; redis-3 follows redis-2
+    // with its link up from 9 s and is promoted at 12 s, short of the write by its offset.
+    let mut t = killed_and_failed_over(|t| 1_000 + (t * 1_000.0) as i64 - 200);
+    t.each("redis-3", 0.0, 9.0, |_| {
+        replica_at("redis-1", false, 900, 0)
+    })
+    .each("redis-3", 9.0, 12.0, |t| {
+        replica_at("redis-2", true, (t * 1_000.0) as i64 - 6_000, 0)
+    })
+    .each("redis-3", 12.0, 20.0, |t| NodeState::Master {
+        run_id: "r".into(),
+        offset: (t * 1_000.0) as i64,
+        keys: 20,
+        loaded_keys: None,
+        replicas: 1,
+        served: Served::default(),
+    })
+    .switch(12.0, "redis-2", "redis-3");
+    let lost = explain(
+        &t.view(),
+        &finding(Class::LostWrite, Some((5.5, 5.51)), (12.5, 12.51)),
+    );
+    assert_eq!(lost.kind, CauseKind::StalePromotion, "{lost:?}");
+    assert!(
+        lost.summary
+            .starts_with("redis-3 was promoted without the write it had not replicated"),
+        "{}",
+        lost.summary
     );
 }
