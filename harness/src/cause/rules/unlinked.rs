@@ -15,7 +15,8 @@ use crate::checker::Finding;
 use crate::history::Micros;
 
 /// The answer came from a master promoted after the telling that the samples never showed linked
-/// to the teller, nor to a node that was, and no node that may have held it served a read then.
+/// to the teller, nor to a node that was, and no node that may have held it served a read then
+/// (a master counted serving none did not answer).
 pub fn promoted_unlinked(view: &ClusterView, f: &Finding) -> Option<Cause> {
     let m = f.relied?;
     let a = f.answered;
@@ -29,7 +30,11 @@ pub fn promoted_unlinked(view: &ClusterView, f: &Finding) -> Option<Cause> {
     let z = teller(view, &a)?;
     let track = view.track_at(z)?;
     let promoted = view.promoted(z, a.ended_at)?;
-    if promoted <= m.ended_at || track.answered_at(a.ended_at)?.role != Role::Master {
+    // It answered as master, and was not counted serving no read around the answer.
+    if promoted <= m.ended_at
+        || track.answered_at(a.ended_at)?.role != Role::Master
+        || reads_during(track, a) == Some(0)
+    {
         return None;
     }
     let window = track.between(m.ended_at, a.ended_at);
