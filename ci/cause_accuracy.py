@@ -47,7 +47,8 @@ contract.items_field = "cart"
 # requests in flight. A 401 among errors is the lost session it is.
 FAILED_IN_THE_FAILOVER = ["fault-on-master", "node-reconfigured", "app-cut-from-store", "session-gone"]
 
-# (label, scenario, extra `run` arguments, {finding class: [causes its bug produces]}, why)
+# (label, scenario, extra `run` arguments, {finding class: [causes its bug produces]}, why). A lost
+# login is a login lost as the row's writes are, and a resurrected session a logout lost so.
 ROWS = [
     (
         "`pinned` (mutant)",
@@ -75,10 +76,13 @@ ROWS = [
         ["--mutant", "stale-read"],
         {
             "stale-read": ["replica-behind", "replica-read"],
-            "lost-session": ["replica-read"],
+            "lost-session": ["replica-behind", "replica-read"],
+            "lost-write": ["replica-behind", "replica-read"],
+            "resurrected-session": ["replica-behind", "replica-read"],
             "user-visible-error": ["session-gone"],
         },
-        "it reads sessions from a replica, which the fault cuts off from the master",
+        "it reads sessions from a replica, which the fault cuts off from the master: logins and "
+        "logouts made since are not there",
     ),
     (
         "`lossy-ack` (mutant)",
@@ -125,9 +129,11 @@ ROWS = [
             "lost-write": ["instances-disagree"],
             "stale-read": ["instances-disagree"],
             "rollback": ["instances-disagree"],
+            "resurrected-session": ["instances-disagree"],
             "retried-error": FAILED_IN_THE_FAILOVER,
         },
-        "two instances each serve their own copy of a session; WAIT keeps the split brain from losing writes",
+        "two instances each serve their own copy of a session, a logged-out one too; WAIT keeps the "
+        "split brain from losing writes",
     ),
     (
         "Express, as in the story",
@@ -149,6 +155,7 @@ ROWS = [
         ["--app-cmd", "FRED_CONFIG=reconnect exec target/debug/axum-fred"],
         {
             "lost-session": ["restarted-empty", "two-masters"],
+            "lost-login": ["two-masters"],
             "user-visible-error": FAILED_IN_THE_FAILOVER,
             "retried-error": FAILED_IN_THE_FAILOVER,
         },
@@ -172,6 +179,7 @@ ROWS = [
             "stale-read": ["replica-read", "replica-behind"],
             "lost-write": ["replica-read", "replica-behind"],
             "rollback": ["replica-read", "replica-behind"],
+            "resurrected-session": ["replica-read", "replica-behind"],
             "user-visible-error": FAILED_IN_THE_FAILOVER,
             "retried-error": FAILED_IN_THE_FAILOVER,
         },
@@ -195,6 +203,7 @@ ROWS = [
         PYTHON_APP,
         {
             "lost-write": ["split-brain", "two-masters"],
+            "lost-login": ["split-brain", "two-masters"],
             "rollback": ["split-brain", "two-masters"],
             "stale-read": ["split-brain", "two-masters"],
             "retried-error": FAILED_IN_THE_FAILOVER,
@@ -207,11 +216,12 @@ ROWS = [
         ["--app-cmd", "NODE_PATH=/usr/share/nodejs STORE_ON_SWITCH=hold exec node examples/express/session_app.js"],
         {
             "lost-write": ["two-masters"],
+            "lost-login": ["two-masters"],
             "rollback": ["two-masters"],
             "stale-read": ["two-masters"],
             "retried-error": FAILED_IN_THE_FAILOVER,
         },
-        "it keeps writing to the old master until Sentinel demotes it",
+        "it keeps writing to the old master until Sentinel demotes it, logins too",
     ),
 ]
 

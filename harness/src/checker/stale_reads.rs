@@ -2,7 +2,7 @@
 //! before the read was sent, or an earlier read showed it), where a later read of the same session
 //! has it again. The store still had the value; the read was served from somewhere behind it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{
     check_with, secs, successful_read, CheckResult, Checker, Class, Finding, Moment, WitnessOp,
@@ -72,38 +72,47 @@ impl Checker for StaleReads {
             return;
         };
         let now: HashSet<&str> = items.iter().map(String::as_str).collect();
-        // In the read's own order, not the set's: which value a stale read is reported under
-        // (and so its cause) must not change from one assessment of a history to the next.
+        // Each stale read this one settles, under the value it missed that was known last: the
+        // latest acknowledgement it lacked says most of how far behind it was, which is what its
+        // cause weighs. Chosen by time, then name, never by a set's order, so that one history
+        // is always reported the same.
+        let mut settled: BTreeMap<usize, &str> = BTreeMap::new();
+        let since = |value: &str| session.known.get(value).map(|k| k.since);
         for value in items.iter().map(String::as_str) {
             let Some(readers) = session.missed_by.remove(value) else {
                 continue;
             };
             for index in readers {
-                let stale = &mut session.reads[index];
-                if std::mem::replace(&mut stale.reported, true) {
-                    continue;
+                let chosen = settled.entry(index).or_insert(value);
+                if (since(value), value) > (since(chosen), *chosen) {
+                    *chosen = value;
                 }
-                let known = session.known.get(value);
-                let mut witness: Vec<WitnessOp> =
-                    known.map(|k| k.told.clone()).into_iter().collect();
-                witness.push(stale.read.clone());
-                witness.push(WitnessOp::of(op, Some(format!("with {value} again"))));
-                found(Finding {
-                    class: Class::StaleRead,
-                    at: stale.moment.ended_at,
-                    user: Some(op.user),
-                    message: format!(
-                        "read {} missed '{value}', known since {}, which read {} has again",
-                        stale.read.id,
-                        known.map_or_else(|| "-".to_owned(), |k| secs(k.since)),
-                        op.id
-                    ),
-                    witness,
-                    relied: known.map(|k| k.moment),
-                    answered: stale.moment,
-                    values: stale.missed,
-                });
             }
+        }
+        for (index, value) in settled {
+            let stale = &mut session.reads[index];
+            if std::mem::replace(&mut stale.reported, true) {
+                continue;
+            }
+            let known = session.known.get(value);
+            let mut witness: Vec<WitnessOp> = known.map(|k| k.told.clone()).into_iter().collect();
+            witness.push(stale.read.clone());
+            witness.push(WitnessOp::of(op, Some(format!("with {value} again"))));
+            found(Finding {
+                class: Class::StaleRead,
+                at: stale.moment.ended_at,
+                user: Some(op.user),
+                message: format!(
+                    "read {} missed '{value}', known since {}, which read {} has again",
+                    stale.read.id,
+                    known.map_or_else(|| "-".to_owned(), |k| secs(k.since)),
+                    op.id
+                ),
+                witness,
+                relied: known.map(|k| k.moment),
+                answered: stale.moment,
+                values: stale.missed,
+            });
         }
         let mut missed: Vec<&String> = session
             .known
@@ -178,7 +187,7 @@ mod tests {
     }
 
     #[test]
-    fn a_stale_read_is_reported_under_the_first_value_the_later_read_shows_every_time() {
+    fn a_stale_read_is_reported_under_the_value_it_missed_that_was_known_last_every_time() {
         let values = ["a", "b", "c", "d", "e", "f", "g", "h"];
         let mut u = UserScript::new(1);
         u.login();
@@ -192,7 +201,7 @@ mod tests {
             let result = check(&history);
             assert_eq!(result.count, 1);
             assert!(
-                result.findings[0].message.contains("missed 'a'"),
+                result.findings[0].message.contains("missed 'h'"),
                 "{}",
                 result.findings[0].message
             );

@@ -14,9 +14,10 @@ pub(super) fn reads_during(track: &Track, m: Moment) -> Option<u64> {
         .and_then(|s| s.reads)
 }
 
-/// A read missed a value the master kept (no switch, no restart) while a replica was behind the
-/// master: cut off from it, its link down, or (by its replication offset) not caught up with the
-/// write even after the read. Only a replica can have served it.
+/// A read missed what the master kept (no switch, no restart) while a replica that served reads
+/// was behind the master: cut off from it, its link down, or (by its replication offset) not
+/// caught up with the write even after the read. Only a replica can have served it: a stale
+/// value, a login the answer did not know (a lost session) or a logout it did not know.
 pub fn replica_behind(view: &ClusterView, f: &Finding) -> Option<Cause> {
     let told = f.relied?;
     let told_at = told.ended_at;
@@ -25,13 +26,24 @@ pub fn replica_behind(view: &ClusterView, f: &Finding) -> Option<Cause> {
         return None;
     }
     let master = view.named_master(t)?;
+    // It kept it: it was master at its last sample before the answer, and did not restart since
+    // the telling.
+    let master_track = view.track_at(master)?;
+    if master_track.at(t)?.role != Role::Master
+        || master_track
+            .restarts
+            .iter()
+            .any(|r| r.at > told_at && r.at <= t)
+    {
+        return None;
+    }
     // The master's offset before the acknowledged write was sent: the write lies beyond it, so a
-    // replica at or below it lacks the write. (A value the user only saw in a read was written
-    // before that read, at an offset nothing here bounds.)
-    let acknowledged = f
-        .witness
-        .first()
-        .is_some_and(|w| w.request.starts_with("write "));
+    // replica at or below it lacks the write. A login and a logout write the session as they are
+    // answered, so they count. (A value the user only saw in a read was written before that read,
+    // at an offset nothing here bounds.)
+    let acknowledged = f.witness.first().is_some_and(|w| {
+        w.request.starts_with("write ") || w.request == "login" || w.request == "logout"
+    });
     let written_past = view
         .track_at(master)
         .and_then(|tr| tr.answered_at(told.started_at))
@@ -110,11 +122,13 @@ pub fn replica_behind(view: &ClusterView, f: &Finding) -> Option<Cause> {
     cause(
         CauseKind::ReplicaBehind,
         format!(
-            "served by a replica behind the master ({}), which kept the value",
-            names.join(", ")
+            "served by a replica behind the master ({}), which kept {}",
+            names.join(", "),
+            what_told(f.class)
         ),
         format!(
-            "acknowledged at {}, read at {}; the master {} kept it (no switch, no restart); {}",
+            "{} at {}, read at {}; the master {} kept it (no switch, no restart); {}",
+            super::told(f.class),
             at(told_at),
             at(t),
             view.name(master),

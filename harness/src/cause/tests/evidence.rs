@@ -739,3 +739,59 @@ fn a_node_promoted_after_replicating_from_a_replica_of_the_teller_is_not_called_
         lost.summary
     );
 }
+
+/// redis-2 cut off at 6 s, its offset frozen at 7000 while the master goes on until `master_until`
+/// (killed then); both serve reads (the app writes through the master, reads from the replica).
+fn replica_cut_off(master_until: f64) -> Timeline {
+    let mut t = Timeline::default();
+    t.each("redis-1", 0.0, master_until, |t| {
+        master_at("a", t, (t * 50.0) as u64)
+    })
+    .samples("redis-1", master_until, 20.0, down())
+    .each("redis-2", 0.0, 20.0, |t| {
+        replica_at(
+            "redis-1",
+            true,
+            1_000 + (t.min(6.0) * 1_000.0) as i64,
+            (t * 50.0) as u64,
+        )
+    })
+    .fault(
+        6.0,
+        FaultKind::Partition,
+        FaultPhase::Start,
+        "redis-2",
+        Some(Cut::Cluster),
+    );
+    t
+}
+
+#[test]
+fn a_login_the_cut_off_replica_never_got_is_a_lost_session_served_by_a_replica_behind() {
+    let mut lost = finding(Class::LostSession, Some((8.0, 8.01)), (8.5, 8.51));
+    lost.witness.push(WitnessOp {
+        id: 1,
+        request: "login".into(),
+        intended_at: 8 * SECOND,
+        ended_at: 8 * SECOND + 10_000,
+        attempts: 1,
+        answer: "200".into(),
+        note: None,
+    });
+    let cause = explain(&replica_cut_off(20.0).view(), &lost);
+    assert_eq!(cause.kind, CauseKind::ReplicaBehind, "{cause:?}");
+    assert_eq!(
+        cause.summary,
+        "served by a replica behind the master (redis-2), which kept the session"
+    );
+    assert!(
+        cause
+            .detail
+            .starts_with("logged in at 8.01 s, read at 8.51 s; the master redis-1 kept it"),
+        "{}",
+        cause.detail
+    );
+    // A master down at the answer cannot be said to have kept anything.
+    let dead = explain(&replica_cut_off(8.2).view(), &lost);
+    assert_ne!(dead.kind, CauseKind::ReplicaBehind, "{dead:?}");
+}
