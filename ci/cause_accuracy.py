@@ -175,7 +175,7 @@ ROWS = [
         "kill-master",
         ["--app-cmd", "DJANGO_REDIS_SETUP=readme " + DJANGO],
         {
-            "lost-session": ["error-as-logout", "replica-read"],
+            "lost-session": ["error-as-logout", "replica-read", "replica-behind"],
             "stale-read": ["replica-read", "replica-behind"],
             "lost-write": ["replica-read", "replica-behind"],
             "rollback": ["replica-read", "replica-behind"],
