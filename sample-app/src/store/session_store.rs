@@ -22,6 +22,37 @@ fn expiry_ms(record: &Record) -> u64 {
     u64::try_from(ms).unwrap_or(0)
 }
 
+/// Sends `write` on `conn` and answers once it is as durable as `durability` asks: at once, or
+/// after `WAIT` counted enough replicas, else with the store's "not replicated" error, which is
+/// retried like any failover error. A logout's `DEL` is a write like a save's `SET`: a split brain
+/// drops it just the same unless `WAIT` counts it.
+async fn durably<T: redis::FromRedisValue>(
+    mut conn: redis::aio::MultiplexedConnection,
+    write: redis::Cmd,
+    durability: Durability,
+    metrics: std::sync::Arc<Metrics>,
+) -> redis::RedisResult<T> {
+    let Durability::Wait { replicas, timeout } = durability else {
+        return write.query_async(&mut conn).await;
+    };
+    // One pipeline, so WAIT counts this connection's write and nothing queued later.
+    let (written, acked): (T, u32) = redis::pipe()
+        .add_command(write)
+        .cmd("WAIT")
+        .arg(replicas)
+        .arg(timeout.as_millis() as u64)
+        .query_async(&mut conn)
+        .await?;
+    if acked < replicas {
+        Metrics::bump(&metrics.wait_shortfalls);
+        return Err(redis::make_extension_error(
+            NOT_REPLICATED.to_owned(),
+            Some(format!("WAIT: {acked} of {replicas} replicas acknowledged")),
+        ));
+    }
+    Ok(written)
+}
+
 impl SentinelStore {
     fn key(&self, id: &Id) -> String {
         format!("{}{id}", self.inner.config.key_prefix)
@@ -53,7 +84,7 @@ impl SentinelStore {
         let metrics = self.inner.metrics.clone();
         let ttl_dropped = self.inner.config.mutant == Some(Mutant::TtlDropped);
         let written: Option<String> = self
-            .run(|mut conn| {
+            .run(|conn| {
                 let mut set = redis::cmd("SET");
                 set.arg(&key).arg(&value);
                 // `ttl-dropped`: the retry path's SET, kept for a while, lacks the expiry.
@@ -63,28 +94,7 @@ impl SentinelStore {
                 if only_new {
                     set.arg("NX");
                 }
-                let metrics = metrics.clone();
-                async move {
-                    let Durability::Wait { replicas, timeout } = durability else {
-                        return set.query_async(&mut conn).await;
-                    };
-                    // One pipeline, so WAIT counts this connection's SET and nothing queued later.
-                    let (written, acked): (Option<String>, u32) = redis::pipe()
-                        .add_command(set)
-                        .cmd("WAIT")
-                        .arg(replicas)
-                        .arg(timeout.as_millis() as u64)
-                        .query_async(&mut conn)
-                        .await?;
-                    if acked < replicas {
-                        Metrics::bump(&metrics.wait_shortfalls);
-                        return Err(redis::make_extension_error(
-                            NOT_REPLICATED.to_owned(),
-                            Some(format!("WAIT: {acked} of {replicas} replicas acknowledged")),
-                        ));
-                    }
-                    Ok(written)
-                }
+                durably(conn, set, durability, metrics.clone())
             })
             .await
             .map_err(backend)?;
@@ -172,14 +182,17 @@ impl SessionStore for SentinelStore {
             self.inner.config.mutant,
             Some(Mutant::NoRetry | Mutant::LogoutUnacked)
         );
+        let (durability, metrics) = (self.inner.config.durability, &self.inner.metrics);
         self.run_with(
-            |mut conn| {
-                let key = key.clone();
-                async move { conn.del::<_, ()>(key).await }
+            |conn| {
+                let mut del = redis::cmd("DEL");
+                del.arg(&key);
+                durably::<u64>(conn, del, durability, metrics.clone())
             },
             retries,
         )
         .await
+        .map(|_| ())
         .map_err(backend)
     }
 }
