@@ -34,7 +34,8 @@ pub use view::ClusterView;
 pub enum CauseKind {
     /// Told by a master cut off from the sentinels, which promoted another.
     SplitBrain,
-    /// Answered by a master that restarted without its data and was not yet demoted.
+    /// Answered by a master that restarted without its data (empty, or from a snapshot on its disk
+    /// older than what the user was told) and was not yet demoted.
     RestartedEmpty,
     /// A node that had stopped being master was promoted again with its old data.
     StalePromotion,

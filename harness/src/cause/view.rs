@@ -147,6 +147,9 @@ pub struct Restart {
     pub keys_after: u64,
     /// Keys it said it loaded from disk at its start (no append-only file), if it said.
     pub loaded_keys: Option<u64>,
+    /// Its replication offset at its first answer after: where a snapshot it loaded left it (Redis
+    /// restores the offset an RDB file records), plus whatever it took before that answer.
+    pub offset_after: Option<u64>,
 }
 
 impl Restart {
@@ -305,6 +308,7 @@ impl Track {
                     keys_before: before.keys,
                     keys_after: sample.keys,
                     loaded_keys: sample.loaded_keys,
+                    offset_after: sample.offset,
                 });
             }
             last = Some(sample);

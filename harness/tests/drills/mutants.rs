@@ -57,8 +57,9 @@ const MATRIX: [Caught; 10] = [
         cause: CauseKind::LostByApp,
     },
     // A request in flight at a kill waits on the dead master's address until the node restarts
-    // empty, and reads from it before Sentinel demotes it; the scenario kills with requests in
-    // flight, three times.
+    // (empty, or from the older snapshot its last full sync as a replica left on its disk), and
+    // reads from it before Sentinel demotes it; the scenario kills with requests in flight, three
+    // times.
     Caught {
         mutant: Mutant::StaleReconnect,
         scenario: "kill-master-cycles",

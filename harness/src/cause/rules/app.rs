@@ -4,6 +4,7 @@
 //! appends the client retried.
 
 use super::errors::reconfigured_near;
+use super::masters::came_back_without;
 use super::{at, cause, fits, teller, told, Ruling, BROKEN_BEFORE};
 use crate::cause::view::{ClusterView, Role, Sample, Switch};
 use crate::cause::{span, Cause, CauseKind};
@@ -204,9 +205,11 @@ pub fn error_as_logout(view: &ClusterView, f: &Finding) -> Ruling {
         return Ruling::NotThis;
     };
     let emptied = view.tracks().iter().any(|tr| {
-        tr.restarts
-            .iter()
-            .any(|r| r.at > login.ended_at && r.at <= a.ended_at && r.empty())
+        tr.restarts.iter().any(|r| {
+            r.at > login.ended_at
+                && r.at <= a.ended_at
+                && came_back_without(view, tr, r, f).is_some()
+        })
     });
     if emptied {
         return Ruling::NotThis;
@@ -220,7 +223,7 @@ pub fn error_as_logout(view: &ClusterView, f: &Finding) -> Ruling {
                 trouble.when
             ),
             format!(
-                "logged in at {}; answered at {}, {}; {evidence}; no node restarted empty",
+                "logged in at {}; answered at {}, {}; {evidence}; no node restarted without it",
                 at(login.ended_at),
                 at(a.ended_at),
                 trouble.detail

@@ -3,9 +3,9 @@
 //! replication that a failover exposed.
 
 use super::{at, cause, demotion, fits, promoted_had_it, teller, tellers, told, what_told, Ruling};
-use crate::cause::view::{ClusterView, Role, Sample, Switch, Track};
+use crate::cause::view::{ClusterView, Restart, Role, Sample, Switch, Track};
 use crate::cause::{span, Cause, CauseKind};
-use crate::checker::{Finding, Moment};
+use crate::checker::{Class, Finding, Moment};
 use crate::history::Micros;
 
 /// `m` came from a master cut off from the sentinels, which promoted another in its place; with
@@ -60,8 +60,73 @@ pub fn split_brain_when_answered(view: &ClusterView, f: &Finding) -> Option<Caus
     split_brain(view, f.answered, "answered", true)
 }
 
-/// The answer came from a master that had restarted without its data (no persistence) and that
-/// Sentinel had not demoted yet; what the user had been told came before the restart.
+/// What a restart came back without.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum CameBackWithout {
+    /// Its data: it loaded no keys, or its key count collapsed.
+    Everything,
+    /// What the user was told: it loaded a snapshot from its disk, and the snapshot's offset shows
+    /// it was written before the telling (see [`came_back_without`]).
+    TheTelling {
+        /// Keys it loaded.
+        loaded: u64,
+        /// Its offset at its first answer, at most the snapshot's plus what it took since.
+        offset: u64,
+        /// When its last answer before the telling began came, as master.
+        was_at: Micros,
+        /// Its offset then.
+        was: u64,
+    },
+}
+
+/// What `track`'s node came back without at `restart`, for finding `f` told before it; `None`
+/// when the records do not show it lost anything.
+///
+/// A node that restarts without persistence can still load an RDB file: a replica keeps the one
+/// its last full sync wrote unless `rdb-del-sync-files` is set. That snapshot lacks every write
+/// made after it, but when it was written is not recorded. Its offset bounds it: Redis restores the
+/// offset the file records, and a master's offset only grows. So when the node was master, as one
+/// process, from its last answer before the telling began until its last answer before the
+/// restart, and came back at an offset (the file's, plus whatever it took before its first
+/// answer) not past the one it had then, the snapshot was written before the telling: it lacks a
+/// write the request made (an acknowledgement, a login, a logout), and a newer session a read
+/// showed is newer than it. The node must have been the one that told the user.
+pub(super) fn came_back_without(
+    view: &ClusterView,
+    track: &Track,
+    restart: &Restart,
+    f: &Finding,
+) -> Option<CameBackWithout> {
+    if restart.empty() {
+        return Some(CameBackWithout::Everything);
+    }
+    let told = f.relied?;
+    let loaded = restart.loaded_keys.filter(|&n| n > 0)?;
+    // An RDB file without replication information leaves the offset at 0, and says nothing.
+    let offset = restart.offset_after.filter(|&o| o > 0)?;
+    if !tellers(view, &told).iter().any(|t| t.addr == track.addr) {
+        return None;
+    }
+    let before = *track.answered_at(told.started_at)?;
+    let was = before.offset?;
+    let master_throughout = track
+        .between(before.at, restart.last_before)
+        .iter()
+        .filter(|s| s.role != Role::Unreachable)
+        .all(|s| s.role == Role::Master && s.run == before.run);
+    (master_throughout && before.role == Role::Master && offset <= was).then_some(
+        CameBackWithout::TheTelling {
+            loaded,
+            offset,
+            was_at: before.at,
+            was,
+        },
+    )
+}
+
+/// The answer came from a node that had restarted without its data (no persistence), or with only
+/// an older snapshot from its disk, and that Sentinel had not demoted yet; what the user had been
+/// told came before the restart.
 pub fn restarted_empty(view: &ClusterView, f: &Finding) -> Option<Cause> {
     let a = f.answered;
     let t = a.ended_at;
@@ -71,10 +136,12 @@ pub fn restarted_empty(view: &ClusterView, f: &Finding) -> Option<Cause> {
         if app.is_some_and(|addr| addr != track.addr) {
             return None;
         }
-        let restart = track
-            .restarts
-            .iter()
-            .rfind(|r| r.at <= t && r.empty() && told_at.is_none_or(|told| told < r.at))?;
+        let (restart, without) = track.restarts.iter().rev().find_map(|r| {
+            if r.at > t || told_at.is_some_and(|told| told >= r.at) {
+                return None;
+            }
+            Some((r, came_back_without(view, track, r, f)?))
+        })?;
         let came_back_as = came_back_as(track, restart.at, t)?;
         let x = &track.node;
         let fault = view
@@ -85,6 +152,36 @@ pub fn restarted_empty(view: &ClusterView, f: &Finding) -> Option<Cause> {
             || format!("at {}", at(restart.at)),
             |s| format!("at {}, {} after the {}", at(restart.at), span(s.from, restart.at), s.kind),
         );
+        let (how, with) = match without {
+            CameBackWithout::Everything => (
+                "empty".to_owned(),
+                format!("with {} keys instead of {}", restart.keys_after, restart.keys_before),
+            ),
+            CameBackWithout::TheTelling {
+                loaded,
+                offset,
+                was_at,
+                was,
+            } => (
+                "from an older snapshot on its disk".to_owned(),
+                format!(
+                    "with {loaded} keys loaded from disk at offset {offset}, not past {was}, where it was at {} (before {} at {}) and master, as one process, until it went down: a snapshot older than {}",
+                    at(was_at),
+                    match f.class {
+                        Class::LostSession | Class::LostLogin => "the login",
+                        Class::ResurrectedSession => "the logout",
+                        Class::Rollback => "the newer read",
+                        _ => "the write",
+                    },
+                    at(f.relied.map_or(was_at, |m| m.ended_at)),
+                    what_told(f.class),
+                ),
+            ),
+        };
+        let data = match without {
+            CameBackWithout::Everything => "the empty data set",
+            CameBackWithout::TheTelling { .. } => "the older snapshot",
+        };
         if let CameBackAs::UnsyncedReplica { first } = came_back_as {
             let of = view
                 .followed(&first)
@@ -92,12 +189,10 @@ pub fn restarted_empty(view: &ClusterView, f: &Finding) -> Option<Cause> {
             return cause(
                 CauseKind::RestartedEmpty,
                 format!(
-                    "answered by {x} after it restarted empty, as a replica that had not yet copied the master's data"
+                    "answered by {x} after it restarted {how}, as a replica that had not yet copied the master's data"
                 ),
                 format!(
-                    "{x} came back {came_back} with {} keys instead of {}, as a replica of {} with its link down: Redis answers reads from a replica before its first sync (replica-serve-stale-data); answered at {}",
-                    restart.keys_after,
-                    restart.keys_before,
+                    "{x} came back {came_back}, as a replica of {} with its link down, {with}; Redis answers reads from a replica before its first sync (replica-serve-stale-data); answered at {}",
                     of,
                     at(t),
                 ),
@@ -106,14 +201,14 @@ pub fn restarted_empty(view: &ClusterView, f: &Finding) -> Option<Cause> {
         let named = view.named_master(t);
         let (summary, sentinels) = match named {
             Some(m) if m == track.addr => (
-                format!("answered after {x} restarted empty while it was still the master: no replica had been promoted, so its replicas copied the empty data set"),
+                format!("answered after {x} restarted {how} while it was still the master: no replica had been promoted, so its replicas copied {data}"),
                 match view.elections().unelected_before(restart.at) {
                     Some(election) => format!("no replica had been promoted: {election}"),
                     None => "no replica had been promoted".to_owned(),
                 },
             ),
             Some(m) => (
-                format!("answered after {x} restarted empty and before Sentinel demoted it"),
+                format!("answered after {x} restarted {how} and before Sentinel demoted it"),
                 format!(
                     "the sentinels had named {} master since {}",
                     view.name(m),
@@ -122,7 +217,7 @@ pub fn restarted_empty(view: &ClusterView, f: &Finding) -> Option<Cause> {
                 ),
             ),
             None => (
-                format!("answered after {x} restarted empty and before Sentinel demoted it"),
+                format!("answered after {x} restarted {how} and before Sentinel demoted it"),
                 "no sentinel named a master".to_owned(),
             ),
         };
@@ -130,9 +225,7 @@ pub fn restarted_empty(view: &ClusterView, f: &Finding) -> Option<Cause> {
             CauseKind::RestartedEmpty,
             summary,
             format!(
-                "{x} came back {came_back} with {} keys instead of {}, as master; {sentinels}; answered at {}; {}",
-                restart.keys_after,
-                restart.keys_before,
+                "{x} came back {came_back}, as master, {with}; {sentinels}; answered at {}; {}",
                 at(t),
                 demotion(view, &track.addr, restart.at)
             ),

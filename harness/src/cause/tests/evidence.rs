@@ -795,3 +795,85 @@ fn a_login_the_cut_off_replica_never_got_is_a_lost_session_served_by_a_replica_b
     let dead = explain(&replica_cut_off(8.2).view(), &lost);
     assert_ne!(dead.kind, CauseKind::ReplicaBehind, "{dead:?}");
 }
+
+/// redis-1 master (offset 1000 + 1000 a second) until killed at 6 s, redis-2 master from 8 s, and
+/// redis-1 back at 14 s as master `restarted` (before 6 s, it is `before_kill` from 4 s).
+fn back_from_disk(before_kill: NodeState, restarted: NodeState) -> Timeline {
+    let mut t = Timeline::default();
+    t.each("redis-1", 0.0, 4.0, |at| master_at("a", at, 0))
+        .samples("redis-1", 4.0, 6.0, before_kill)
+        .fault(6.0, FaultKind::Kill, FaultPhase::Start, "redis-1", None)
+        .samples("redis-1", 6.0, 14.0, down())
+        .switch(8.0, "redis-1", "redis-2")
+        .each("redis-2", 8.0, 20.0, |at| master_at("c", at, 0))
+        .fault(14.0, FaultKind::Kill, FaultPhase::Heal, "redis-1", None)
+        .samples("redis-1", 14.1, 20.0, restarted);
+    t
+}
+
+/// A process that loaded `loaded` keys from disk and answered as master at `offset`.
+fn loaded(offset: i64, loaded: u64) -> NodeState {
+    NodeState::Master {
+        run_id: "b".into(),
+        offset,
+        keys: 20,
+        loaded_keys: Some(loaded),
+        replicas: 0,
+        served: Served {
+            reads: Some(0),
+            writes: Some(0),
+        },
+    }
+}
+
+#[test]
+fn a_master_back_from_a_snapshot_older_than_the_login_by_its_offset_lost_the_session() {
+    // Logged in from 3.0 s, when redis-1 was sampled at offset 4000.
+    let lost = finding(Class::LostSession, Some((3.0, 3.01)), (14.5, 14.51));
+    let t = back_from_disk(master_at("a", 5.0, 0), loaded(3_500, 20));
+    let cause = explain(&t.view(), &lost);
+    assert_eq!(cause.kind, CauseKind::RestartedEmpty, "{cause:?}");
+    assert_eq!(
+        cause.summary,
+        "answered after redis-1 restarted from an older snapshot on its disk and before Sentinel demoted it"
+    );
+    assert!(
+        cause.detail.contains(
+            "with 20 keys loaded from disk at offset 3500, not past 4000, where it was at 3.00 s \
+             (before the login at 3.01 s)"
+        ),
+        "{}",
+        cause.detail
+    );
+    // A snapshot whose offset is past where the master was before the login may hold it.
+    let t = back_from_disk(master_at("a", 5.0, 0), loaded(4_001, 20));
+    let cause = explain(&t.view(), &lost);
+    assert_ne!(cause.kind, CauseKind::RestartedEmpty, "{cause:?}");
+    // An RDB file without replication information leaves the offset at 0: it dates nothing.
+    let t = back_from_disk(master_at("a", 5.0, 0), loaded(0, 20));
+    let cause = explain(&t.view(), &lost);
+    assert_ne!(cause.kind, CauseKind::RestartedEmpty, "{cause:?}");
+}
+
+#[test]
+fn a_snapshot_is_dated_only_while_the_node_stayed_master_as_one_process() {
+    let lost = finding(Class::LostSession, Some((3.0, 3.01)), (14.5, 14.51));
+    // Demoted after the login, it may have copied a shorter stream into a newer snapshot.
+    let demoted = replica_at("redis-2", true, 2_000, 0);
+    let t = back_from_disk(demoted, loaded(3_500, 20));
+    let cause = explain(&t.view(), &lost);
+    assert_ne!(cause.kind, CauseKind::RestartedEmpty, "{cause:?}");
+    // Restarted in between (from a snapshot of its own), its offsets no longer grow from the one
+    // sampled before the login.
+    let between = NodeState::Master {
+        run_id: "d".into(),
+        offset: 5_000,
+        keys: 20,
+        loaded_keys: Some(20),
+        replicas: 0,
+        served: Served::default(),
+    };
+    let t = back_from_disk(between, loaded(3_500, 20));
+    let cause = explain(&t.view(), &lost);
+    assert_ne!(cause.kind, CauseKind::RestartedEmpty, "{cause:?}");
+}
