@@ -500,6 +500,11 @@ impl Recorder {
         self.at(Instant::now())
     }
 
+    /// The instant of run time `at`.
+    pub fn instant_of(&self, at: Micros) -> Instant {
+        self.start + std::time::Duration::from_micros(at)
+    }
+
     /// `instant` in run time; instants before the start count as 0.
     pub fn at(&self, instant: Instant) -> Micros {
         let micros = instant.saturating_duration_since(self.start).as_micros();

@@ -19,7 +19,7 @@ pub(super) async fn run_user(
     let idle = user.idle_window(start);
     while intended < end {
         if let Some((from, until)) = idle {
-            if intended >= from && intended < until {
+            if intended >= from && intended < user.back_from_idle_at(until) {
                 user.come_back();
                 intended += interval;
                 continue;

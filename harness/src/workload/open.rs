@@ -70,11 +70,14 @@ async fn run_user(
         };
         let due = start + offset;
         if let Some((from, until)) = idle {
-            if due >= from && due < until {
+            let back = user.back_from_idle_at(until).min(end);
+            // Once the user is back (or the workload over), an arrival still due inside its spell
+            // (every other user was busy) is its to take.
+            if due >= from && due < back && Instant::now() < back {
                 // This user sits the window out; the arrival goes to the next one in the queue.
                 drop(turn);
                 user.come_back();
-                tokio::time::sleep_until(until.min(end).into()).await;
+                tokio::time::sleep_until(user.back_from_idle_at(until).min(end).into()).await;
                 continue;
             }
         }

@@ -18,9 +18,14 @@ use super::probe::{Probe, Step};
 
 use crate::history::{
     user_name, Attempt, AttemptResult, BackFromIdle, LoginCookies, Micros, OkValue, OpKind,
-    Operation, Outcome, Record, Recorder,
+    Operation, Outcome, Record, Recorder, EXPIRY_GRACE,
 };
 use crate::scenario::Workload;
+
+/// How far past its TTL and [`EXPIRY_GRACE`] a user back from idle sends its first request: the
+/// checks count a session due to expire only when that request was sent after both.
+const EXPIRY_GRACE_PASSED: std::time::Duration =
+    std::time::Duration::from_micros(EXPIRY_GRACE + 100_000);
 
 /// One virtual user.
 pub(super) struct VirtualUser {
@@ -118,6 +123,22 @@ impl VirtualUser {
             .as_ref()
             .filter(|idle| self.id <= idle.users)
             .map(|idle| (start + idle.from, start + idle.until))
+    }
+
+    /// When the user may come back from its idle spell, whose window ends at `until`: not before
+    /// its session is due to expire, when the app has a session TTL. A failover can hold the
+    /// requests the user sent before the window until well into it, and a user back before its
+    /// TTL (and [`EXPIRY_GRACE`]) since the last of them ended checks no expiry: its session
+    /// should still be alive, and a bug that dropped the expiry would go unseen.
+    pub(super) fn back_from_idle_at(&self, until: Instant) -> Instant {
+        let due_to_expire =
+            self.idle_since
+                .as_ref()
+                .zip(self.probe.session_ttl())
+                .map(|((last_used, _), ttl)| {
+                    self.recorder.instant_of(*last_used) + ttl + EXPIRY_GRACE_PASSED
+                });
+        due_to_expire.map_or(until, |at| at.max(until))
     }
 
     /// Marks the user as back from an idle spell: its next operation reads what it had written.
