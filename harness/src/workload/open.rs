@@ -70,10 +70,10 @@ async fn run_user(
         };
         let due = start + offset;
         if let Some((from, until)) = idle {
-            let back = user.back_from_idle_at(until).min(end);
-            // Once the user is back (or the workload over), an arrival still due inside its spell
-            // (every other user was busy) is its to take.
-            if due >= from && due < back && Instant::now() < back {
+            // An arrival due inside the spell is never this user's, even once it is back (every
+            // other user was busy): the spell is when its requests were not due. At the end,
+            // the check below ends the user.
+            if due >= from && due < user.back_from_idle_at(until) && Instant::now() < end {
                 // This user sits the window out; the arrival goes to the next one in the queue.
                 drop(turn);
                 user.come_back();
