@@ -6,8 +6,8 @@
 # harness/tests/common), so at most that many drills run at a time whichever binaries they belong
 # to. Beside them, at a lower priority so that their CPU work does not slow the drills' failovers
 # (which mostly wait on Sentinel's timers), the rest is built and run: the other test binaries, the
-# Rust example apps (examples/Cargo.toml, a workspace of their own), their unit tests and the doc
-# tests. Each one's output is printed when it ends.
+# benchmarks (built, not run), the Rust example apps (examples/Cargo.toml, a workspace of their
+# own), their unit tests and the doc tests. Each one's output is printed when it ends.
 # With arguments, this is plain `cargo test --workspace <arguments>`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,9 +19,10 @@ if (($#)); then
   exec cargo test --workspace "$@"
 fi
 
-# The benches package holds benchmarks and no test: its test build would only compile criterion and
-# reqwest for nothing. The lints check its benchmarks compile (`clippy --all-targets`).
-tested=(--workspace --exclude failover-drill-benches)
+# Every cargo command selects the whole workspace, so that each compiles the dependencies with the
+# same features and none builds them again. The benchmarks are built too (not run), so that they
+# compile, and so that CI's lints (.ci/run) see every target.
+tested=(--workspace)
 
 # Reads cargo's JSON messages on stdin; prints one line per test binary built: its package
 # directory, its executable, its name, and whether it starts clusters (its source asks for a
@@ -32,6 +33,8 @@ import json, os, sys
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") != "compiler-artifact" or not m.get("executable") or not m["profile"]["test"]:
+        continue
+    if "bench" in m["target"]["kind"]:
         continue
     src = m["target"]["src_path"]
     # a test binary made of modules (tests/<name>/main.rs) is read whole
@@ -63,15 +66,16 @@ for p in json.load(sys.stdin)["packages"]:
         if any("cluster_slot" in open(s, encoding="utf-8").read() for s in sources):
             print(p["name"], t["name"])
 ')
-cluster_binaries=""
+# Built in one command with the binaries the drills run (the sample app's and the harness's
+# command): a test target has the dependencies compiled with the dev-dependencies' features, and
+# `--bins` alone would compile them again without.
+cluster_selection=()
 while read -r package target; do
   [ -n "$package" ] || continue
-  built=$(cargo test -p "$package" --test "$target" --no-run --message-format=json-render-diagnostics |
-    list_binaries)
-  cluster_binaries+="$built"$'\n'
+  cluster_selection+=(--test "$target")
 done <<<"$cluster_targets"
-# The sample app's binary and the harness's command, which the drills run.
-cargo build "${tested[@]}" --bins
+cluster_binaries=$(cargo build "${tested[@]}" --bins "${cluster_selection[@]}" \
+  --message-format=json-render-diagnostics | list_binaries)
 
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
@@ -88,13 +92,15 @@ done <<<"$cluster_binaries"
 # another, then the example apps' unit tests and the doc tests.
 beside() {
   local failed=() dir exe name kind
-  cargo test "${tested[@]}" --no-run || return 1
-  cargo build --manifest-path examples/Cargo.toml --workspace --target-dir target || return 1
+  cargo test "${tested[@]}" --all-targets --no-run || return 1
+  cargo build --manifest-path examples/Cargo.toml --workspace --all-targets --target-dir target ||
+    return 1
   while IFS=$'\t' read -r dir exe name kind; do
     [ "$kind" = cpu ] || continue
     echo "----- $name"
     (cd "$dir" && exec "$exe" --test-threads=16) || failed+=("$name")
-  done < <(cargo test "${tested[@]}" --no-run --message-format=json 2>/dev/null | list_binaries)
+  done < <(cargo test "${tested[@]}" --all-targets --no-run --message-format=json 2>/dev/null |
+    list_binaries)
   echo "----- examples' unit tests"
   cargo test --manifest-path examples/Cargo.toml --workspace --target-dir target || failed+=(examples)
   echo "----- doc tests"
