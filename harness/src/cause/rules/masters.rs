@@ -152,10 +152,11 @@ pub fn restarted_empty(view: &ClusterView, f: &Finding) -> Option<Cause> {
             || format!("at {}", at(restart.at)),
             |s| format!("at {}, {} after the {}", at(restart.at), span(s.from, restart.at), s.kind),
         );
-        let (how, with) = match without {
+        let (how, with, data) = match without {
             CameBackWithout::Everything => (
-                "empty".to_owned(),
+                "empty",
                 format!("with {} keys instead of {}", restart.keys_after, restart.keys_before),
+                "the empty data set",
             ),
             CameBackWithout::TheTelling {
                 loaded,
@@ -163,7 +164,7 @@ pub fn restarted_empty(view: &ClusterView, f: &Finding) -> Option<Cause> {
                 was_at,
                 was,
             } => (
-                "from an older snapshot on its disk".to_owned(),
+                "from an older snapshot on its disk",
                 format!(
                     "with {loaded} keys loaded from disk at offset {offset}, not past {was}, where it was at {} (before {} at {}) and master, as one process, until it went down: a snapshot older than {}",
                     at(was_at),
@@ -176,11 +177,8 @@ pub fn restarted_empty(view: &ClusterView, f: &Finding) -> Option<Cause> {
                     at(f.relied.map_or(was_at, |m| m.ended_at)),
                     what_told(f.class),
                 ),
+                "the older snapshot",
             ),
-        };
-        let data = match without {
-            CameBackWithout::Everything => "the empty data set",
-            CameBackWithout::TheTelling { .. } => "the older snapshot",
         };
         if let CameBackAs::UnsyncedReplica { first } = came_back_as {
             let of = view
