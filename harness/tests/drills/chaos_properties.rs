@@ -49,6 +49,20 @@ fn fault(at: Duration) -> impl Strategy<Value = FaultSpec> {
     ];
     (action, target, 1_000u64..4_000).prop_map(move |(action, target, ms)| {
         let manual = !action.kind().lasts();
+        // A master away past down-after (1 s) that comes back before Sentinel has promoted a
+        // replica (about 2 s on an idle machine, longer on a loaded one) takes writes as master,
+        // and the promoted replica lacks them: two masters, Redis's documented hazard, which no
+        // store can get past. A kill of 1.2 s lost a session so in CI whenever the machine was
+        // loaded. Such a fault lasts past kill-master's bound on the switch (5 s) instead.
+        let sentinels_replace_it = target == Target::Master
+            && matches!(
+                action,
+                FaultAction::Kill(_)
+                    | FaultAction::Stop(_)
+                    | FaultAction::Pause(_)
+                    | FaultAction::Partition(Partition { cut: Cut::All })
+            );
+        let ms = if sentinels_replace_it { ms + 4_000 } else { ms };
         FaultSpec {
             target: Some(if manual { Target::Master } else { target }),
             at,
