@@ -7,14 +7,19 @@ use std::path::PathBuf;
 use failover_drill::scenario::{Catalogue, Scenario};
 
 /// Drills the tests run at once on this machine, over every test binary together:
-/// `FAILOVER_DRILL_TEST_JOBS`, 4 by default. A drill mostly waits on Sentinel's timers, so a few
-/// share two cores; many more would starve each other's failovers.
+/// `FAILOVER_DRILL_TEST_JOBS` (1 to 16), or three per core. A drill mostly waits on Sentinel's
+/// timers, so several share a core: CONTRIBUTING.md has what six and four at once took on 2
+/// cores.
 pub fn test_jobs() -> usize {
     std::env::var("FAILOVER_DRILL_TEST_JOBS")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| (1..=16).contains(n))
-        .unwrap_or(4)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(4, |n| n.get() * 3)
+                .clamp(1, 16)
+        })
 }
 
 /// Slots held by a test; dropping it frees them, and so does the process ending, however it ends.
