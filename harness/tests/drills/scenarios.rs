@@ -9,7 +9,7 @@ use failover_drill::checker::Class;
 use failover_drill::compare;
 use failover_drill::drills::{self, DrillsOptions};
 use failover_drill::history::{FaultKind, FaultPhase, History};
-use failover_drill::matrix::Matrix;
+use failover_drill::matrix::{Matrix, MatrixOutcome};
 use failover_drill::report::RunReport;
 use failover_drill::scenario::{kinds::Latency, FaultAction};
 
@@ -83,15 +83,27 @@ const CHECKS: &[(&str, Check)] = &[
     ),
 ];
 
-/// Every scenario of [`CHECKS`] through the parallel runner, as `failover-drill run a b c --jobs N`
-/// runs them, on the machine's test slots; then each one's check. Every failure is listed, not
-/// only the first.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_named_scenario_shows_what_its_file_says() {
-    let slots = common::cluster_slots(common::test_jobs()).await;
-    let scenarios = CHECKS
+/// How many drills a group of [`CHECKS`] runs at once, on slots it takes for itself. One matrix
+/// on every slot of the machine waited, with the slots' gate held, until all were free: with six
+/// slots, five stood idle for 39 s while another test's last drill ended.
+const GROUP_JOBS: usize = 2;
+
+/// The indices of [`CHECKS`] in each group: dealt in turn, so that every group gets long and short
+/// drills and keeps them longest first.
+fn groups(jobs: usize) -> Vec<Vec<usize>> {
+    let count = (jobs / GROUP_JOBS).max(1);
+    (0..count)
+        .map(|group| (group..CHECKS.len()).step_by(count).collect())
+        .collect()
+}
+
+/// Drills the scenarios of `indices` through the parallel runner, as `failover-drill run a b c
+/// --jobs 2` runs them, on two of the machine's test slots.
+async fn drill_group(indices: Vec<usize>) -> (Vec<usize>, MatrixOutcome) {
+    let slots = common::cluster_slots(GROUP_JOBS).await;
+    let scenarios = indices
         .iter()
-        .map(|(name, _)| common::scenario(name))
+        .map(|&index| common::scenario(CHECKS[index].0))
         .collect();
     let matrix = Matrix::of_scenarios("scenarios", scenarios, 1);
     let options = DrillsOptions {
@@ -104,42 +116,53 @@ async fn every_named_scenario_shows_what_its_file_says() {
     let outcome = drills::run_matrix(&matrix, &options)
         .await
         .expect("the drills run");
-    drop(slots);
-    outcome
-        .write_summary(&mut std::io::stdout())
-        .expect("summary");
+    (indices, outcome)
+}
+
+/// Every scenario of [`CHECKS`] through the parallel runner, in groups drilled side by side on the
+/// machine's test slots; then each one's check. Every failure is listed, not only the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_named_scenario_shows_what_its_file_says() {
+    let drilled =
+        futures::future::join_all(groups(common::test_jobs()).into_iter().map(drill_group)).await;
     let mut failures = Vec::new();
-    for cell in &outcome.cells {
-        let (name, check) = CHECKS[cell.column];
-        let Some(run) = cell.runs.first() else {
-            failures.push(format!("{name}: never ran"));
-            continue;
-        };
-        if let Some(e) = &run.error {
-            failures.push(format!("{name}: could not finish: {e}"));
-            continue;
-        }
-        let report = compare::load(&run.run_dir).expect("the run's report.json");
-        // A split vote left the drill no failover to show; what it left behind is still looked at.
-        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            if common::failover_stopped_by_a_split_vote(&report) {
-                return;
+    for (indices, outcome) in &drilled {
+        outcome
+            .write_summary(&mut std::io::stdout())
+            .expect("summary");
+        for cell in &outcome.cells {
+            let (name, check) = CHECKS[indices[cell.column]];
+            let Some(run) = cell.runs.first() else {
+                failures.push(format!("{name}: never ran"));
+                continue;
+            };
+            if let Some(e) = &run.error {
+                failures.push(format!("{name}: could not finish: {e}"));
+                continue;
             }
-            assert!(report.passed, "{name}: {:?}", report.expectations);
-            every_failover_meets_logouts_and_their_replays(&report);
-            check(&report);
-        }));
-        if let Err(panic) = checked {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_default();
-            failures.push(format!("{name} ({}): {message}", run.run_dir.display()));
-        }
-        let left = common::leftovers(Some(&report.run_id)).await;
-        if !left.is_empty() {
-            failures.push(format!("{name} left {left:?}"));
+            let report = compare::load(&run.run_dir).expect("the run's report.json");
+            // A split vote left the drill no failover to show; what it left behind is still
+            // looked at.
+            let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if common::failover_stopped_by_a_split_vote(&report) {
+                    return;
+                }
+                assert!(report.passed, "{name}: {:?}", report.expectations);
+                every_failover_meets_logouts_and_their_replays(&report);
+                check(&report);
+            }));
+            if let Err(panic) = checked {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default();
+                failures.push(format!("{name} ({}): {message}", run.run_dir.display()));
+            }
+            let left = common::leftovers(Some(&report.run_id)).await;
+            if !left.is_empty() {
+                failures.push(format!("{name} left {left:?}"));
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
