@@ -2,12 +2,13 @@
 # The test suite: unit tests, checker properties, and the scenarios against real containers.
 #
 # The test binaries that start clusters (their source asks for a cluster slot) are built first and
-# start at once. They share FAILOVER_DRILL_TEST_JOBS machine-wide slots (three per core by
+# start at once. They share FAILOVER_DRILL_TEST_JOBS machine-wide slots (five per two cores by
 # default; see harness/tests/common), so at most that many drills run at a time whichever binaries
-# they belong to. Beside them, at a lower priority so that their CPU work does not slow the drills' failovers
-# (which mostly wait on Sentinel's timers), the rest is built and run: the other test binaries, the
-# benchmarks (built, not run), the Rust example apps (examples/Cargo.toml, a workspace of their
-# own), their unit tests and the doc tests. Each one's output is printed when it ends.
+# they belong to. Beside them, at a lower priority so that their CPU work does not slow the drills'
+# failovers (which mostly wait on Sentinel's timers), the rest is built and run: the other test
+# binaries, the benchmarks (built, not run), the Rust example apps (examples/Cargo.toml, a
+# workspace of their own), their unit tests and the doc tests. Each one's output is printed when it
+# ends.
 # With arguments, this is plain `cargo test --workspace <arguments>`.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use failover_drill::scenario::{Catalogue, Scenario};
 
 /// Drills the tests run at once on this machine, over every test binary together:
-/// `FAILOVER_DRILL_TEST_JOBS` (1 to 16), or three per core. A drill mostly waits on Sentinel's
-/// timers, so several share a core: CONTRIBUTING.md has what six and four at once took on 2
+/// `FAILOVER_DRILL_TEST_JOBS` (1 to 16), or five per two cores. A drill mostly waits on Sentinel's
+/// timers, so several share a core; CONTRIBUTING.md has what four, five and six at once did on 2
 /// cores.
 pub fn test_jobs() -> usize {
     std::env::var("FAILOVER_DRILL_TEST_JOBS")
@@ -17,7 +17,7 @@ pub fn test_jobs() -> usize {
         .filter(|n| (1..=16).contains(n))
         .unwrap_or_else(|| {
             std::thread::available_parallelism()
-                .map_or(4, |n| n.get() * 3)
+                .map_or(4, |n| n.get() * 5 / 2)
                 .clamp(1, 16)
         })
 }
