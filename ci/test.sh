@@ -91,8 +91,8 @@ beside() {
   cargo test "${tested[@]}" --all-targets --no-run || return 1
   cargo build --manifest-path examples/Cargo.toml --workspace --all-targets --target-dir target ||
     return 1
-  # The builds are done: the drills may have the slots they held.
-  exec {build_slot_a}>&- {build_slot_b}>&-
+  # The builds are done: the drills may have the slot they held.
+  exec {build_slot}>&-
   while IFS=$'\t' read -r dir exe name kind; do
     [ "$kind" = cpu ] || continue
     echo "----- $name"
@@ -108,25 +108,24 @@ beside() {
     return 1
   fi
 }
-# The builds beside the drills hold two of the drills' cluster slots (the files
-# harness/tests/common locks) until they are done, so that two fewer drills run while they
-# compile: with six drills at once on 2 cores and the builds beside them, four clusters that
-# started together were ready only after 9 to 12 s (3 s is usual), and an Express app's requests
-# queued for 12 s and failed a bound of its drill. The slots are taken here, before any drill
-# starts; the drills' processes do not get the descriptors, and the lock is let go when the
-# builds close them (or end, however they end).
+# The builds beside the drills hold one of the drills' cluster slots (the files
+# harness/tests/common locks) until they are done: on 2 cores the machine then runs as many drills beside the
+# builds as it did with four slots, and one more once they are done. With six drills at once on 2
+# cores and the builds beside them, four clusters that started together were ready only after 9 to
+# 12 s (3 s is usual), and an Express app's requests queued for 12 s and failed a bound of its
+# drill. The slot is taken here, before any drill starts; the drills' processes do not get the
+# descriptor, and the lock is let go when the builds close it (or end, however they end).
 slots="$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/tmp/cluster-slots"
 mkdir -p "$slots"
-exec {build_slot_a}>"$slots/slot-0" {build_slot_b}>"$slots/slot-1"
-flock -x "$build_slot_a"
-flock -x "$build_slot_b"
+exec {build_slot}>"$slots/slot-0"
+flock -x "$build_slot"
 (
   renice -n 15 -p "$BASHPID" >/dev/null
   beside
 ) >"$logs/beside-the-drills.log" 2>&1 &
 names[$!]=beside-the-drills
-exec {build_slot_a}>&- {build_slot_b}>&-
+exec {build_slot}>&-
 
 while IFS=$'\t' read -r dir exe name kind; do
   [ -n "$exe" ] || continue
