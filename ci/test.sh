@@ -109,12 +109,12 @@ beside() {
   fi
 }
 # The builds beside the drills hold one of the drills' cluster slots (the files
-# harness/tests/common locks) until they are done: on 2 cores the machine then runs as many drills beside the
-# builds as it did with four slots, and one more once they are done. With six drills at once on 2
-# cores and the builds beside them, four clusters that started together were ready only after 9 to
-# 12 s (3 s is usual), and an Express app's requests queued for 12 s and failed a bound of its
-# drill. The slot is taken here, before any drill starts; the drills' processes do not get the
-# descriptor, and the lock is let go when the builds close it (or end, however they end).
+# harness/tests/common locks) until they are done: on 2 cores the machine then runs as many drills
+# beside the builds as it did with four slots, and one more once they are done. With six drills at
+# once on 2 cores and the builds beside them, four clusters that started together were ready only
+# after 9 to 12 s (3 s is usual), and an Express app's requests queued for 12 s and failed a bound
+# of its drill. The slot is taken here, before any drill starts; the drills' processes do not get
+# the descriptor, and the lock is let go when the builds close it (or end, however they end).
 slots="$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/tmp/cluster-slots"
 mkdir -p "$slots"
